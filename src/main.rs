@@ -1,0 +1,3 @@
+fn main() {
+    println!("{}", xml2bq::schema::TABLES[0].bigquery_schema);
+}

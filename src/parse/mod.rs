@@ -1,0 +1,364 @@
+//! Streaming parse: quick-xml events in, validated records out.
+//!
+//! [`Decoder`] wraps a quick-xml pull reader over any `BufRead` and gives the
+//! generated decoders (see `schema`) the few moves they need: next child tag, text
+//! content as a typed value, attributes. Nothing here reads a file whole; the only
+//! buffers are one event and one text value, reused for every element.
+
+pub mod document;
+mod error;
+pub mod utf8;
+pub mod value;
+
+pub use error::{DecodeError, Rule};
+
+use quick_xml::events::Event;
+use quick_xml::events::attributes::Attributes;
+use std::io::BufRead;
+use value::{ValueError, Ws};
+
+/// What the decoder just read at element level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tag {
+    /// A start tag `<x ...>`.
+    Open,
+    /// An empty-element tag `<x/>`.
+    Empty,
+    /// The end tag of the enclosing element.
+    Close,
+}
+
+impl Tag {
+    /// True for a start or empty-element tag.
+    pub fn is_open(self) -> bool {
+        self != Tag::Close
+    }
+}
+
+/// A schema-driven pull decoder over a quick-xml reader.
+pub struct Decoder<R: BufRead> {
+    reader: quick_xml::Reader<R>,
+    buf: Vec<u8>,
+    /// Length of the last start tag's content (name and attributes) at `buf[0..]`.
+    tag_len: usize,
+    name_len: usize,
+    text: String,
+    attr: String,
+}
+
+impl<R: BufRead> Decoder<R> {
+    pub fn new(input: R) -> Self {
+        let mut reader = quick_xml::Reader::from_reader(input);
+        let cfg = reader.config_mut();
+        cfg.check_end_names = true;
+        cfg.check_comments = true;
+        cfg.expand_empty_elements = false;
+        cfg.trim_text(false);
+        Decoder { reader, buf: Vec::with_capacity(4096), tag_len: 0, name_len: 0, text: String::new(), attr: String::new() }
+    }
+
+    /// Byte offset of the reader in the input.
+    pub fn position(&self) -> u64 {
+        self.reader.buffer_position()
+    }
+
+    fn error(&self, rule: Rule, message: impl Into<String>) -> DecodeError {
+        DecodeError::new(rule, message, self.position())
+    }
+
+    fn xml_error(&self, e: quick_xml::Error) -> DecodeError {
+        let offset = self.reader.error_position();
+        match e {
+            quick_xml::Error::Io(io) => DecodeError::from_io(&io, offset),
+            other => DecodeError::new(Rule::NotWellFormed, format!("not well-formed XML: {other}"), offset),
+        }
+    }
+
+    fn eof(&self) -> DecodeError {
+        self.error(Rule::Truncated, "the file ends before the document does (cut short?)")
+    }
+
+    /// The name of the last start tag.
+    pub fn name(&self) -> &[u8] {
+        &self.buf[..self.name_len]
+    }
+
+    fn name_lossy(&self) -> String {
+        String::from_utf8_lossy(self.name()).into_owned()
+    }
+
+    /// Reads the prolog up to the root element's start tag and returns it.
+    pub fn root(&mut self) -> Result<Tag, DecodeError> {
+        loop {
+            self.buf.clear();
+            match self.reader.read_event_into(&mut self.buf) {
+                Ok(Event::Decl(d)) => {
+                    if let Some(enc) = d.encoding() {
+                        let enc = enc.map_err(|e| DecodeError::new(Rule::NotWellFormed, e.to_string(), 0))?;
+                        if !enc.eq_ignore_ascii_case(b"utf-8") && !enc.eq_ignore_ascii_case(b"us-ascii") {
+                            let enc = String::from_utf8_lossy(&enc).into_owned();
+                            return Err(self.error(
+                                Rule::UnsupportedEncoding,
+                                format!("encoding {enc:?} is not supported; convert the file to UTF-8 (e.g. iconv -t UTF-8)"),
+                            ));
+                        }
+                    }
+                }
+                Ok(Event::DocType(_)) => {
+                    return Err(self.error(
+                        Rule::DoctypeForbidden,
+                        "DOCTYPE declarations are refused (no entity expansion, no external fetch)",
+                    ));
+                }
+                Ok(Event::Start(e)) => {
+                    (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
+                    return Ok(Tag::Open);
+                }
+                Ok(Event::Empty(e)) => {
+                    (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
+                    return Ok(Tag::Empty);
+                }
+                Ok(Event::Comment(_) | Event::PI(_)) => {}
+                Ok(Event::Text(t)) if is_blank(&t) => {}
+                Ok(Event::Eof) => return Err(self.error(Rule::Truncated, "the file holds no root element")),
+                Ok(_) => return Err(self.error(Rule::NotWellFormed, "content before the root element")),
+                Err(e) => return Err(self.xml_error(e)),
+            }
+        }
+    }
+
+    /// After the root's end tag: only comments, PIs and whitespace may follow.
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        loop {
+            self.buf.clear();
+            match self.reader.read_event_into(&mut self.buf) {
+                Ok(Event::Eof) => return Ok(()),
+                Ok(Event::Comment(_) | Event::PI(_)) => {}
+                Ok(Event::Text(t)) if is_blank(&t) => {}
+                Ok(_) => return Err(self.error(Rule::NotWellFormed, "content after the root element")),
+                Err(e) => return Err(self.xml_error(e)),
+            }
+        }
+    }
+
+    /// The next child tag of the current element, skipping whitespace, comments and PIs.
+    pub fn next_tag(&mut self) -> Result<Tag, DecodeError> {
+        loop {
+            self.buf.clear();
+            match self.reader.read_event_into(&mut self.buf) {
+                Ok(Event::Start(e)) => {
+                    (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
+                    return Ok(Tag::Open);
+                }
+                Ok(Event::Empty(e)) => {
+                    (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
+                    return Ok(Tag::Empty);
+                }
+                Ok(Event::End(_)) => return Ok(Tag::Close),
+                Ok(Event::Text(t)) if is_blank(&t) => {}
+                Ok(Event::Comment(_) | Event::PI(_)) => {}
+                Ok(Event::Eof) => return Err(self.eof()),
+                Ok(Event::DocType(_)) => {
+                    return Err(self.error(Rule::DoctypeForbidden, "DOCTYPE declarations are refused"));
+                }
+                Ok(Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)) => {
+                    return Err(self.error(
+                        Rule::UnexpectedText,
+                        "text where the schema allows only child elements",
+                    ));
+                }
+                Ok(Event::Decl(_)) => return Err(self.error(Rule::NotWellFormed, "misplaced XML declaration")),
+                Err(e) => return Err(self.xml_error(e)),
+            }
+        }
+    }
+
+    /// The first child of an element whose start tag was `tag`.
+    pub fn first_child(&mut self, tag: Tag) -> Result<Tag, DecodeError> {
+        if tag == Tag::Empty { Ok(Tag::Close) } else { self.next_tag() }
+    }
+
+    /// Calls `f(name, value)` for each attribute of the last start tag (namespace
+    /// declarations and `xsi:` attributes are skipped). `f` returns `Ok(false)` for an
+    /// attribute it does not know. Values are unescaped and attribute-normalized.
+    pub fn attributes(
+        &mut self,
+        mut f: impl FnMut(&[u8], &str) -> Result<bool, ValueError>,
+    ) -> Result<(), DecodeError> {
+        if self.tag_len == self.name_len {
+            return Ok(());
+        }
+        let pos = self.position();
+        let content = std::str::from_utf8(&self.buf[..self.tag_len])
+            .map_err(|_| DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", pos))?;
+        for a in Attributes::new(content, self.name_len) {
+            let a = a.map_err(|e| DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), pos))?;
+            let key = a.key.as_ref();
+            if key.starts_with(b"xmlns") || key.starts_with(b"xsi:") {
+                continue;
+            }
+            let key_s = String::from_utf8_lossy(key);
+            let raw = std::str::from_utf8(&a.value).expect("slice of a str at quote boundaries");
+            // Attribute-value normalization: literal whitespace becomes a space, before
+            // references are expanded (so &#10; stays a newline).
+            self.attr.clear();
+            self.attr.push_str(&raw.replace("\r\n", " "));
+            if self.attr.contains(['\t', '\n', '\r']) {
+                self.attr = self.attr.replace(['\t', '\n', '\r'], " ");
+            }
+            let value = if self.attr.contains('&') {
+                quick_xml::escape::unescape(&self.attr)
+                    .map_err(|e| {
+                        DecodeError::new(Rule::NotWellFormed, format!("bad reference in attribute: {e}"), pos)
+                            .within(&format!("@{key_s}"))
+                    })?
+                    .into_owned()
+            } else {
+                std::mem::take(&mut self.attr)
+            };
+            match f(key, &value) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(DecodeError::new(Rule::UnknownAttribute, format!("unknown attribute {key_s}"), pos)
+                        .within(&format!("@{key_s}")));
+                }
+                Err(e) => {
+                    return Err(DecodeError::new(Rule::InvalidValue, e.0, pos).within(&format!("@{key_s}")));
+                }
+            }
+            if value.capacity() > 0 && self.attr.capacity() == 0 {
+                self.attr = value;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the text content of the element whose start tag was `tag` into `self.text`.
+    fn read_text(&mut self, tag: Tag, name: &'static str) -> Result<(), DecodeError> {
+        self.text.clear();
+        self.attributes(|_, _| Ok(false)).map_err(|e| e.within(name))?;
+        if tag == Tag::Empty {
+            return Ok(());
+        }
+        loop {
+            self.buf.clear();
+            match self.reader.read_event_into(&mut self.buf) {
+                Ok(Event::Text(t)) => {
+                    if push_text(&mut self.text, &t).is_err() {
+                        return Err(self.error(Rule::InvalidUtf8, "invalid UTF-8 in text").within(name));
+                    }
+                }
+                Ok(Event::CData(t)) => {
+                    if push_text(&mut self.text, &t).is_err() {
+                        return Err(self.error(Rule::InvalidUtf8, "invalid UTF-8 in CDATA").within(name));
+                    }
+                }
+                Ok(Event::GeneralRef(r)) => {
+                    let c = match &*r {
+                        b"amp" => Some('&'),
+                        b"lt" => Some('<'),
+                        b"gt" => Some('>'),
+                        b"quot" => Some('"'),
+                        b"apos" => Some('\''),
+                        _ => r.resolve_char_ref().ok().flatten(),
+                    };
+                    match c {
+                        Some(c) => self.text.push(c),
+                        None => {
+                            let name_s = String::from_utf8_lossy(&r).into_owned();
+                            return Err(self
+                                .error(Rule::NotWellFormed, format!("undefined entity or bad character reference &{name_s};"))
+                                .within(name));
+                        }
+                    }
+                }
+                Ok(Event::End(_)) => return Ok(()),
+                Ok(Event::Comment(_) | Event::PI(_)) => {}
+                Ok(Event::Start(_) | Event::Empty(_)) => {
+                    let inner = String::from_utf8_lossy(&self.buf).split_whitespace().next().unwrap_or("").to_string();
+                    return Err(self
+                        .error(Rule::UnknownElement, format!("element <{inner}> is not allowed inside <{name}>, which holds text"))
+                        .within(name));
+                }
+                Ok(Event::Eof) => return Err(self.eof().within(name)),
+                Ok(_) => return Err(self.error(Rule::NotWellFormed, "unexpected markup in text").within(name)),
+                Err(e) => return Err(self.xml_error(e).within(name)),
+            }
+        }
+    }
+
+    /// Reads a string element into `dst` with whitespace rule `ws`.
+    pub fn text_string(&mut self, tag: Tag, name: &'static str, dst: &mut String, ws: Ws) -> Result<(), DecodeError> {
+        self.read_text(tag, name)?;
+        value::set_ws(dst, &self.text, ws);
+        Ok(())
+    }
+
+    /// Reads a typed element through the value parser `f`.
+    pub fn text_value<T>(
+        &mut self,
+        tag: Tag,
+        name: &'static str,
+        f: impl FnOnce(&str) -> Result<T, ValueError>,
+    ) -> Result<T, DecodeError> {
+        self.read_text(tag, name)?;
+        f(&self.text).map_err(|e| self.error(Rule::InvalidValue, e.0).within(name))
+    }
+
+    /// The error for a tag that is not the `expected` child.
+    pub fn expected(&self, t: Tag, expected: &'static str, children: &[&str]) -> DecodeError {
+        if t == Tag::Close {
+            return self.error(Rule::MissingElement, format!("missing required element <{expected}>")).within(expected);
+        }
+        self.unexpected(children, &format!("; expected <{expected}>"))
+    }
+
+    fn unexpected(&self, children: &[&str], hint: &str) -> DecodeError {
+        let found = self.name_lossy();
+        let (rule, what) = if children.contains(&found.as_str()) {
+            (Rule::OutOfOrder, "is out of order or repeated")
+        } else {
+            (Rule::UnknownElement, "is not in the schema here")
+        };
+        self.error(rule, format!("element <{found}> {what}{hint}")).within(&found)
+    }
+
+    /// Checks that `t` is the end tag (all children read).
+    pub fn end(&self, t: Tag, children: &[&str]) -> Result<(), DecodeError> {
+        if t == Tag::Close { Ok(()) } else { Err(self.unexpected(children, "")) }
+    }
+
+    /// Checks a repeated element's count against minOccurs/maxOccurs.
+    pub fn check_count(&self, name: &'static str, n: usize, min: usize, max: usize, t: Tag) -> Result<(), DecodeError> {
+        if n < min {
+            let msg = format!("element <{name}> occurs {n} times; the schema requires at least {min}");
+            return Err(self.error(Rule::MissingElement, msg).within(name));
+        }
+        if n > max {
+            let msg = format!("element <{name}> occurs {n} times; the schema allows at most {max}");
+            return Err(self.error(Rule::OutOfOrder, msg).within(name));
+        }
+        let _ = t;
+        Ok(())
+    }
+
+    /// The error for a required attribute that is absent.
+    pub fn missing_attribute(&self, name: &'static str) -> DecodeError {
+        self.error(Rule::MissingAttribute, format!("missing required attribute {name}")).within(&format!("@{name}"))
+    }
+}
+
+fn is_blank(b: &[u8]) -> bool {
+    b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
+fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), std::str::Utf8Error> {
+    let s = std::str::from_utf8(raw)?;
+    if s.contains('\r') {
+        dst.push_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
+    } else {
+        dst.push_str(s);
+    }
+    Ok(())
+}

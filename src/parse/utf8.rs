@@ -1,0 +1,133 @@
+//! A reader that refuses invalid UTF-8 as the bytes go by, so a bad byte anywhere
+//! (text, names, comments) makes the file invalid, at a known offset.
+
+use std::fmt;
+use std::io::{self, BufRead, Read};
+
+/// Invalid UTF-8 at a byte offset; carried inside an `io::Error` of kind `InvalidData`.
+#[derive(Debug)]
+pub struct InvalidUtf8 {
+    pub offset: u64,
+}
+
+impl fmt::Display for InvalidUtf8 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid UTF-8 at byte {}; xml2bq reads UTF-8 only", self.offset)
+    }
+}
+
+impl std::error::Error for InvalidUtf8 {}
+
+/// A buffered reader whose every byte handed out is valid UTF-8 (it replaces
+/// `BufReader`). A UTF-8 byte-order mark at the start is dropped; a sequence split
+/// across reads is completed by the next read before it is handed out.
+pub struct Utf8Reader<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    /// `buf[pos..good]` is checked and not yet consumed; `buf[good..end]` is an
+    /// incomplete sequence waiting for its next bytes.
+    pos: usize,
+    good: usize,
+    end: usize,
+    /// Offset in the input of `buf[0]`.
+    base: u64,
+    started: bool,
+}
+
+impl<R: Read> Utf8Reader<R> {
+    pub fn new(inner: R) -> Self {
+        Self::with_capacity(256 * 1024, inner)
+    }
+
+    pub fn with_capacity(cap: usize, inner: R) -> Self {
+        Utf8Reader { inner, buf: vec![0; cap.max(8)].into_boxed_slice(), pos: 0, good: 0, end: 0, base: 0, started: false }
+    }
+}
+
+impl<R: Read> BufRead for Utf8Reader<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.good {
+            // Keep the incomplete tail, read more behind it.
+            let tail = self.end - self.good;
+            self.base += self.good as u64;
+            self.buf.copy_within(self.good..self.end, 0);
+            let (mut n, mut got) = (tail, 1);
+            while got > 0 && n < 4 {
+                got = self.inner.read(&mut self.buf[n..])?;
+                n += got;
+            }
+            if !self.started {
+                self.started = true;
+                if self.buf[..n].starts_with(&[0xEF, 0xBB, 0xBF]) {
+                    self.buf.copy_within(3..n, 0);
+                    n -= 3;
+                    self.base += 3;
+                }
+            }
+            let good = match std::str::from_utf8(&self.buf[..n]) {
+                Ok(_) => n,
+                Err(e) if e.error_len().is_none() && got > 0 => e.valid_up_to(),
+                Err(e) => return Err(invalid(self.base + e.valid_up_to() as u64)),
+            };
+            (self.pos, self.good, self.end) = (0, good, n);
+            if good == 0 && n > 0 {
+                return self.fill_buf();
+            }
+        }
+        Ok(&self.buf[self.pos..self.good])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.good);
+    }
+}
+
+impl<R: Read> Read for Utf8Reader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+fn invalid(offset: u64) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, InvalidUtf8 { offset })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads one byte at a time from its inner slice, to split every sequence.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() || out.is_empty() {
+                return Ok(0);
+            }
+            out[0] = self.0[0];
+            self.0 = &self.0[1..];
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn passes_split_sequences_and_drops_bom() {
+        let text = "\u{FEFF}<a>日本語 ✓ ok</a>";
+        let mut out = String::new();
+        Utf8Reader::with_capacity(8, Trickle(text.as_bytes())).read_to_string(&mut out).unwrap();
+        assert_eq!(out, "<a>日本語 ✓ ok</a>");
+    }
+
+    #[test]
+    fn refuses_bad_bytes_with_offset() {
+        let mut v = Vec::new();
+        let e = Utf8Reader::new(&b"<a>ok\xFFno</a>"[..]).read_to_end(&mut v).unwrap_err();
+        let bad = e.get_ref().unwrap().downcast_ref::<InvalidUtf8>().unwrap();
+        assert_eq!(bad.offset, 5);
+        let e = Utf8Reader::new(&b"<a>\xE6\x97"[..]).read_to_end(&mut v).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+    }
+}
