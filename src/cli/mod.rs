@@ -1,0 +1,135 @@
+//! The command line: one file per subcommand, shared options and output here.
+
+pub mod load;
+pub mod schema;
+pub mod validate;
+
+use crate::report::{FileReport, Report, Status};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every file loaded (or, for validate, is valid)
+  1  fatal error: nothing was done, or some files could not be read or written
+     (those files are left in place; see the report)
+  2  usage error
+  3  finished, but some files were invalid (dead-lettered by load; listed by validate)";
+
+/// Load XML files described by an XSD into typed tables: Parquet or NDJSON folders.
+#[derive(Parser, Debug)]
+#[command(name = "xml2bq", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Parse XML files and write one folder of parts per table; move invalid files aside.
+    #[command(after_help = load::EXAMPLES)]
+    Load(load::LoadArgs),
+    /// Check XML files against the schema; report, touch nothing.
+    Validate(validate::ValidateArgs),
+    /// Print the BigQuery JSON schemas of the tables (as `bq mk --schema` takes them).
+    Schema(schema::SchemaArgs),
+}
+
+/// Options shared by load and validate.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Input XML files, folders (searched recursively for *.xml) or globs ('data/**/*.xml').
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0, env = "XML2BQ_THREADS")]
+    pub threads: usize,
+    /// Write the run report (per-file outcome, rows, timings) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// No progress bar and no per-file lines; the summary is still printed.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Progress: a byte bar on a terminal, plain per-file lines otherwise.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn new(total_bytes: u64, quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = ProgressBar::new(total_bytes);
+            b.set_style(
+                ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}")
+                    .expect("valid template"),
+            );
+            b
+        });
+        Progress { bar, quiet }
+    }
+
+    pub fn on_bytes(self: &Arc<Self>) -> Arc<dyn Fn(u64) + Send + Sync> {
+        let me = self.clone();
+        Arc::new(move |n| {
+            if let Some(b) = &me.bar {
+                b.inc(n)
+            }
+        })
+    }
+
+    pub fn on_file(self: &Arc<Self>) -> Arc<dyn Fn(&FileReport) + Send + Sync> {
+        let me = self.clone();
+        Arc::new(move |f: &FileReport| {
+            if me.quiet {
+                return;
+            }
+            let line = file_line(f);
+            match &me.bar {
+                Some(b) if f.status == Status::Loaded || f.status == Status::Valid => b.set_message(line),
+                Some(b) => b.println(line),
+                None => eprintln!("{line}"),
+            }
+        })
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// One line about one file.
+pub fn file_line(f: &FileReport) -> String {
+    let rows: Vec<String> = f.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    match f.status {
+        Status::Loaded => format!("loaded {}: {}", f.uri, rows.join(", ")),
+        Status::Valid => format!("valid {}: {}", f.uri, rows.join(", ")),
+        Status::DeadLettered => format!(
+            "dead-lettered {} -> {}: {}",
+            f.uri,
+            f.dead_letter.as_deref().unwrap_or("?"),
+            f.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
+        ),
+        Status::Invalid => {
+            format!("invalid {}: {}", f.uri, f.error.as_ref().map(|e| e.to_string()).unwrap_or_default())
+        }
+        Status::Failed => format!("FAILED {} (left in place): {}", f.uri, f.failure.as_deref().unwrap_or("?")),
+    }
+}
+
+/// Prints the summary, writes `--report`, returns the exit code.
+pub fn finish(report: &Report, args: &RunArgs) -> anyhow::Result<i32> {
+    eprintln!("{}", report.summary());
+    if let Some(path) = &args.report {
+        let json = serde_json::to_vec_pretty(report)?;
+        std::fs::write(path, json).map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
+    }
+    Ok(report.exit_code)
+}

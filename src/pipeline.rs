@@ -1,0 +1,130 @@
+//! One file's trip: open → decode (this thread) → write parts (a second thread) →
+//! commit, or abort and dead-letter. Files run in parallel on a rayon pool.
+
+use crate::deadletter::{self, DeadLetter};
+use crate::parse::utf8::Utf8Reader;
+use crate::parse::{DecodeError, Decoder, Rule, document};
+use crate::report::{FileReport, Status};
+use crate::sink::LocalSink;
+use crate::source::{Counting, Input};
+use arrow_array::RecordBatch;
+use rayon::prelude::*;
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+
+/// What to do with each file.
+#[derive(Clone)]
+pub struct Job {
+    /// Where rows go; `None` validates only.
+    pub sink: Option<LocalSink>,
+    /// Where invalid files go; `None` leaves them in place (validate).
+    pub dead_letter: Option<DeadLetter>,
+    /// Rows per record batch.
+    pub batch_rows: usize,
+    /// Called with byte counts as input is read, and with each finished file.
+    pub on_bytes: Arc<dyn Fn(u64) + Send + Sync>,
+    pub on_file: Arc<dyn Fn(&FileReport) + Send + Sync>,
+}
+
+/// Runs every input on `threads` threads (0: one per core); results in input order.
+pub fn run(job: &Job, inputs: &[Input], threads: usize) -> Result<Vec<FileReport>, rayon::ThreadPoolBuildError> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    Ok(pool.install(|| {
+        inputs
+            .par_iter()
+            .map(|i| {
+                let r = run_file(job, i);
+                (job.on_file)(&r);
+                r
+            })
+            .collect()
+    }))
+}
+
+fn failed(input: &Input, why: String) -> FileReport {
+    let mut r = FileReport::new(&input.uri, input.size, Status::Failed);
+    r.failure = Some(why);
+    r
+}
+
+/// Decodes one file, emitting batches to `emit`.
+fn decode_file(
+    job: &Job,
+    input: &Input,
+    emit: impl FnMut(usize, RecordBatch) -> Result<(), DecodeError>,
+) -> Result<Vec<u64>, DecodeError> {
+    let stream = input.open().map_err(|e| DecodeError::new(Rule::Io, format!("cannot open: {e}"), 0))?;
+    let on_bytes = job.on_bytes.clone();
+    let counted = Counting { inner: stream, on_read: Box::new(move |n| on_bytes(n)) };
+    let mut d = Decoder::new(Utf8Reader::new(counted));
+    document::decode(&mut d, &input.uri, job.batch_rows, emit)
+}
+
+/// Processes one file to exactly one end state: loaded, dead-lettered or failed.
+pub fn run_file(job: &Job, input: &Input) -> FileReport {
+    let (decoded, outputs) = match &job.sink {
+        None => (decode_file(job, input, |_, _| Ok(())), Ok(vec![])),
+        Some(sink) => {
+            let parts = sink.begin(input);
+            let (tx, rx) = sync_channel::<(usize, RecordBatch)>(4);
+            std::thread::scope(|s| {
+                let writer = s.spawn(move || {
+                    let mut parts = parts;
+                    for (t, b) in rx {
+                        parts.write(t, &b)?;
+                    }
+                    Ok::<_, std::io::Error>(parts)
+                });
+                let decoded = decode_file(job, input, |t, b| {
+                    tx.send((t, b)).map_err(|_| DecodeError::new(Rule::Io, "the part writer stopped", 0))
+                });
+                drop(tx);
+                let parts = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
+                match (decoded, parts) {
+                    (Ok(rows), Ok(parts)) => {
+                        let committed = parts.commit().map(|p| p.iter().map(|p| p.display().to_string()).collect());
+                        (Ok(rows), committed)
+                    }
+                    (Err(e), Ok(parts)) => {
+                        parts.abort();
+                        (Err(e), Ok(vec![]))
+                    }
+                    (_, Err(w)) => (Err(DecodeError::new(Rule::Io, format!("writing output failed: {w}"), 0)), Ok(vec![])),
+                }
+            })
+        }
+    };
+    let outputs = match outputs {
+        Ok(o) => o,
+        Err(e) => return failed(input, format!("committing output failed: {e}")),
+    };
+    match decoded {
+        Ok(rows) => {
+            let status = if job.sink.is_some() { Status::Loaded } else { Status::Valid };
+            let mut r = FileReport::new(&input.uri, input.size, status).with_rows(&rows);
+            r.outputs = outputs;
+            r
+        }
+        Err(e) if !e.is_invalid_input() => failed(input, e.message),
+        Err(mut e) => {
+            if let Ok((line, col)) = deadletter::locate(input, e.offset) {
+                (e.line, e.column) = (Some(line), Some(col));
+            }
+            let mut r = FileReport::new(&input.uri, input.size, Status::Invalid);
+            if let Some(dl) = &job.dead_letter {
+                match dl.take(input, &e) {
+                    Ok(p) => {
+                        r.status = Status::DeadLettered;
+                        r.dead_letter = Some(p.display().to_string());
+                    }
+                    Err(io) => {
+                        r.status = Status::Failed;
+                        r.failure = Some(format!("invalid, but dead-lettering failed (source left in place): {io}"));
+                    }
+                }
+            }
+            r.error = Some(e);
+            r
+        }
+    }
+}

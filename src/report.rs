@@ -1,0 +1,132 @@
+//! The run report: what happened to each file, totals, and the JSON written by `--report`.
+
+use crate::parse::DecodeError;
+use crate::schema::TABLES;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The state a file ended in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Parsed and written (load), or parsed and valid (validate).
+    Loaded,
+    Valid,
+    /// Invalid: moved to the dead-letter location with a reason.
+    DeadLettered,
+    /// Invalid (validate only: nothing was moved).
+    Invalid,
+    /// Not processed: left in place, with the error (read or write failure).
+    Failed,
+}
+
+/// One file's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    pub uri: String,
+    pub status: Status,
+    pub bytes: u64,
+    /// Rows per table (only for loaded or valid files).
+    pub rows: BTreeMap<String, u64>,
+    /// Output parts written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter: Option<String>,
+    /// Why the file is invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<DecodeError>,
+    /// Why the file could not be processed (I/O), for `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+impl FileReport {
+    pub fn new(uri: &str, bytes: u64, status: Status) -> Self {
+        FileReport {
+            uri: uri.to_string(),
+            status,
+            bytes,
+            rows: BTreeMap::new(),
+            outputs: vec![],
+            dead_letter: None,
+            error: None,
+            failure: None,
+        }
+    }
+
+    /// Sets rows from a per-table vector (in `TABLES` order).
+    pub fn with_rows(mut self, rows: &[u64]) -> Self {
+        self.rows = TABLES.iter().zip(rows).map(|(t, n)| (t.name.to_string(), *n)).collect();
+        self
+    }
+}
+
+/// Totals over a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Totals {
+    pub files: usize,
+    pub loaded: usize,
+    pub dead_lettered: usize,
+    pub invalid: usize,
+    pub failed: usize,
+    pub rows: BTreeMap<String, u64>,
+    pub bytes: u64,
+    pub seconds: f64,
+    pub mb_per_s: f64,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub command: String,
+    pub exit_code: i32,
+    pub totals: Totals,
+    pub files: Vec<FileReport>,
+}
+
+impl Report {
+    pub fn new(command: &str, files: Vec<FileReport>, seconds: f64) -> Self {
+        let count = |s: Status| files.iter().filter(|f| f.status == s).count();
+        let mut rows: BTreeMap<String, u64> = TABLES.iter().map(|t| (t.name.to_string(), 0)).collect();
+        for f in &files {
+            for (t, n) in &f.rows {
+                *rows.entry(t.clone()).or_default() += n;
+            }
+        }
+        let bytes = files.iter().map(|f| f.bytes).sum();
+        let totals = Totals {
+            files: files.len(),
+            loaded: count(Status::Loaded) + count(Status::Valid),
+            dead_lettered: count(Status::DeadLettered),
+            invalid: count(Status::Invalid),
+            failed: count(Status::Failed),
+            rows,
+            bytes,
+            seconds,
+            mb_per_s: if seconds > 0.0 { bytes as f64 / 1e6 / seconds } else { 0.0 },
+        };
+        let exit_code = if totals.failed > 0 {
+            crate::EXIT_FATAL
+        } else if totals.dead_lettered + totals.invalid > 0 {
+            crate::EXIT_REJECTED
+        } else {
+            crate::EXIT_OK
+        };
+        Report { command: command.to_string(), exit_code, totals, files }
+    }
+
+    /// The human summary printed at the end of a run.
+    pub fn summary(&self) -> String {
+        let t = &self.totals;
+        let mut s = format!(
+            "xml2bq {}: {} files: {} ok, {} dead-lettered, {} invalid, {} failed\n",
+            self.command, t.files, t.loaded, t.dead_lettered, t.invalid, t.failed
+        );
+        for (name, n) in &t.rows {
+            s.push_str(&format!("  {name}: {n} rows\n"));
+        }
+        s.push_str(&format!("  {:.1} MB in {:.2} s ({:.1} MB/s)", t.bytes as f64 / 1e6, t.seconds, t.mb_per_s));
+        s
+    }
+}
