@@ -486,7 +486,7 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
         let Type::Complex(i) = t.record.ty else { unreachable!() };
         let mut bq = String::from("[");
         bq_fields(schema, i, &mut bq);
-        bq.push_str(r#","{"name":"_source_uri","type":"STRING","mode":"REQUIRED"},{"name":"_record_ordinal","type":"INT64","mode":"REQUIRED"}]"#);
+        bq.push_str(r#",{"name":"_source_uri","type":"STRING","mode":"REQUIRED"},{"name":"_record_ordinal","type":"INT64","mode":"REQUIRED"}]"#);
         writeln!(
             out,
             "    crate::schema::TableSpec {{ name: {:?}, container: {:?}, record: {:?}, bigquery_schema: {bq:?} }},",

@@ -70,6 +70,9 @@ impl<R: BufRead> Decoder<R> {
         let offset = self.reader.error_position();
         match e {
             quick_xml::Error::Io(io) => DecodeError::from_io(&io, offset),
+            quick_xml::Error::Syntax(s) if format!("{s:?}").starts_with("Unclosed") => {
+                DecodeError::new(Rule::Truncated, format!("the file ends inside markup ({s}); cut short?"), offset)
+            }
             other => DecodeError::new(Rule::NotWellFormed, format!("not well-formed XML: {other}"), offset),
         }
     }
@@ -309,6 +312,14 @@ impl<R: BufRead> Decoder<R> {
     pub fn expected(&self, t: Tag, expected: &'static str, children: &[&str]) -> DecodeError {
         if t == Tag::Close {
             return self.error(Rule::MissingElement, format!("missing required element <{expected}>")).within(expected);
+        }
+        let found = self.name_lossy();
+        let pos = |n: &str| children.iter().position(|c| *c == n);
+        if let (Some(f), Some(e)) = (pos(&found), pos(expected))
+            && f > e
+        {
+            let msg = format!("missing required element <{expected}> (found <{found}>, which comes after it)");
+            return self.error(Rule::MissingElement, msg).within(expected);
         }
         self.unexpected(children, &format!("; expected <{expected}>"))
     }

@@ -1,0 +1,76 @@
+//! Helpers shared by the integration tests: run the binary, read tables back.
+#![allow(dead_code)]
+
+use arrow_array::{Array, RecordBatch};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data");
+
+/// Runs `xml2bq ARGS`, returns the output.
+pub fn xml2bq(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xml2bq")).args(args).output().expect("run xml2bq")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Copies the sample data into a fresh temp folder (tests may move files out of it).
+pub fn sample_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(SAMPLE).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// All part files of a table folder, sorted.
+pub fn parts(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect(),
+        Err(_) => vec![],
+    };
+    v.sort();
+    v
+}
+
+/// Reads every Parquet part of a table folder into one batch (sorted by source, ordinal).
+pub fn read_table(dir: &Path) -> Option<RecordBatch> {
+    let mut batches = vec![];
+    for p in parts(dir, "parquet") {
+        let r = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&p).unwrap()).unwrap().build().unwrap();
+        for b in r {
+            batches.push(b.unwrap());
+        }
+    }
+    let schema = batches.first()?.schema();
+    let cols = (0..schema.fields().len())
+        .map(|i| {
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
+            arrow_select::concat::concat(&arrays).unwrap()
+        })
+        .collect();
+    Some(RecordBatch::try_new(schema, cols).unwrap())
+}
+
+/// Rows of a batch as JSON objects (arrow-json), for whole-row comparisons.
+pub fn json_rows(b: &RecordBatch) -> Vec<serde_json::Value> {
+    let mut w = arrow_json::ArrayWriter::new(Vec::new());
+    w.write(b).unwrap();
+    w.finish().unwrap();
+    let bytes = w.into_inner();
+    if bytes.is_empty() {
+        return vec![];
+    }
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The rows of a table folder as JSON, sorted by (_source_uri, _record_ordinal).
+pub fn table_rows(dir: &Path) -> Vec<serde_json::Value> {
+    let mut rows = read_table(dir).map(|b| json_rows(&b)).unwrap_or_default();
+    rows.sort_by_key(|r| (r["_source_uri"].as_str().unwrap().to_string(), r["_record_ordinal"].as_i64().unwrap()));
+    rows
+}
