@@ -6,15 +6,20 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
-    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super",
-    "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box",
-    "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 fn field_ident(xml_name: &str) -> String {
     let s = snake(xml_name);
-    if KEYWORDS.contains(&s.as_str()) { format!("{s}_") } else { s }
+    if KEYWORDS.contains(&s.as_str()) {
+        format!("{s}_")
+    } else {
+        s
+    }
 }
 
 fn pascal(name: &str) -> String {
@@ -46,22 +51,48 @@ struct Leaf {
 fn leaf(b: Builtin) -> Leaf {
     use Builtin::*;
     let (rust, builder, arrow, bq, copy) = match b {
-        String | NormalizedString | Token => ("String", "StringBuilder", "DataType::Utf8", "STRING", false),
+        String | NormalizedString | Token => {
+            ("String", "StringBuilder", "DataType::Utf8", "STRING", false)
+        }
         Integer { .. } => ("i64", "Int64Builder", "DataType::Int64", "INT64", true),
-        Decimal => ("i128", "Decimal128Builder", "DataType::Decimal128(38, 9)", "NUMERIC", true),
+        Decimal => (
+            "i128",
+            "Decimal128Builder",
+            "DataType::Decimal128(38, 9)",
+            "NUMERIC",
+            true,
+        ),
         Boolean => ("bool", "BooleanBuilder", "DataType::Boolean", "BOOL", true),
-        Double => ("f64", "Float64Builder", "DataType::Float64", "FLOAT64", true),
+        Double => (
+            "f64",
+            "Float64Builder",
+            "DataType::Float64",
+            "FLOAT64",
+            true,
+        ),
         Date => ("i32", "Date32Builder", "DataType::Date32", "DATE", true),
-        DateTime => ("i64", "TimestampMicrosecondBuilder", "DataType::Timestamp(TimeUnit::Microsecond, None)", "DATETIME", true),
+        DateTime => (
+            "i64",
+            "TimestampMicrosecondBuilder",
+            "DataType::Timestamp(TimeUnit::Microsecond, None)",
+            "DATETIME",
+            true,
+        ),
         DateTimeStamp => (
             "i64",
             "TimestampMicrosecondBuilder",
-            "DataType::Timestamp(TimeUnit::Microsecond, Some(\"UTC\".into()))",
+            "DataType::Timestamp(TimeUnit::Microsecond, Some(\"+00:00\".into()))",
             "TIMESTAMP",
             true,
         ),
     };
-    Leaf { rust, builder, arrow, bq, copy }
+    Leaf {
+        rust,
+        builder,
+        arrow,
+        bq,
+        copy,
+    }
 }
 
 fn leaf_doc(b: Builtin) -> &'static str {
@@ -80,38 +111,82 @@ fn leaf_doc(b: Builtin) -> &'static str {
     }
 }
 
-/// Reads the current element's text into a value of builtin `b`.
-/// `target` is an lvalue expression of the Rust leaf type (a `String` place for strings).
-fn read_leaf(b: Builtin, name: &str, target: &str) -> String {
-    use Builtin::*;
+/// The whitespace rule of a string builtin, or None for typed values.
+fn ws(b: Builtin) -> Option<&'static str> {
     match b {
-        String => format!("d.text_string(t, {name:?}, {target}, Ws::Preserve)?;"),
-        NormalizedString => format!("d.text_string(t, {name:?}, {target}, Ws::Replace)?;"),
-        Token => format!("d.text_string(t, {name:?}, {target}, Ws::Collapse)?;"),
-        Integer { min, max } => format!("*{target} = d.text_value(t, {name:?}, |v| value::integer(v, {min}, {max}))?;"),
-        Decimal => format!("*{target} = d.text_value(t, {name:?}, value::decimal)?;"),
-        Boolean => format!("*{target} = d.text_value(t, {name:?}, value::boolean)?;"),
-        Double => format!("*{target} = d.text_value(t, {name:?}, value::double)?;"),
-        Date => format!("*{target} = d.text_value(t, {name:?}, value::date)?;"),
-        DateTime => format!("*{target} = d.text_value(t, {name:?}, value::datetime)?;"),
-        DateTimeStamp => format!("*{target} = d.text_value(t, {name:?}, value::timestamp)?;"),
+        Builtin::String => Some("Ws::Preserve"),
+        Builtin::NormalizedString => Some("Ws::Replace"),
+        Builtin::Token => Some("Ws::Collapse"),
+        _ => None,
     }
 }
 
-/// Parses an attribute value `v` (a `&str`) into `target` (a place of the leaf type).
-fn read_attr(b: Builtin, target: &str) -> String {
+/// The value parser of a typed (non-string) builtin, as a `Fn(&str) -> Result<T, ValueError>` expression.
+fn parser(b: Builtin) -> String {
     use Builtin::*;
     match b {
-        String => format!("value::set_ws({target}, v, Ws::Preserve);"),
-        NormalizedString => format!("value::set_ws({target}, v, Ws::Replace);"),
-        Token => format!("value::set_ws({target}, v, Ws::Collapse);"),
-        Integer { min, max } => format!("*{target} = value::integer(v, {min}, {max})?;"),
-        Decimal => format!("*{target} = value::decimal(v)?;"),
-        Boolean => format!("*{target} = value::boolean(v)?;"),
-        Double => format!("*{target} = value::double(v)?;"),
-        Date => format!("*{target} = value::date(v)?;"),
-        DateTime => format!("*{target} = value::datetime(v)?;"),
-        DateTimeStamp => format!("*{target} = value::timestamp(v)?;"),
+        Integer { min, max } => format!("|v| value::integer(v, {min}, {max})"),
+        Decimal => "value::decimal".into(),
+        Boolean => "value::boolean".into(),
+        Double => "value::double".into(),
+        Date => "value::date".into(),
+        DateTime => "value::datetime".into(),
+        DateTimeStamp => "value::timestamp".into(),
+        String | NormalizedString | Token => unreachable!("strings have no parser"),
+    }
+}
+
+/// How a field stores what is read: once, optionally, or as one more item.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Store {
+    One,
+    Opt,
+    Many,
+}
+
+/// A `&mut` place for a String or a struct field of kind `store`.
+fn place(f: &str, store: Store, default: &str) -> String {
+    match store {
+        Store::One => format!("&mut self.{f}"),
+        Store::Opt => format!("self.{f}.get_or_insert_with({default})"),
+        Store::Many => {
+            format!("{{ self.{f}.push({default}()); self.{f}.last_mut().expect(\"just pushed\") }}")
+        }
+    }
+}
+
+/// Stores a value expression `v` into field `f`.
+fn assign(f: &str, store: Store, v: &str) -> String {
+    match store {
+        Store::One => format!("self.{f} = {v};"),
+        Store::Opt => format!("self.{f} = Some({v});"),
+        Store::Many => format!("self.{f}.push({v});"),
+    }
+}
+
+/// Reads the current element's text into field `f`.
+fn read_leaf(b: Builtin, name: &str, f: &str, store: Store) -> String {
+    match ws(b) {
+        Some(ws) => format!(
+            "d.text_string(t, {name:?}, {}, {ws})?;",
+            place(f, store, "String::new")
+        ),
+        None => assign(
+            f,
+            store,
+            &format!("d.text_value(t, {name:?}, {})?", parser(b)),
+        ),
+    }
+}
+
+/// Parses attribute value `v` into field `f`.
+fn read_attr(b: Builtin, f: &str, store: Store) -> String {
+    match ws(b) {
+        Some(ws) => format!(
+            "value::set_ws({}, v, {ws});",
+            place(f, store, "String::new")
+        ),
+        None => assign(f, store, &format!("({})(v)?", parser(b))),
     }
 }
 
@@ -137,9 +212,16 @@ fn struct_names(schema: &Schema, shape: &Shape) -> Names {
             continue;
         }
         let ty = &schema.types[i];
-        let is_record = shape.tables.iter().any(|t| matches!(t.record.ty, Type::Complex(j) if j == i));
+        let is_record = shape
+            .tables
+            .iter()
+            .any(|t| matches!(t.record.ty, Type::Complex(j) if j == i));
         let base = match (&ty.name, is_record) {
-            (Some(n), false) => pascal(n.strip_suffix("Type").filter(|s| !s.is_empty()).unwrap_or(n)),
+            (Some(n), false) => pascal(
+                n.strip_suffix("Type")
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(n),
+            ),
             _ => pascal(&ty.element_name),
         };
         let mut name = base.clone();
@@ -179,7 +261,9 @@ fn arrow_field(e: &Element, names: &Names) -> String {
     let col = column(&e.name);
     let inner = arrow_type(&e.ty, names);
     if e.repeated() {
-        format!("Field::new({col:?}, DataType::List(Arc::new(Field::new(\"item\", {inner}, false))), false)")
+        format!(
+            "Field::new({col:?}, DataType::List(Arc::new(Field::new(\"item\", {inner}, false))), false)"
+        )
     } else {
         format!("Field::new({col:?}, {inner}, {})", e.optional())
     }
@@ -197,7 +281,13 @@ fn bq_fields(schema: &Schema, ty: usize, out: &mut String) {
     for a in &t.attributes {
         sep(out);
         let mode = if a.required { "REQUIRED" } else { "NULLABLE" };
-        write!(out, r#"{{"name":"{}","type":"{}","mode":"{mode}"}}"#, column(&a.name), leaf(a.ty).bq).unwrap();
+        write!(
+            out,
+            r#"{{"name":"{}","type":"{}","mode":"{mode}"}}"#,
+            column(&a.name),
+            leaf(a.ty).bq
+        )
+        .unwrap();
     }
     for e in &t.children {
         sep(out);
@@ -209,11 +299,20 @@ fn bq_fields(schema: &Schema, ty: usize, out: &mut String) {
             "REQUIRED"
         };
         match e.ty {
-            Type::Simple(b) => {
-                write!(out, r#"{{"name":"{}","type":"{}","mode":"{mode}"}}"#, column(&e.name), leaf(b).bq).unwrap()
-            }
+            Type::Simple(b) => write!(
+                out,
+                r#"{{"name":"{}","type":"{}","mode":"{mode}"}}"#,
+                column(&e.name),
+                leaf(b).bq
+            )
+            .unwrap(),
             Type::Complex(i) => {
-                write!(out, r#"{{"name":"{}","type":"RECORD","mode":"{mode}","fields":["#, column(&e.name)).unwrap();
+                write!(
+                    out,
+                    r#"{{"name":"{}","type":"RECORD","mode":"{mode}","fields":["#,
+                    column(&e.name)
+                )
+                .unwrap();
                 bq_fields(schema, i, out);
                 out.push_str("]}");
             }
@@ -224,9 +323,15 @@ fn bq_fields(schema: &Schema, ty: usize, out: &mut String) {
 fn check_names(schema: &Schema, ty: usize, names: &Names) -> Result<(), String> {
     let t = &schema.types[ty];
     let mut seen = BTreeSet::new();
-    let cols = t.attributes.iter().map(|a| &a.name).chain(t.children.iter().map(|e| &e.name));
+    let cols = t
+        .attributes
+        .iter()
+        .map(|a| &a.name)
+        .chain(t.children.iter().map(|e| &e.name));
     for n in cols {
-        if !seen.insert(column(n).to_ascii_lowercase()) || !seen.insert(format!("rust:{}", field_ident(n))) {
+        if !seen.insert(column(n).to_ascii_lowercase())
+            || !seen.insert(format!("rust:{}", field_ident(n)))
+        {
             return Err(format!(
                 "type {}: two attributes/elements map to the column or field name {:?}; rename one in the XSD",
                 names.structs[ty],
@@ -241,11 +346,24 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     let t = &schema.types[ty];
     let sname = &names.structs[ty];
     let xsd_name = t.name.as_deref().unwrap_or("(anonymous)");
-    writeln!(out, "/// Generated from complex type `{xsd_name}` (element `{}`).", t.element_name).unwrap();
-    writeln!(out, "#[derive(Debug, Clone, Default, PartialEq)]\npub struct {sname} {{").unwrap();
+    writeln!(
+        out,
+        "/// Generated from complex type `{xsd_name}` (element `{}`).",
+        t.element_name
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "#[derive(Debug, Clone, Default, PartialEq)]\npub struct {sname} {{"
+    )
+    .unwrap();
     for a in &t.attributes {
         let r = leaf(a.ty).rust;
-        let ty = if a.required { r.to_string() } else { format!("Option<{r}>") };
+        let ty = if a.required {
+            r.to_string()
+        } else {
+            format!("Option<{r}>")
+        };
         writeln!(out, "    /// Attribute `{}`: {}.", a.name, leaf_doc(a.ty)).unwrap();
         writeln!(out, "    pub {}: {ty},", field_ident(&a.name)).unwrap();
     }
@@ -255,7 +373,13 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
             Type::Complex(i) => format!("nested record `{}`", names.structs[i]),
         };
         writeln!(out, "    /// Element `{}`: {doc}.", e.name).unwrap();
-        writeln!(out, "    pub {}: {},", field_ident(&e.name), rust_type(e, names)).unwrap();
+        writeln!(
+            out,
+            "    pub {}: {},",
+            field_ident(&e.name),
+            rust_type(e, names)
+        )
+        .unwrap();
     }
     writeln!(out, "}}\n").unwrap();
 
@@ -263,32 +387,55 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     let children: Vec<String> = t.children.iter().map(|e| format!("{:?}", e.name)).collect();
     writeln!(out, "impl {sname} {{").unwrap();
     writeln!(out, "    /// Child element names, in schema order.").unwrap();
-    writeln!(out, "    pub const CHILDREN: &'static [&'static str] = &[{}];", children.join(", ")).unwrap();
-    writeln!(out, "    /// Decodes this element, whose start tag `tag` was just read, up to its end tag.").unwrap();
+    writeln!(
+        out,
+        "    pub const CHILDREN: &'static [&'static str] = &[{}];",
+        children.join(", ")
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "    /// Decodes this element, whose start tag `tag` was just read, up to its end tag."
+    )
+    .unwrap();
     writeln!(out, "    pub fn decode<R: BufRead>(&mut self, d: &mut Decoder<R>, tag: Tag) -> Result<(), DecodeError> {{").unwrap();
     if t.attributes.is_empty() {
         writeln!(out, "        d.attributes(|_, _| Ok(false))?;").unwrap();
     } else {
         for a in &t.attributes {
-            writeln!(out, "        let mut seen_{} = false;", field_ident(&a.name)).unwrap();
+            writeln!(
+                out,
+                "        let mut seen_{} = false;",
+                field_ident(&a.name)
+            )
+            .unwrap();
         }
-        writeln!(out, "        d.attributes(|k, v| {{\n            match k {{").unwrap();
+        writeln!(
+            out,
+            "        d.attributes(|k, v| {{\n            match k {{"
+        )
+        .unwrap();
         for a in &t.attributes {
             let f = field_ident(&a.name);
-            let target = if a.required {
-                format!("&mut self.{f}")
-            } else if leaf(a.ty).copy {
-                format!("self.{f}.get_or_insert(Default::default())")
-            } else {
-                format!("self.{f}.get_or_insert_with(String::new)")
-            };
-            writeln!(out, "                b{:?} => {{ {} seen_{f} = true; }}", a.name, read_attr(a.ty, &target)).unwrap();
+            let store = if a.required { Store::One } else { Store::Opt };
+            writeln!(
+                out,
+                "                b{:?} => {{ {} seen_{f} = true; }}",
+                a.name,
+                read_attr(a.ty, &f, store)
+            )
+            .unwrap();
         }
         writeln!(out, "                _ => return Ok(false),\n            }}\n            Ok(true)\n        }})?;").unwrap();
         for a in &t.attributes {
             let f = field_ident(&a.name);
             if a.required {
-                writeln!(out, "        if !seen_{f} {{ return Err(d.missing_attribute({:?})); }}", a.name).unwrap();
+                writeln!(
+                    out,
+                    "        if !seen_{f} {{ return Err(d.missing_attribute({:?})); }}",
+                    a.name
+                )
+                .unwrap();
             } else {
                 writeln!(out, "        if !seen_{f} {{ self.{f} = None; }}").unwrap();
             }
@@ -299,36 +446,47 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
         let f = field_ident(&e.name);
         let n = &e.name;
         let cond = format!("t.is_open() && d.name() == b{n:?}");
-        let read_one = |target: &str| -> String {
+        let read = |store: Store| -> String {
             match e.ty {
-                Type::Simple(b) => read_leaf(b, n, target),
-                Type::Complex(_) => format!("({target}).decode(d, t).map_err(|e| e.within({n:?}))?;"),
+                Type::Simple(b) => read_leaf(b, n, &f, store),
+                Type::Complex(_) if store == Store::Many => format!(
+                    "self.{f}.push(Default::default());\n            let n = self.{f}.len();\n            self.{f}.last_mut().expect(\"just pushed\").decode(d, t).map_err(|e| e.within_item({n:?}, n))?;"
+                ),
+                Type::Complex(_) => format!(
+                    "{}.decode(d, t).map_err(|e| e.within({n:?}))?;",
+                    place(&f, store, "Default::default").trim_start_matches("&mut ")
+                ),
             }
-        };
-        let default_item = match e.ty {
-            Type::Simple(b) if !leaf(b).copy => "String::new()".to_string(),
-            _ => "Default::default()".to_string(),
         };
         if e.repeated() {
             writeln!(out, "        self.{f}.clear();").unwrap();
-            writeln!(out, "        while {cond} {{").unwrap();
-            writeln!(out, "            self.{f}.push({default_item});").unwrap();
-            let target = format!("self.{f}.last_mut().expect(\"just pushed\")");
-            let body = read_one(&target).replace(&format!("e.within({n:?})"), &format!("e.within_item({n:?}, self.{f}.len())"));
-            writeln!(out, "            {body}").unwrap();
-            writeln!(out, "            t = d.next_tag()?;\n        }}").unwrap();
+            writeln!(out, "        while {cond} {{\n            {}\n            t = d.next_tag()?;\n        }}", read(Store::Many)).unwrap();
             let max = e.max.map_or("usize::MAX".to_string(), |m| m.to_string());
-            writeln!(out, "        d.check_count({n:?}, self.{f}.len(), {}, {max}, t)?;", e.min).unwrap();
+            writeln!(
+                out,
+                "        d.check_count({n:?}, self.{f}.len(), {}, {max})?;",
+                e.min
+            )
+            .unwrap();
         } else if e.optional() {
-            let target = if matches!(e.ty, Type::Simple(b) if !leaf(b).copy) {
-                format!("self.{f}.get_or_insert_with(String::new)")
-            } else {
-                format!("self.{f}.get_or_insert_with(Default::default)")
-            };
-            writeln!(out, "        if {cond} {{\n            {}\n            t = d.next_tag()?;", read_one(&target)).unwrap();
-            writeln!(out, "        }} else {{\n            self.{f} = None;\n        }}").unwrap();
+            writeln!(
+                out,
+                "        if {cond} {{\n            {}\n            t = d.next_tag()?;",
+                read(Store::Opt)
+            )
+            .unwrap();
+            writeln!(
+                out,
+                "        }} else {{\n            self.{f} = None;\n        }}"
+            )
+            .unwrap();
         } else {
-            writeln!(out, "        if {cond} {{\n            {}\n            t = d.next_tag()?;", read_one(&format!("&mut self.{f}"))).unwrap();
+            writeln!(
+                out,
+                "        if {cond} {{\n            {}\n            t = d.next_tag()?;",
+                read(Store::One)
+            )
+            .unwrap();
             writeln!(out, "        }} else {{\n            return Err(d.expected(t, {n:?}, Self::CHILDREN));\n        }}").unwrap();
         }
     }
@@ -342,7 +500,11 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
             Type::Simple(b) => leaf(b).builder.to_string(),
             Type::Complex(i) => format!("{}Columns", names.structs[i]),
         };
-        if e.repeated() { format!("ListColumn<{inner}>") } else { inner }
+        if e.repeated() {
+            format!("ListColumn<{inner}>")
+        } else {
+            inner
+        }
     };
     for a in &t.attributes {
         writeln!(out, "    {}: {},", field_ident(&a.name), leaf(a.ty).builder).unwrap();
@@ -355,7 +517,14 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     // fields()
     writeln!(out, "    /// The Arrow fields of [`{sname}`], in column order.\n    pub fn fields() -> Fields {{\n        Fields::from(vec![").unwrap();
     for a in &t.attributes {
-        writeln!(out, "            Field::new({:?}, {}, {}),", column(&a.name), leaf(a.ty).arrow, !a.required).unwrap();
+        writeln!(
+            out,
+            "            Field::new({:?}, {}, {}),",
+            column(&a.name),
+            leaf(a.ty).arrow,
+            !a.required
+        )
+        .unwrap();
     }
     for e in &t.children {
         writeln!(out, "            {},", arrow_field(e, names)).unwrap();
@@ -374,7 +543,12 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     };
     for a in &t.attributes {
         let f = field_ident(&a.name);
-        writeln!(out, "        {}", append_leaf(a.ty, &format!("self.{f}"), &format!("r.{f}"), !a.required)).unwrap();
+        writeln!(
+            out,
+            "        {}",
+            append_leaf(a.ty, &format!("self.{f}"), &format!("r.{f}"), !a.required)
+        )
+        .unwrap();
     }
     for e in &t.children {
         let f = field_ident(&e.name);
@@ -383,7 +557,11 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
                 Type::Simple(b) => append_leaf(b, &format!("self.{f}.values"), "*v", false),
                 Type::Complex(_) => format!("self.{f}.values.append(v);"),
             };
-            writeln!(out, "        for v in &r.{f} {{ {item} }}\n        self.{f}.close_row(r.{f}.len());").unwrap();
+            writeln!(
+                out,
+                "        for v in &r.{f} {{ {item} }}\n        self.{f}.close_row(r.{f}.len());"
+            )
+            .unwrap();
         } else {
             match e.ty {
                 Type::Simple(b) => {
@@ -416,14 +594,23 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     // arrays()
     let finish_leaf = |b: Builtin, expr: &str| -> String {
         match b {
-            Builtin::Decimal => format!("Arc::new({expr}.finish().with_precision_and_scale(38, 9).expect(\"38,9 is valid\")) as ArrayRef"),
-            Builtin::DateTimeStamp => format!("Arc::new({expr}.finish().with_timezone(\"UTC\")) as ArrayRef"),
+            Builtin::Decimal => format!(
+                "Arc::new({expr}.finish().with_precision_and_scale(38, 9).expect(\"38,9 is valid\")) as ArrayRef"
+            ),
+            Builtin::DateTimeStamp => {
+                format!("Arc::new({expr}.finish().with_timezone(\"+00:00\")) as ArrayRef")
+            }
             _ => format!("Arc::new({expr}.finish()) as ArrayRef"),
         }
     };
     writeln!(out, "    /// Takes the built columns, leaving the builders empty.\n    pub fn arrays(&mut self) -> Vec<ArrayRef> {{\n        vec![").unwrap();
     for a in &t.attributes {
-        writeln!(out, "            {},", finish_leaf(a.ty, &format!("self.{}", field_ident(&a.name)))).unwrap();
+        writeln!(
+            out,
+            "            {},",
+            finish_leaf(a.ty, &format!("self.{}", field_ident(&a.name)))
+        )
+        .unwrap();
     }
     for e in &t.children {
         let f = field_ident(&e.name);
@@ -432,7 +619,11 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
             Type::Complex(_) => format!("Arc::new(self.{f}.values.finish()) as ArrayRef"),
         };
         if e.repeated() {
-            writeln!(out, "            {{ let values = {item}; self.{f}.finish(values) }},").unwrap();
+            writeln!(
+                out,
+                "            {{ let values = {item}; self.{f}.finish(values) }},"
+            )
+            .unwrap();
         } else {
             let one = match e.ty {
                 Type::Simple(b) => finish_leaf(b, &format!("self.{f}")),
@@ -457,7 +648,13 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
     let mut stack: Vec<usize> = shape
         .tables
         .iter()
-        .filter_map(|t| if let Type::Complex(i) = t.record.ty { Some(i) } else { None })
+        .filter_map(|t| {
+            if let Type::Complex(i) = t.record.ty {
+                Some(i)
+            } else {
+                None
+            }
+        })
         .collect();
     while let Some(i) = stack.pop() {
         if reach.insert(i) {
@@ -471,25 +668,32 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
     }
     let mut out = String::new();
     out.push_str("// @generated by xml2bq's build.rs from the XSD. Do not edit.\n");
-    out.push_str("#[allow(unused_imports)]\nuse crate::batch::{ListColumn, take_validity};\n");
-    out.push_str("#[allow(unused_imports)]\nuse crate::parse::{DecodeError, Decoder, Tag, value::{self, Ws}};\n");
+    out.push_str("#[allow(unused_imports)]\nuse ::xml2bq::batch::{ListColumn, take_validity};\n");
+    out.push_str("#[allow(unused_imports)]\nuse ::xml2bq::parse::{DecodeError, Decoder, Tag, value::{self, Ws}};\n");
     out.push_str("#[allow(unused_imports)]\nuse arrow_array::{ArrayRef, RecordBatch, StructArray, builder::*};\n");
     out.push_str("#[allow(unused_imports)]\nuse arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};\n");
     out.push_str("use std::io::BufRead;\nuse std::sync::Arc;\n\n");
-    writeln!(out, "/// The document's root element.\npub const ROOT: &str = {:?};\n", shape.root).unwrap();
+    writeln!(
+        out,
+        "/// The document's root element.\npub const ROOT: &str = {:?};\n",
+        shape.root
+    )
+    .unwrap();
     for &i in &reach {
         emit_struct(schema, i, &names, &mut out);
     }
     // Tables.
-    out.push_str("/// The tables, in document order.\npub const TABLES: &[crate::schema::TableSpec] = &[\n");
+    out.push_str("/// The tables, in document order.\npub const TABLES: &[::xml2bq::schema::TableSpec] = &[\n");
     for t in &shape.tables {
-        let Type::Complex(i) = t.record.ty else { unreachable!() };
+        let Type::Complex(i) = t.record.ty else {
+            unreachable!()
+        };
         let mut bq = String::from("[");
         bq_fields(schema, i, &mut bq);
         bq.push_str(r#",{"name":"_source_uri","type":"STRING","mode":"REQUIRED"},{"name":"_record_ordinal","type":"INT64","mode":"REQUIRED"}]"#);
         writeln!(
             out,
-            "    crate::schema::TableSpec {{ name: {:?}, container: {:?}, record: {:?}, bigquery_schema: {bq:?} }},",
+            "    ::xml2bq::schema::TableSpec {{ name: {:?}, container: {:?}, record: {:?}, bigquery_schema: {bq:?} }},",
             t.name, t.container, t.record.name
         )
         .unwrap();
@@ -498,24 +702,47 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
     // Per-table Arrow schema.
     out.push_str("/// The Arrow schema of table `table` (an index into [`TABLES`]), lineage columns last.\npub fn arrow_schema(table: usize) -> SchemaRef {\n    let mut fields: Vec<Arc<Field>> = match table {\n");
     for (k, t) in shape.tables.iter().enumerate() {
-        let Type::Complex(i) = t.record.ty else { unreachable!() };
-        writeln!(out, "        {k} => {}Columns::fields().iter().cloned().collect(),", names.structs[i]).unwrap();
+        let Type::Complex(i) = t.record.ty else {
+            unreachable!()
+        };
+        writeln!(
+            out,
+            "        {k} => {}Columns::fields().iter().cloned().collect(),",
+            names.structs[i]
+        )
+        .unwrap();
     }
     out.push_str("        _ => panic!(\"no table {table}\"),\n    };\n");
-    out.push_str("    fields.push(Arc::new(Field::new(\"_source_uri\", DataType::Utf8, false)));\n");
-    out.push_str("    fields.push(Arc::new(Field::new(\"_record_ordinal\", DataType::Int64, false)));\n");
+    out.push_str(
+        "    fields.push(Arc::new(Field::new(\"_source_uri\", DataType::Utf8, false)));\n",
+    );
+    out.push_str(
+        "    fields.push(Arc::new(Field::new(\"_record_ordinal\", DataType::Int64, false)));\n",
+    );
     out.push_str("    Arc::new(Schema::new(fields))\n}\n\n");
     // Tables struct.
     out.push_str("/// One reusable record per table and the column builders its rows go to.\n#[derive(Default)]\npub struct Tables {\n");
     for t in &shape.tables {
-        let Type::Complex(i) = t.record.ty else { unreachable!() };
+        let Type::Complex(i) = t.record.ty else {
+            unreachable!()
+        };
         let s = &names.structs[i];
-        writeln!(out, "    /// The record being decoded for `{}`.\n    pub {}_record: {s},", t.name, t.name).unwrap();
-        writeln!(out, "    {}: {s}Columns,\n    {}_lineage: crate::batch::Lineage,", t.name, t.name).unwrap();
+        writeln!(
+            out,
+            "    /// The record being decoded for `{}`.\n    pub {}_record: {s},",
+            t.name, t.name
+        )
+        .unwrap();
+        writeln!(
+            out,
+            "    {}: {s}Columns,\n    {}_lineage: ::xml2bq::batch::Lineage,",
+            t.name, t.name
+        )
+        .unwrap();
     }
-    out.push_str("}\n\nimpl Tables {\n");
-    out.push_str("    /// Decodes one record of table `table` (start tag just read) and appends it as a row.\n");
-    out.push_str("    pub fn decode_record<R: BufRead>(&mut self, table: usize, d: &mut Decoder<R>, tag: Tag, source: &str, ordinal: i64) -> Result<(), DecodeError> {\n        match table {\n");
+    out.push_str("}\n\nimpl ::xml2bq::schema::Document for Tables {\n");
+    out.push_str("    const ROOT: &'static str = ROOT;\n    const TABLES: &'static [::xml2bq::schema::TableSpec] = TABLES;\n");
+    out.push_str("    fn decode_record<R: BufRead>(&mut self, table: usize, d: &mut Decoder<R>, tag: Tag, source: &str, ordinal: i64) -> Result<(), DecodeError> {\n        match table {\n");
     for (k, t) in shape.tables.iter().enumerate() {
         let n = &t.name;
         writeln!(
@@ -524,13 +751,15 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
         )
         .unwrap();
     }
-    out.push_str("            _ => panic!(\"no table {table}\"),\n        }\n        Ok(())\n    }\n");
-    out.push_str("    /// Rows buffered for table `table`.\n    pub fn rows(&self, table: usize) -> usize {\n        match table {\n");
+    out.push_str(
+        "            _ => panic!(\"no table {table}\"),\n        }\n        Ok(())\n    }\n",
+    );
+    out.push_str("    fn rows(&self, table: usize) -> usize {\n        match table {\n");
     for (k, t) in shape.tables.iter().enumerate() {
         writeln!(out, "            {k} => self.{}_lineage.len(),", t.name).unwrap();
     }
     out.push_str("            _ => 0,\n        }\n    }\n");
-    out.push_str("    /// Takes the buffered rows of table `table` as a record batch.\n    pub fn finish(&mut self, table: usize) -> RecordBatch {\n        let mut cols = match table {\n");
+    out.push_str("    fn finish(&mut self, table: usize) -> RecordBatch {\n        let mut cols = match table {\n");
     for (k, t) in shape.tables.iter().enumerate() {
         writeln!(out, "            {k} => self.{}.arrays(),", t.name).unwrap();
     }
@@ -539,7 +768,12 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
     for (k, t) in shape.tables.iter().enumerate() {
         writeln!(out, "            {k} => &mut self.{}_lineage,", t.name).unwrap();
     }
-    out.push_str("            _ => unreachable!(),\n        };\n        cols.extend(lineage.arrays());\n");
-    out.push_str("        RecordBatch::try_new(arrow_schema(table), cols).expect(\"generated columns match the generated schema\")\n    }\n}\n");
+    out.push_str(
+        "            _ => unreachable!(),\n        };\n        cols.extend(lineage.arrays());\n",
+    );
+    out.push_str("        RecordBatch::try_new(arrow_schema(table), cols).expect(\"generated columns match the generated schema\")\n    }\n");
+    out.push_str(
+        "    fn arrow_schema(table: usize) -> SchemaRef {\n        arrow_schema(table)\n    }\n}\n",
+    );
     Ok(out)
 }

@@ -32,25 +32,45 @@ pub fn shape(schema: &xsd::Schema) -> Result<Shape, String> {
         [] => return Err("the XSD declares no top-level element".into()),
         many => {
             let names: Vec<_> = many.iter().map(|e| e.name.as_str()).collect();
-            return Err(format!("the XSD declares several top-level elements ({names:?}); xml2bq needs exactly one root"));
+            return Err(format!(
+                "the XSD declares several top-level elements ({names:?}); xml2bq needs exactly one root"
+            ));
         }
     };
     let xsd::Type::Complex(rt) = root.ty else {
-        return Err(format!("root element {} has a simple type; it must contain container elements", root.name));
+        return Err(format!(
+            "root element {} has a simple type; it must contain container elements",
+            root.name
+        ));
     };
     let rt = &schema.types[rt];
     if !rt.attributes.is_empty() {
-        return Err(format!("root element {} has attributes; they would have no table to go to", root.name));
+        return Err(format!(
+            "root element {} has attributes; they would have no table to go to",
+            root.name
+        ));
     }
     let mut tables = vec![];
     for c in &rt.children {
         let xsd::Type::Complex(ct) = c.ty else {
-            return Err(format!("{}/{} is a simple element; root children must be containers of records", root.name, c.name));
+            return Err(format!(
+                "{}/{} is a simple element; root children must be containers of records",
+                root.name, c.name
+            ));
         };
         let ct = &schema.types[ct];
         match ct.children.as_slice() {
-            [rec] if rec.repeated() && matches!(rec.ty, xsd::Type::Complex(_)) && !c.repeated() && ct.attributes.is_empty() => {
-                tables.push(Table { name: snake(&c.name), container: c.name.clone(), record: rec.clone() })
+            [rec]
+                if rec.repeated()
+                    && matches!(rec.ty, xsd::Type::Complex(_))
+                    && !c.repeated()
+                    && ct.attributes.is_empty() =>
+            {
+                tables.push(Table {
+                    name: snake(&c.name),
+                    container: c.name.clone(),
+                    record: rec.clone(),
+                })
             }
             _ => {
                 return Err(format!(
@@ -61,9 +81,15 @@ pub fn shape(schema: &xsd::Schema) -> Result<Shape, String> {
         }
     }
     if tables.is_empty() {
-        return Err(format!("root element {} holds no containers of records", root.name));
+        return Err(format!(
+            "root element {} holds no containers of records",
+            root.name
+        ));
     }
-    Ok(Shape { root: root.name.clone(), tables })
+    Ok(Shape {
+        root: root.name.clone(),
+        tables,
+    })
 }
 
 /// Generates the whole Rust module for an XSD text.
@@ -104,7 +130,10 @@ pub fn snake(name: &str) -> String {
 
 /// A column name BigQuery accepts: letters, digits and underscores.
 pub fn column(name: &str) -> String {
-    let mut s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let mut s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
     }

@@ -20,7 +20,10 @@ pub enum Builtin {
     /// xs:token and its kin: whitespace collapsed.
     Token,
     /// xs:integer and its range-restricted kin, as i64 with bounds.
-    Integer { min: i64, max: i64 },
+    Integer {
+        min: i64,
+        max: i64,
+    },
     /// xs:decimal, exact, scale 9.
     Decimal,
     Boolean,
@@ -40,17 +43,50 @@ impl Builtin {
             "normalizedString" => NormalizedString,
             "token" | "language" | "Name" | "NCName" | "NMTOKEN" | "ID" | "IDREF" | "ENTITY"
             | "anyURI" => Token,
-            "integer" | "long" => Integer { min: i64::MIN, max: i64::MAX },
-            "int" => Integer { min: i32::MIN as i64, max: i32::MAX as i64 },
-            "short" => Integer { min: i16::MIN as i64, max: i16::MAX as i64 },
-            "byte" => Integer { min: i8::MIN as i64, max: i8::MAX as i64 },
-            "nonNegativeInteger" | "unsignedLong" => Integer { min: 0, max: i64::MAX },
-            "positiveInteger" => Integer { min: 1, max: i64::MAX },
-            "negativeInteger" => Integer { min: i64::MIN, max: -1 },
-            "nonPositiveInteger" => Integer { min: i64::MIN, max: 0 },
-            "unsignedInt" => Integer { min: 0, max: u32::MAX as i64 },
-            "unsignedShort" => Integer { min: 0, max: u16::MAX as i64 },
-            "unsignedByte" => Integer { min: 0, max: u8::MAX as i64 },
+            "integer" | "long" => Integer {
+                min: i64::MIN,
+                max: i64::MAX,
+            },
+            "int" => Integer {
+                min: i32::MIN as i64,
+                max: i32::MAX as i64,
+            },
+            "short" => Integer {
+                min: i16::MIN as i64,
+                max: i16::MAX as i64,
+            },
+            "byte" => Integer {
+                min: i8::MIN as i64,
+                max: i8::MAX as i64,
+            },
+            "nonNegativeInteger" | "unsignedLong" => Integer {
+                min: 0,
+                max: i64::MAX,
+            },
+            "positiveInteger" => Integer {
+                min: 1,
+                max: i64::MAX,
+            },
+            "negativeInteger" => Integer {
+                min: i64::MIN,
+                max: -1,
+            },
+            "nonPositiveInteger" => Integer {
+                min: i64::MIN,
+                max: 0,
+            },
+            "unsignedInt" => Integer {
+                min: 0,
+                max: u32::MAX as i64,
+            },
+            "unsignedShort" => Integer {
+                min: 0,
+                max: u16::MAX as i64,
+            },
+            "unsignedByte" => Integer {
+                min: 0,
+                max: u8::MAX as i64,
+            },
             "decimal" => Decimal,
             "boolean" => Boolean,
             "double" | "float" => Double,
@@ -136,12 +172,19 @@ fn read_tree(text: &str) -> Result<Node, String> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut stack: Vec<Node> = vec![Node::default()];
     loop {
-        let ev = reader.read_event().map_err(|e| format!("XSD is not well-formed: {e}"))?;
+        let ev = reader
+            .read_event()
+            .map_err(|e| format!("XSD is not well-formed: {e}"))?;
         let open = |e: &quick_xml::events::BytesStart| -> Result<Node, String> {
-            let mut n = Node { local: local(e.name().as_ref()), ..Node::default() };
+            let mut n = Node {
+                local: local(e.name().as_ref()),
+                ..Node::default()
+            };
             for a in e.attributes() {
                 let a = a.map_err(|e| format!("bad XSD attribute: {e}"))?;
-                let v = a.unescape_value().map_err(|e| format!("bad XSD attribute: {e}"))?;
+                let v = a
+                    .unescape_value()
+                    .map_err(|e| format!("bad XSD attribute: {e}"))?;
                 n.attrs.insert(local(a.key.as_ref()), v.into_owned());
             }
             Ok(n)
@@ -161,14 +204,19 @@ fn read_tree(text: &str) -> Result<Node, String> {
         }
     }
     let mut top = stack.pop().ok_or("empty XSD")?;
-    top.children.pop().ok_or_else(|| "XSD has no root element".to_string())
+    top.children
+        .pop()
+        .ok_or_else(|| "XSD has no root element".to_string())
 }
 
 fn occurs(v: Option<&str>, default: u32) -> Result<Option<u32>, String> {
     match v {
         None => Ok(Some(default)),
         Some("unbounded") => Ok(None),
-        Some(n) => n.parse().map(Some).map_err(|_| format!("bad occurrence value {n:?}")),
+        Some(n) => n
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("bad occurrence value {n:?}")),
     }
 }
 
@@ -190,7 +238,9 @@ impl<'a> Builder<'a> {
         }
         match self.named_simple.get(&l) {
             Some(n) => self.simple_node(n, ctx),
-            None => Err(format!("{ctx}: type {type_name:?} is not a supported built-in type or a simpleType of this schema")),
+            None => Err(format!(
+                "{ctx}: type {type_name:?} is not a supported built-in type or a simpleType of this schema"
+            )),
         }
     }
 
@@ -198,14 +248,24 @@ impl<'a> Builder<'a> {
         match n.children.iter().find(|c| c.local != "annotation") {
             Some(r) if r.local == "restriction" => match r.attr("base") {
                 Some(base) => self.simple(base, ctx),
-                None => Err(format!("{ctx}: xs:restriction without base is not supported")),
+                None => Err(format!(
+                    "{ctx}: xs:restriction without base is not supported"
+                )),
             },
-            Some(other) => Err(format!("{ctx}: xs:{} in a simpleType is not supported", other.local)),
+            Some(other) => Err(format!(
+                "{ctx}: xs:{} in a simpleType is not supported",
+                other.local
+            )),
             None => Err(format!("{ctx}: empty simpleType")),
         }
     }
 
-    fn complex(&mut self, n: &'a Node, name: Option<String>, element_name: &str) -> Result<usize, String> {
+    fn complex(
+        &mut self,
+        n: &'a Node,
+        name: Option<String>,
+        element_name: &str,
+    ) -> Result<usize, String> {
         if let Some(nm) = &name
             && let Some(&i) = self.by_name.get(nm)
         {
@@ -235,21 +295,38 @@ impl<'a> Builder<'a> {
                         match e.local.as_str() {
                             "element" => children.push(self.element(e, &ctx)?),
                             "annotation" => {}
-                            other => return Err(format!("{ctx}: xs:{other} inside xs:sequence is not supported")),
+                            other => {
+                                return Err(format!(
+                                    "{ctx}: xs:{other} inside xs:sequence is not supported"
+                                ));
+                            }
                         }
                     }
                 }
                 "attribute" => {
-                    let name = c.attr("name").ok_or(format!("{ctx}: attribute without name"))?;
+                    let name = c
+                        .attr("name")
+                        .ok_or(format!("{ctx}: attribute without name"))?;
                     let actx = format!("{ctx}/@{name}");
-                    let ty = match (c.attr("type"), c.children.iter().find(|x| x.local == "simpleType")) {
+                    let ty = match (
+                        c.attr("type"),
+                        c.children.iter().find(|x| x.local == "simpleType"),
+                    ) {
                         (Some(t), _) => self.simple(t, &actx)?,
                         (None, Some(st)) => self.simple_node(st, &actx)?,
                         (None, None) => Builtin::String,
                     };
-                    attributes.push(Attribute { name: name.to_string(), ty, required: c.attr("use") == Some("required") });
+                    attributes.push(Attribute {
+                        name: name.to_string(),
+                        ty,
+                        required: c.attr("use") == Some("required"),
+                    });
                 }
-                other => return Err(format!("{ctx}: xs:{other} is not supported (only xs:sequence and xs:attribute)")),
+                other => {
+                    return Err(format!(
+                        "{ctx}: xs:{other} is not supported (only xs:sequence and xs:attribute)"
+                    ));
+                }
             }
         }
         self.types[idx].children = children;
@@ -259,11 +336,17 @@ impl<'a> Builder<'a> {
 
     fn element(&mut self, e: &'a Node, ctx: &str) -> Result<Element, String> {
         if let Some(r) = e.attr("ref") {
-            return Err(format!("{ctx}: element ref={r:?} is not supported; declare the element inline"));
+            return Err(format!(
+                "{ctx}: element ref={r:?} is not supported; declare the element inline"
+            ));
         }
-        let name = e.attr("name").ok_or(format!("{ctx}: element without name"))?.to_string();
+        let name = e
+            .attr("name")
+            .ok_or(format!("{ctx}: element without name"))?
+            .to_string();
         let ectx = format!("{ctx}/{name}");
-        let min = occurs(e.attr("minOccurs"), 1)?.ok_or(format!("{ectx}: minOccurs cannot be unbounded"))?;
+        let min = occurs(e.attr("minOccurs"), 1)?
+            .ok_or(format!("{ectx}: minOccurs cannot be unbounded"))?;
         let max = occurs(e.attr("maxOccurs"), 1)?;
         let inline_complex = e.children.iter().find(|c| c.local == "complexType");
         let inline_simple = e.children.iter().find(|c| c.local == "simpleType");
@@ -289,9 +372,17 @@ impl<'a> Builder<'a> {
 pub fn parse(text: &str) -> Result<Schema, String> {
     let root = read_tree(text)?;
     if root.local != "schema" {
-        return Err(format!("expected xs:schema at the top, found {}", root.local));
+        return Err(format!(
+            "expected xs:schema at the top, found {}",
+            root.local
+        ));
     }
-    let mut b = Builder { named_complex: BTreeMap::new(), named_simple: BTreeMap::new(), types: vec![], by_name: BTreeMap::new() };
+    let mut b = Builder {
+        named_complex: BTreeMap::new(),
+        named_simple: BTreeMap::new(),
+        types: vec![],
+        by_name: BTreeMap::new(),
+    };
     for c in &root.children {
         match (c.local.as_str(), c.attr("name")) {
             ("complexType", Some(n)) => {
@@ -310,5 +401,8 @@ pub fn parse(text: &str) -> Result<Schema, String> {
     for c in root.children.iter().filter(|c| c.local == "element") {
         roots.push(b.element(c, "schema")?);
     }
-    Ok(Schema { roots, types: b.types })
+    Ok(Schema {
+        roots,
+        types: b.types,
+    })
 }

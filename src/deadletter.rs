@@ -78,7 +78,9 @@ impl DeadLetter {
         let mut target = self.dir.join(&name);
         if target.exists() && checksum(&target)? != checksum(&input.path)? {
             // Another file of the same name is already here: keep both.
-            target = self.dir.join(format!("{:016x}-{name}", stable_hash(&input.uri)));
+            target = self
+                .dir
+                .join(format!("{:016x}-{name}", stable_hash(&input.uri)));
         }
         let (size, crc) = copy_with_crc(&input.path, &target)?;
         let check = checksum(&target)?;

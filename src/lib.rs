@@ -6,6 +6,9 @@
 //! (Parquet / NDJSON parts), with [`deadletter`] and [`report`] beside it and
 //! [`pipeline`] taking one file through. [`schema`] holds the generated code.
 
+// The generated code names this crate `::xml2bq`, so it compiles here and in tests alike.
+extern crate self as xml2bq;
+
 pub mod batch;
 pub mod cli;
 pub mod deadletter;

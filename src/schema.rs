@@ -14,6 +14,30 @@ pub struct TableSpec {
     pub bigquery_schema: &'static str,
 }
 
+/// What generated code provides for one XSD: its document shape and, per table, a
+/// record decoder that appends rows to Arrow columns.
+pub trait Document: Default {
+    /// The root element's name.
+    const ROOT: &'static str;
+    /// The tables, in document order.
+    const TABLES: &'static [TableSpec];
+    /// Decodes one record of `table` (its start tag `tag` just read) and appends it as a row.
+    fn decode_record<R: std::io::BufRead>(
+        &mut self,
+        table: usize,
+        d: &mut crate::parse::Decoder<R>,
+        tag: crate::parse::Tag,
+        source: &str,
+        ordinal: i64,
+    ) -> Result<(), crate::parse::DecodeError>;
+    /// Rows buffered for `table`.
+    fn rows(&self, table: usize) -> usize;
+    /// Takes the buffered rows of `table` as a record batch.
+    fn finish(&mut self, table: usize) -> arrow_array::RecordBatch;
+    /// The Arrow schema of `table`, lineage columns last.
+    fn arrow_schema(table: usize) -> arrow_schema::SchemaRef;
+}
+
 /// The XSD file the code was generated from.
 pub const XSD_FILE: &str = env!("XML2BQ_XSD");
 

@@ -44,14 +44,27 @@ pub struct LoadArgs {
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
-    let dead_dir = args.dead_letter.clone().unwrap_or_else(|| args.dest.join("_dead_letter"));
+    let dead_dir = args
+        .dead_letter
+        .clone()
+        .unwrap_or_else(|| args.dest.join("_dead_letter"));
     let inputs = source::expand(&args.run.inputs, &[args.dest.clone(), dead_dir.clone()])?;
     std::fs::create_dir_all(&args.dest)
         .map_err(|e| anyhow::anyhow!("cannot create destination {}: {e}", args.dest.display()))?;
-    let progress = Arc::new(Progress::new(inputs.iter().map(|i| i.size).sum(), args.run.quiet));
+    let progress = Arc::new(Progress::new(
+        inputs.iter().map(|i| i.size).sum(),
+        args.run.quiet,
+    ));
     let job = Job {
-        sink: Some(LocalSink { dest: args.dest.clone(), format: args.format, row_group_rows: args.row_group_rows as usize }),
-        dead_letter: Some(DeadLetter { dir: dead_dir, keep_source: args.keep_source }),
+        sink: Some(LocalSink {
+            dest: args.dest.clone(),
+            format: args.format,
+            row_group_rows: args.row_group_rows as usize,
+        }),
+        dead_letter: Some(DeadLetter {
+            dir: dead_dir,
+            keep_source: args.keep_source,
+        }),
         batch_rows: args.batch_rows as usize,
         on_bytes: progress.on_bytes(),
         on_file: progress.on_file(),

@@ -16,7 +16,10 @@ pub struct ValidateArgs {
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<i32> {
     let inputs = source::expand(&args.run.inputs, &[])?;
-    let progress = Arc::new(Progress::new(inputs.iter().map(|i| i.size).sum(), args.run.quiet));
+    let progress = Arc::new(Progress::new(
+        inputs.iter().map(|i| i.size).sum(),
+        args.run.quiet,
+    ));
     let job = Job {
         sink: None,
         dead_letter: None,

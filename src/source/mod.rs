@@ -18,7 +18,10 @@ pub struct Input {
 impl Input {
     /// The file name, e.g. `a.xml`.
     pub fn name(&self) -> String {
-        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     /// Opens the input as a byte stream.
@@ -34,7 +37,9 @@ pub enum ExpandError {
     NotFound(String),
     #[error("bad glob {0:?}: {1}")]
     Glob(String, String),
-    #[error("{0}: gs:// inputs are not supported by this build yet; copy the files locally (gcloud storage cp) or use a local path")]
+    #[error(
+        "{0}: gs:// inputs are not supported by this build yet; copy the files locally (gcloud storage cp) or use a local path"
+    )]
     Remote(String),
     #[error("cannot read {0}: {1}")]
     Io(String, io::Error),
@@ -91,16 +96,26 @@ pub fn expand(args: &[String], exclude: &[PathBuf]) -> Result<Vec<Input>, Expand
             return Err(ExpandError::NotFound(a.clone()));
         }
     }
-    let exclude: Vec<PathBuf> = exclude.iter().filter_map(|e| std::fs::canonicalize(e).ok()).collect();
+    let exclude: Vec<PathBuf> = exclude
+        .iter()
+        .filter_map(|e| std::fs::canonicalize(e).ok())
+        .collect();
     let mut seen = BTreeSet::new();
     let mut out = vec![];
     for p in paths {
-        let abs = std::fs::canonicalize(&p).map_err(|e| ExpandError::Io(p.display().to_string(), e))?;
+        let abs =
+            std::fs::canonicalize(&p).map_err(|e| ExpandError::Io(p.display().to_string(), e))?;
         if exclude.iter().any(|x| abs.starts_with(x)) || !seen.insert(abs.clone()) {
             continue;
         }
-        let size = std::fs::metadata(&abs).map_err(|e| ExpandError::Io(p.display().to_string(), e))?.len();
-        out.push(Input { uri: format!("file://{}", abs.display()), path: abs, size });
+        let size = std::fs::metadata(&abs)
+            .map_err(|e| ExpandError::Io(p.display().to_string(), e))?
+            .len();
+        out.push(Input {
+            uri: format!("file://{}", abs.display()),
+            path: abs,
+            size,
+        });
     }
     out.sort();
     Ok(out)
@@ -108,7 +123,9 @@ pub fn expand(args: &[String], exclude: &[PathBuf]) -> Result<Vec<Input>, Expand
 
 /// A stable 64-bit FNV-1a hash (names part files; the same URI always gives the same name).
 pub fn stable_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Counts bytes as they are read (for progress and throughput).
