@@ -36,38 +36,24 @@ pub struct Reason<'a> {
     pub tool: String,
 }
 
-/// Copies `from` to `to`, returning (size, crc32c) of what was written.
-fn copy_with_crc(from: &Path, to: &Path) -> io::Result<(u64, u32)> {
-    let mut src = File::open(from)?;
-    let mut dst = File::create(to)?;
+/// Copies `src` into `dst`, returning the size and CRC32C of the bytes copied.
+fn copy_crc(mut src: impl Read, mut dst: impl Write) -> io::Result<(u64, u32)> {
     let mut buf = vec![0u8; 1 << 20];
     let (mut size, mut crc) = (0u64, 0u32);
     loop {
         let n = src.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok((size, crc));
         }
         crc = crc32c::crc32c_append(crc, &buf[..n]);
         size += n as u64;
         dst.write_all(&buf[..n])?;
     }
-    dst.sync_all()?;
-    Ok((size, crc))
 }
 
 /// Size and CRC32C of a file.
 pub fn checksum(p: &Path) -> io::Result<(u64, u32)> {
-    let mut f = File::open(p)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let (mut size, mut crc) = (0u64, 0u32);
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok((size, crc));
-        }
-        crc = crc32c::crc32c_append(crc, &buf[..n]);
-        size += n as u64;
-    }
+    copy_crc(File::open(p)?, io::sink())
 }
 
 impl DeadLetter {
@@ -82,7 +68,10 @@ impl DeadLetter {
                 .dir
                 .join(format!("{:016x}-{name}", stable_hash(&input.uri)));
         }
-        let (size, crc) = copy_with_crc(&input.path, &target)?;
+        let mut copy = File::create(&target)?;
+        let (size, crc) = copy_crc(File::open(&input.path)?, &mut copy)?;
+        copy.sync_all()?;
+        drop(copy);
         let check = checksum(&target)?;
         if check != (size, crc) || size != input.size {
             let _ = std::fs::remove_file(&target);

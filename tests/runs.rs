@@ -104,6 +104,19 @@ fn rows_are_identical_whatever_the_thread_count_and_batch_size() {
     );
 }
 
+fn ndjson_rows(files: &[std::path::PathBuf]) -> Vec<serde_json::Value> {
+    files
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 #[test]
 fn ndjson_output_has_the_same_rows() {
     let input = sample_copy();
@@ -116,16 +129,7 @@ fn ndjson_output_has_the_same_rows() {
     assert_eq!(o.status.code(), Some(3));
     let files = parts(&out.path().join("orders"), "ndjson");
     assert_eq!(files.len(), 2);
-    let mut rows: Vec<serde_json::Value> = files
-        .iter()
-        .flat_map(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let mut rows = ndjson_rows(&files);
     assert_eq!(rows.len(), 23);
     rows.sort_by_key(|r| {
         (
@@ -156,16 +160,7 @@ fn ndjson_output_has_the_same_rows() {
             .contains("\"Freight\":3.350000000"),
         "NUMERIC written exactly: {raw:.300}"
     );
-    let customers: Vec<serde_json::Value> = parts(&out.path().join("customers"), "ndjson")
-        .iter()
-        .flat_map(|f| {
-            std::fs::read_to_string(f)
-                .unwrap()
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let customers = ndjson_rows(&parts(&out.path().join("customers"), "ndjson"));
     let greal = customers
         .iter()
         .find(|c| c["CustomerID"] == "GREAL")

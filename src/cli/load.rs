@@ -1,15 +1,11 @@
 //! `xml2bq load`: parse inputs, write a folder of parts per table, dead-letter invalid files.
 
-use super::{Progress, RunArgs};
+use super::RunArgs;
 use crate::deadletter::DeadLetter;
-use crate::pipeline::{self, Job};
-use crate::report::Report;
 use crate::sink::{Format, LocalSink};
 use crate::source;
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Instant;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -51,27 +47,21 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     let inputs = source::expand(&args.run.inputs, &[args.dest.clone(), dead_dir.clone()])?;
     std::fs::create_dir_all(&args.dest)
         .map_err(|e| anyhow::anyhow!("cannot create destination {}: {e}", args.dest.display()))?;
-    let progress = Arc::new(Progress::new(
-        inputs.iter().map(|i| i.size).sum(),
-        args.run.quiet,
-    ));
-    let job = Job {
-        sink: Some(LocalSink {
-            dest: args.dest.clone(),
-            format: args.format,
-            row_group_rows: args.row_group_rows as usize,
-        }),
-        dead_letter: Some(DeadLetter {
-            dir: dead_dir,
-            keep_source: args.keep_source,
-        }),
-        batch_rows: args.batch_rows as usize,
-        on_bytes: progress.on_bytes(),
-        on_file: progress.on_file(),
+    let sink = LocalSink {
+        dest: args.dest.clone(),
+        format: args.format,
+        row_group_rows: args.row_group_rows as usize,
     };
-    let start = Instant::now();
-    let files = pipeline::run(&job, &inputs, args.run.threads)?;
-    progress.finish();
-    let report = Report::new("load", files, start.elapsed().as_secs_f64());
-    super::finish(&report, &args.run)
+    let dead_letter = DeadLetter {
+        dir: dead_dir,
+        keep_source: args.keep_source,
+    };
+    super::execute(
+        "load",
+        &inputs,
+        Some(sink),
+        Some(dead_letter),
+        args.batch_rows as usize,
+        &args.run,
+    )
 }

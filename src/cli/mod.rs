@@ -136,6 +136,36 @@ pub fn file_line(f: &FileReport) -> String {
     }
 }
 
+/// Runs `inputs` through a job built from `sink` and `dead_letter`, prints the
+/// summary, writes `--report`, and returns the exit code.
+pub fn execute(
+    command: &str,
+    inputs: &[crate::source::Input],
+    sink: Option<crate::sink::LocalSink>,
+    dead_letter: Option<crate::deadletter::DeadLetter>,
+    batch_rows: usize,
+    args: &RunArgs,
+) -> anyhow::Result<i32> {
+    let progress = Arc::new(Progress::new(
+        inputs.iter().map(|i| i.size).sum(),
+        args.quiet,
+    ));
+    let job = crate::pipeline::Job {
+        sink,
+        dead_letter,
+        batch_rows,
+        on_bytes: progress.on_bytes(),
+        on_file: progress.on_file(),
+    };
+    let start = std::time::Instant::now();
+    let files = crate::pipeline::run(&job, inputs, args.threads)?;
+    progress.finish();
+    finish(
+        &Report::new(command, files, start.elapsed().as_secs_f64()),
+        args,
+    )
+}
+
 /// Prints the summary, writes `--report`, returns the exit code.
 pub fn finish(report: &Report, args: &RunArgs) -> anyhow::Result<i32> {
     eprintln!("{}", report.summary());

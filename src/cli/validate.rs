@@ -1,12 +1,8 @@
 //! `xml2bq validate`: parse inputs against the schema and report; write and move nothing.
 
-use super::{Progress, RunArgs};
-use crate::pipeline::{self, Job};
-use crate::report::Report;
+use super::RunArgs;
 use crate::source;
 use clap::Args;
-use std::sync::Arc;
-use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
@@ -16,20 +12,5 @@ pub struct ValidateArgs {
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<i32> {
     let inputs = source::expand(&args.run.inputs, &[])?;
-    let progress = Arc::new(Progress::new(
-        inputs.iter().map(|i| i.size).sum(),
-        args.run.quiet,
-    ));
-    let job = Job {
-        sink: None,
-        dead_letter: None,
-        batch_rows: 16_384,
-        on_bytes: progress.on_bytes(),
-        on_file: progress.on_file(),
-    };
-    let start = Instant::now();
-    let files = pipeline::run(&job, &inputs, args.run.threads)?;
-    progress.finish();
-    let report = Report::new("validate", files, start.elapsed().as_secs_f64());
-    super::finish(&report, &args.run)
+    super::execute("validate", &inputs, None, None, 16_384, &args.run)
 }
