@@ -227,7 +227,7 @@ impl<R: BufRead> Decoder<R> {
             return Ok(());
         }
         let pos = self.position();
-        let content = std::str::from_utf8(&self.buf[..self.tag_len]).map_err(|_| {
+        let content = simdutf8::basic::from_utf8(&self.buf[..self.tag_len]).map_err(|_| {
             DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", pos)
         })?;
         for a in Attributes::new(content, self.name_len) {
@@ -463,9 +463,9 @@ fn is_blank(b: &[u8]) -> bool {
 }
 
 /// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
-fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), std::str::Utf8Error> {
-    let s = std::str::from_utf8(raw)?;
-    if s.contains('\r') {
+fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), simdutf8::basic::Utf8Error> {
+    let s = simdutf8::basic::from_utf8(raw)?;
+    if memchr::memchr(b'\r', raw).is_some() {
         dst.push_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
     } else {
         dst.push_str(s);

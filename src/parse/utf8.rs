@@ -76,10 +76,15 @@ impl<R: Read> BufRead for Utf8Reader<R> {
                     self.base += 3;
                 }
             }
-            let good = match std::str::from_utf8(&self.buf[..n]) {
-                Ok(_) => n,
-                Err(e) if e.error_len().is_none() && got > 0 => e.valid_up_to(),
-                Err(e) => return Err(invalid(self.base + e.valid_up_to() as u64)),
+            // The fast check passes almost always; the compat one locates the problem.
+            let good = if simdutf8::basic::from_utf8(&self.buf[..n]).is_ok() {
+                n
+            } else {
+                match simdutf8::compat::from_utf8(&self.buf[..n]) {
+                    Ok(_) => n,
+                    Err(e) if e.error_len().is_none() && got > 0 => e.valid_up_to(),
+                    Err(e) => return Err(invalid(self.base + e.valid_up_to() as u64)),
+                }
             };
             (self.pos, self.good, self.end) = (0, good, n);
             if good == 0 && n > 0 {
