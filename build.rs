@@ -15,14 +15,10 @@ fn main() {
         .collect();
     xsds.sort();
     let [xsd] = xsds.as_slice() else {
-        panic!(
-            "xsd/ must hold exactly one .xsd file, found {}: {xsds:?}",
-            xsds.len()
-        );
+        panic!("xsd/ must hold exactly one .xsd file, found {}: {xsds:?}", xsds.len());
     };
     println!("cargo:rerun-if-changed={}", xsd.display());
-    let text = std::fs::read_to_string(xsd)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", xsd.display()));
+    let text = std::fs::read_to_string(xsd).unwrap_or_else(|e| panic!("cannot read {}: {e}", xsd.display()));
     let code = codegen::generate(&text).unwrap_or_else(|e| panic!("{}: {e}", xsd.display()));
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     std::fs::write(out_dir.join("schema_gen.rs"), code).expect("write generated code");
@@ -33,8 +29,5 @@ fn main() {
         let code = codegen::generate(&text).unwrap_or_else(|e| panic!("{variant}: {e}"));
         std::fs::write(out_dir.join("variant_gen.rs"), code).expect("write generated code");
     }
-    println!(
-        "cargo:rustc-env=XML2BQ_XSD={}",
-        xsd.file_name().unwrap().to_string_lossy()
-    );
+    println!("cargo:rustc-env=XML2BQ_XSD={}", xsd.file_name().unwrap().to_string_lossy());
 }

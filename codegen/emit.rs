@@ -6,20 +6,15 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
-    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
+    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
+    "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do",
+    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 fn field_ident(xml_name: &str) -> String {
     let s = snake(xml_name);
-    if KEYWORDS.contains(&s.as_str()) {
-        format!("{s}_")
-    } else {
-        s
-    }
+    if KEYWORDS.contains(&s.as_str()) { format!("{s}_") } else { s }
 }
 
 fn pascal(name: &str) -> String {
@@ -51,33 +46,15 @@ struct Leaf {
 fn leaf(b: Builtin) -> Leaf {
     use Builtin::*;
     let (rust, builder, arrow, bq, copy) = match b {
-        String | NormalizedString | Token => {
-            ("String", "StringBuilder", "DataType::Utf8", "STRING", false)
-        }
+        String | NormalizedString | Token => ("String", "StringBuilder", "DataType::Utf8", "STRING", false),
         Integer { .. } => ("i64", "Int64Builder", "DataType::Int64", "INT64", true),
-        Decimal => (
-            "i128",
-            "Decimal128Builder",
-            "DataType::Decimal128(38, 9)",
-            "NUMERIC",
-            true,
-        ),
+        Decimal => ("i128", "Decimal128Builder", "DataType::Decimal128(38, 9)", "NUMERIC", true),
         Boolean => ("bool", "BooleanBuilder", "DataType::Boolean", "BOOL", true),
-        Double => (
-            "f64",
-            "Float64Builder",
-            "DataType::Float64",
-            "FLOAT64",
-            true,
-        ),
+        Double => ("f64", "Float64Builder", "DataType::Float64", "FLOAT64", true),
         Date => ("i32", "Date32Builder", "DataType::Date32", "DATE", true),
-        DateTime => (
-            "i64",
-            "TimestampMicrosecondBuilder",
-            "DataType::Timestamp(TimeUnit::Microsecond, None)",
-            "DATETIME",
-            true,
-        ),
+        DateTime => {
+            ("i64", "TimestampMicrosecondBuilder", "DataType::Timestamp(TimeUnit::Microsecond, None)", "DATETIME", true)
+        }
         DateTimeStamp => (
             "i64",
             "TimestampMicrosecondBuilder",
@@ -86,13 +63,7 @@ fn leaf(b: Builtin) -> Leaf {
             true,
         ),
     };
-    Leaf {
-        rust,
-        builder,
-        arrow,
-        bq,
-        copy,
-    }
+    Leaf { rust, builder, arrow, bq, copy }
 }
 
 fn leaf_doc(b: Builtin) -> &'static str {
@@ -167,25 +138,15 @@ fn assign(f: &str, store: Store, v: &str) -> String {
 /// Reads the current element's text into field `f`.
 fn read_leaf(b: Builtin, name: &str, f: &str, store: Store) -> String {
     match ws(b) {
-        Some(ws) => format!(
-            "d.text_string(t, {name:?}, {}, {ws})?;",
-            place(f, store, "String::new")
-        ),
-        None => assign(
-            f,
-            store,
-            &format!("d.text_value(t, {name:?}, {})?", parser(b)),
-        ),
+        Some(ws) => format!("d.text_string(t, {name:?}, {}, {ws})?;", place(f, store, "String::new")),
+        None => assign(f, store, &format!("d.text_value(t, {name:?}, {})?", parser(b))),
     }
 }
 
 /// Parses attribute value `v` into field `f`.
 fn read_attr(b: Builtin, f: &str, store: Store) -> String {
     match ws(b) {
-        Some(ws) => format!(
-            "value::set_ws({}, v, {ws});",
-            place(f, store, "String::new")
-        ),
+        Some(ws) => format!("value::set_ws({}, v, {ws});", place(f, store, "String::new")),
         None => assign(f, store, &format!("({})(v)?", parser(b))),
     }
 }
@@ -212,16 +173,9 @@ fn struct_names(schema: &Schema, shape: &Shape) -> Names {
             continue;
         }
         let ty = &schema.types[i];
-        let is_record = shape
-            .tables
-            .iter()
-            .any(|t| matches!(t.record.ty, Type::Complex(j) if j == i));
+        let is_record = shape.tables.iter().any(|t| matches!(t.record.ty, Type::Complex(j) if j == i));
         let base = match (&ty.name, is_record) {
-            (Some(n), false) => pascal(
-                n.strip_suffix("Type")
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or(n),
-            ),
+            (Some(n), false) => pascal(n.strip_suffix("Type").filter(|s| !s.is_empty()).unwrap_or(n)),
             _ => pascal(&ty.element_name),
         };
         let mut name = base.clone();
@@ -261,9 +215,7 @@ fn arrow_field(e: &Element, names: &Names) -> String {
     let col = column(&e.name);
     let inner = arrow_type(&e.ty, names);
     if e.repeated() {
-        format!(
-            "Field::new({col:?}, DataType::List(Arc::new(Field::new(\"item\", {inner}, false))), false)"
-        )
+        format!("Field::new({col:?}, DataType::List(Arc::new(Field::new(\"item\", {inner}, false))), false)")
     } else {
         format!("Field::new({col:?}, {inner}, {})", e.optional())
     }
@@ -281,13 +233,7 @@ fn bq_fields(schema: &Schema, ty: usize, out: &mut String) {
     for a in &t.attributes {
         sep(out);
         let mode = if a.required { "REQUIRED" } else { "NULLABLE" };
-        write!(
-            out,
-            r#"{{"name":"{}","type":"{}","mode":"{mode}"}}"#,
-            column(&a.name),
-            leaf(a.ty).bq
-        )
-        .unwrap();
+        write!(out, r#"{{"name":"{}","type":"{}","mode":"{mode}"}}"#, column(&a.name), leaf(a.ty).bq).unwrap();
     }
     for e in &t.children {
         sep(out);
@@ -299,20 +245,11 @@ fn bq_fields(schema: &Schema, ty: usize, out: &mut String) {
             "REQUIRED"
         };
         match e.ty {
-            Type::Simple(b) => write!(
-                out,
-                r#"{{"name":"{}","type":"{}","mode":"{mode}"}}"#,
-                column(&e.name),
-                leaf(b).bq
-            )
-            .unwrap(),
+            Type::Simple(b) => {
+                write!(out, r#"{{"name":"{}","type":"{}","mode":"{mode}"}}"#, column(&e.name), leaf(b).bq).unwrap()
+            }
             Type::Complex(i) => {
-                write!(
-                    out,
-                    r#"{{"name":"{}","type":"RECORD","mode":"{mode}","fields":["#,
-                    column(&e.name)
-                )
-                .unwrap();
+                write!(out, r#"{{"name":"{}","type":"RECORD","mode":"{mode}","fields":["#, column(&e.name)).unwrap();
                 bq_fields(schema, i, out);
                 out.push_str("]}");
             }
@@ -323,15 +260,9 @@ fn bq_fields(schema: &Schema, ty: usize, out: &mut String) {
 fn check_names(schema: &Schema, ty: usize, names: &Names) -> Result<(), String> {
     let t = &schema.types[ty];
     let mut seen = BTreeSet::new();
-    let cols = t
-        .attributes
-        .iter()
-        .map(|a| &a.name)
-        .chain(t.children.iter().map(|e| &e.name));
+    let cols = t.attributes.iter().map(|a| &a.name).chain(t.children.iter().map(|e| &e.name));
     for n in cols {
-        if !seen.insert(column(n).to_ascii_lowercase())
-            || !seen.insert(format!("rust:{}", field_ident(n)))
-        {
+        if !seen.insert(column(n).to_ascii_lowercase()) || !seen.insert(format!("rust:{}", field_ident(n))) {
             return Err(format!(
                 "type {}: two attributes/elements map to the column or field name {:?}; rename one in the XSD",
                 names.structs[ty],
@@ -346,24 +277,11 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     let t = &schema.types[ty];
     let sname = &names.structs[ty];
     let xsd_name = t.name.as_deref().unwrap_or("(anonymous)");
-    writeln!(
-        out,
-        "/// Generated from complex type `{xsd_name}` (element `{}`).",
-        t.element_name
-    )
-    .unwrap();
-    writeln!(
-        out,
-        "#[derive(Debug, Clone, Default, PartialEq)]\npub struct {sname} {{"
-    )
-    .unwrap();
+    writeln!(out, "/// Generated from complex type `{xsd_name}` (element `{}`).", t.element_name).unwrap();
+    writeln!(out, "#[derive(Debug, Clone, Default, PartialEq)]\npub struct {sname} {{").unwrap();
     for a in &t.attributes {
         let r = leaf(a.ty).rust;
-        let ty = if a.required {
-            r.to_string()
-        } else {
-            format!("Option<{r}>")
-        };
+        let ty = if a.required { r.to_string() } else { format!("Option<{r}>") };
         writeln!(out, "    /// Attribute `{}`: {}.", a.name, leaf_doc(a.ty)).unwrap();
         writeln!(out, "    pub {}: {ty},", field_ident(&a.name)).unwrap();
     }
@@ -373,13 +291,7 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
             Type::Complex(i) => format!("nested record `{}`", names.structs[i]),
         };
         writeln!(out, "    /// Element `{}`: {doc}.", e.name).unwrap();
-        writeln!(
-            out,
-            "    pub {}: {},",
-            field_ident(&e.name),
-            rust_type(e, names)
-        )
-        .unwrap();
+        writeln!(out, "    pub {}: {},", field_ident(&e.name), rust_type(e, names)).unwrap();
     }
     writeln!(out, "}}\n").unwrap();
 
@@ -387,55 +299,32 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     let children: Vec<String> = t.children.iter().map(|e| format!("{:?}", e.name)).collect();
     writeln!(out, "impl {sname} {{").unwrap();
     writeln!(out, "    /// Child element names, in schema order.").unwrap();
+    writeln!(out, "    pub const CHILDREN: &'static [&'static str] = &[{}];", children.join(", ")).unwrap();
+    writeln!(out, "    /// Decodes this element, whose start tag `tag` was just read, up to its end tag.").unwrap();
     writeln!(
         out,
-        "    pub const CHILDREN: &'static [&'static str] = &[{}];",
-        children.join(", ")
+        "    pub fn decode<R: BufRead>(&mut self, d: &mut Decoder<R>, tag: Tag) -> Result<(), DecodeError> {{"
     )
     .unwrap();
-    writeln!(
-        out,
-        "    /// Decodes this element, whose start tag `tag` was just read, up to its end tag."
-    )
-    .unwrap();
-    writeln!(out, "    pub fn decode<R: BufRead>(&mut self, d: &mut Decoder<R>, tag: Tag) -> Result<(), DecodeError> {{").unwrap();
     if t.attributes.is_empty() {
         writeln!(out, "        d.attributes(|_, _| Ok(false))?;").unwrap();
     } else {
         for a in &t.attributes {
-            writeln!(
-                out,
-                "        let mut seen_{} = false;",
-                field_ident(&a.name)
-            )
-            .unwrap();
+            writeln!(out, "        let mut seen_{} = false;", field_ident(&a.name)).unwrap();
         }
-        writeln!(
-            out,
-            "        d.attributes(|k, v| {{\n            match k {{"
-        )
-        .unwrap();
+        writeln!(out, "        d.attributes(|k, v| {{\n            match k {{").unwrap();
         for a in &t.attributes {
             let f = field_ident(&a.name);
             let store = if a.required { Store::One } else { Store::Opt };
-            writeln!(
-                out,
-                "                b{:?} => {{ {} seen_{f} = true; }}",
-                a.name,
-                read_attr(a.ty, &f, store)
-            )
-            .unwrap();
+            writeln!(out, "                b{:?} => {{ {} seen_{f} = true; }}", a.name, read_attr(a.ty, &f, store))
+                .unwrap();
         }
-        writeln!(out, "                _ => return Ok(false),\n            }}\n            Ok(true)\n        }})?;").unwrap();
+        writeln!(out, "                _ => return Ok(false),\n            }}\n            Ok(true)\n        }})?;")
+            .unwrap();
         for a in &t.attributes {
             let f = field_ident(&a.name);
             if a.required {
-                writeln!(
-                    out,
-                    "        if !seen_{f} {{ return Err(d.missing_attribute({:?})); }}",
-                    a.name
-                )
-                .unwrap();
+                writeln!(out, "        if !seen_{f} {{ return Err(d.missing_attribute({:?})); }}", a.name).unwrap();
             } else {
                 writeln!(out, "        if !seen_{f} {{ self.{f} = None; }}").unwrap();
             }
@@ -460,51 +349,40 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
         };
         if e.repeated() {
             writeln!(out, "        self.{f}.clear();").unwrap();
-            writeln!(out, "        while {cond} {{\n            {}\n            t = d.next_tag()?;\n        }}", read(Store::Many)).unwrap();
+            writeln!(
+                out,
+                "        while {cond} {{\n            {}\n            t = d.next_tag()?;\n        }}",
+                read(Store::Many)
+            )
+            .unwrap();
             let max = e.max.map_or("usize::MAX".to_string(), |m| m.to_string());
-            writeln!(
-                out,
-                "        d.check_count({n:?}, self.{f}.len(), {}, {max})?;",
-                e.min
-            )
-            .unwrap();
+            writeln!(out, "        d.check_count({n:?}, self.{f}.len(), {}, {max})?;", e.min).unwrap();
         } else if e.optional() {
-            writeln!(
-                out,
-                "        if {cond} {{\n            {}\n            t = d.next_tag()?;",
-                read(Store::Opt)
-            )
-            .unwrap();
-            writeln!(
-                out,
-                "        }} else {{\n            self.{f} = None;\n        }}"
-            )
-            .unwrap();
+            writeln!(out, "        if {cond} {{\n            {}\n            t = d.next_tag()?;", read(Store::Opt))
+                .unwrap();
+            writeln!(out, "        }} else {{\n            self.{f} = None;\n        }}").unwrap();
         } else {
+            writeln!(out, "        if {cond} {{\n            {}\n            t = d.next_tag()?;", read(Store::One))
+                .unwrap();
             writeln!(
                 out,
-                "        if {cond} {{\n            {}\n            t = d.next_tag()?;",
-                read(Store::One)
+                "        }} else {{\n            return Err(d.expected(t, {n:?}, Self::CHILDREN));\n        }}"
             )
             .unwrap();
-            writeln!(out, "        }} else {{\n            return Err(d.expected(t, {n:?}, Self::CHILDREN));\n        }}").unwrap();
         }
     }
     writeln!(out, "        d.end(t, Self::CHILDREN)\n    }}\n}}\n").unwrap();
 
     // Arrow columns.
-    writeln!(out, "/// Arrow column builders for [`{sname}`].\n#[derive(Default)]\npub struct {sname}Columns {{").unwrap();
+    writeln!(out, "/// Arrow column builders for [`{sname}`].\n#[derive(Default)]\npub struct {sname}Columns {{")
+        .unwrap();
     writeln!(out, "    validity: Vec<bool>,").unwrap();
     let col_ty = |e: &Element| -> String {
         let inner = match e.ty {
             Type::Simple(b) => leaf(b).builder.to_string(),
             Type::Complex(i) => format!("{}Columns", names.structs[i]),
         };
-        if e.repeated() {
-            format!("ListColumn<{inner}>")
-        } else {
-            inner
-        }
+        if e.repeated() { format!("ListColumn<{inner}>") } else { inner }
     };
     for a in &t.attributes {
         writeln!(out, "    {}: {},", field_ident(&a.name), leaf(a.ty).builder).unwrap();
@@ -517,21 +395,18 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     // fields()
     writeln!(out, "    /// The Arrow fields of [`{sname}`], in column order.\n    pub fn fields() -> Fields {{\n        Fields::from(vec![").unwrap();
     for a in &t.attributes {
-        writeln!(
-            out,
-            "            Field::new({:?}, {}, {}),",
-            column(&a.name),
-            leaf(a.ty).arrow,
-            !a.required
-        )
-        .unwrap();
+        writeln!(out, "            Field::new({:?}, {}, {}),", column(&a.name), leaf(a.ty).arrow, !a.required).unwrap();
     }
     for e in &t.children {
         writeln!(out, "            {},", arrow_field(e, names)).unwrap();
     }
     writeln!(out, "        ])\n    }}").unwrap();
     // append()
-    writeln!(out, "    /// Appends one value.\n    pub fn append(&mut self, r: &{sname}) {{\n        self.validity.push(true);").unwrap();
+    writeln!(
+        out,
+        "    /// Appends one value.\n    pub fn append(&mut self, r: &{sname}) {{\n        self.validity.push(true);"
+    )
+    .unwrap();
     let append_leaf = |b: Builtin, col: &str, val: &str, optional: bool| -> String {
         let l = leaf(b);
         match (optional, l.copy) {
@@ -543,12 +418,7 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     };
     for a in &t.attributes {
         let f = field_ident(&a.name);
-        writeln!(
-            out,
-            "        {}",
-            append_leaf(a.ty, &format!("self.{f}"), &format!("r.{f}"), !a.required)
-        )
-        .unwrap();
+        writeln!(out, "        {}", append_leaf(a.ty, &format!("self.{f}"), &format!("r.{f}"), !a.required)).unwrap();
     }
     for e in &t.children {
         let f = field_ident(&e.name);
@@ -557,15 +427,12 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
                 Type::Simple(b) => append_leaf(b, &format!("self.{f}.values"), "*v", false),
                 Type::Complex(_) => format!("self.{f}.values.append(v);"),
             };
-            writeln!(
-                out,
-                "        for v in &r.{f} {{ {item} }}\n        self.{f}.close_row(r.{f}.len());"
-            )
-            .unwrap();
+            writeln!(out, "        for v in &r.{f} {{ {item} }}\n        self.{f}.close_row(r.{f}.len());").unwrap();
         } else {
             match e.ty {
                 Type::Simple(b) => {
-                    writeln!(out, "        {}", append_leaf(b, &format!("self.{f}"), &format!("r.{f}"), e.optional())).unwrap()
+                    writeln!(out, "        {}", append_leaf(b, &format!("self.{f}"), &format!("r.{f}"), e.optional()))
+                        .unwrap()
                 }
                 Type::Complex(_) if e.optional() => writeln!(
                     out,
@@ -605,12 +472,7 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
     };
     writeln!(out, "    /// Takes the built columns, leaving the builders empty.\n    pub fn arrays(&mut self) -> Vec<ArrayRef> {{\n        vec![").unwrap();
     for a in &t.attributes {
-        writeln!(
-            out,
-            "            {},",
-            finish_leaf(a.ty, &format!("self.{}", field_ident(&a.name)))
-        )
-        .unwrap();
+        writeln!(out, "            {},", finish_leaf(a.ty, &format!("self.{}", field_ident(&a.name)))).unwrap();
     }
     for e in &t.children {
         let f = field_ident(&e.name);
@@ -619,11 +481,7 @@ fn emit_struct(schema: &Schema, ty: usize, names: &Names, out: &mut String) {
             Type::Complex(_) => format!("Arc::new(self.{f}.values.finish()) as ArrayRef"),
         };
         if e.repeated() {
-            writeln!(
-                out,
-                "            {{ let values = {item}; self.{f}.finish(values) }},"
-            )
-            .unwrap();
+            writeln!(out, "            {{ let values = {item}; self.{f}.finish(values) }},").unwrap();
         } else {
             let one = match e.ty {
                 Type::Simple(b) => finish_leaf(b, &format!("self.{f}")),
@@ -645,17 +503,8 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
     let names = struct_names(schema, shape);
     // Only the types reachable from the tables.
     let mut reach = BTreeSet::new();
-    let mut stack: Vec<usize> = shape
-        .tables
-        .iter()
-        .filter_map(|t| {
-            if let Type::Complex(i) = t.record.ty {
-                Some(i)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let mut stack: Vec<usize> =
+        shape.tables.iter().filter_map(|t| if let Type::Complex(i) = t.record.ty { Some(i) } else { None }).collect();
     while let Some(i) = stack.pop() {
         if reach.insert(i) {
             check_names(schema, i, &names)?;
@@ -671,23 +520,18 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
     out.push_str("#[allow(unused_imports)]\nuse ::xml2bq::batch::{ListColumn, take_validity};\n");
     out.push_str("#[allow(unused_imports)]\nuse ::xml2bq::parse::{DecodeError, Decoder, Tag, value::{self, Ws}};\n");
     out.push_str("#[allow(unused_imports)]\nuse arrow_array::{ArrayRef, RecordBatch, StructArray, builder::*};\n");
-    out.push_str("#[allow(unused_imports)]\nuse arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};\n");
+    out.push_str(
+        "#[allow(unused_imports)]\nuse arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};\n",
+    );
     out.push_str("use std::io::BufRead;\nuse std::sync::Arc;\n\n");
-    writeln!(
-        out,
-        "/// The document's root element.\npub const ROOT: &str = {:?};\n",
-        shape.root
-    )
-    .unwrap();
+    writeln!(out, "/// The document's root element.\npub const ROOT: &str = {:?};\n", shape.root).unwrap();
     for &i in &reach {
         emit_struct(schema, i, &names, &mut out);
     }
     // Tables.
     out.push_str("/// The tables, in document order.\npub const TABLES: &[::xml2bq::schema::TableSpec] = &[\n");
     for t in &shape.tables {
-        let Type::Complex(i) = t.record.ty else {
-            unreachable!()
-        };
+        let Type::Complex(i) = t.record.ty else { unreachable!() };
         let mut bq = String::from("[");
         bq_fields(schema, i, &mut bq);
         bq.push_str(r#",{"name":"_source_uri","type":"STRING","mode":"REQUIRED"},{"name":"_record_ordinal","type":"INT64","mode":"REQUIRED"}]"#);
@@ -702,46 +546,25 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
     // Per-table Arrow schema.
     out.push_str("/// The Arrow schema of table `table` (an index into [`TABLES`]), lineage columns last.\npub fn arrow_schema(table: usize) -> SchemaRef {\n    let mut fields: Vec<Arc<Field>> = match table {\n");
     for (k, t) in shape.tables.iter().enumerate() {
-        let Type::Complex(i) = t.record.ty else {
-            unreachable!()
-        };
-        writeln!(
-            out,
-            "        {k} => {}Columns::fields().iter().cloned().collect(),",
-            names.structs[i]
-        )
-        .unwrap();
+        let Type::Complex(i) = t.record.ty else { unreachable!() };
+        writeln!(out, "        {k} => {}Columns::fields().iter().cloned().collect(),", names.structs[i]).unwrap();
     }
     out.push_str("        _ => panic!(\"no table {table}\"),\n    };\n");
-    out.push_str(
-        "    fields.push(Arc::new(Field::new(\"_source_uri\", DataType::Utf8, false)));\n",
-    );
-    out.push_str(
-        "    fields.push(Arc::new(Field::new(\"_record_ordinal\", DataType::Int64, false)));\n",
-    );
+    out.push_str("    fields.push(Arc::new(Field::new(\"_source_uri\", DataType::Utf8, false)));\n");
+    out.push_str("    fields.push(Arc::new(Field::new(\"_record_ordinal\", DataType::Int64, false)));\n");
     out.push_str("    Arc::new(Schema::new(fields))\n}\n\n");
     // Tables struct.
     out.push_str("/// One reusable record per table and the column builders its rows go to.\n#[derive(Default)]\npub struct Tables {\n");
     for t in &shape.tables {
-        let Type::Complex(i) = t.record.ty else {
-            unreachable!()
-        };
+        let Type::Complex(i) = t.record.ty else { unreachable!() };
         let s = &names.structs[i];
-        writeln!(
-            out,
-            "    /// The record being decoded for `{}`.\n    pub {}_record: {s},",
-            t.name, t.name
-        )
-        .unwrap();
-        writeln!(
-            out,
-            "    {}: {s}Columns,\n    {}_lineage: ::xml2bq::batch::Lineage,",
-            t.name, t.name
-        )
-        .unwrap();
+        writeln!(out, "    /// The record being decoded for `{}`.\n    pub {}_record: {s},", t.name, t.name).unwrap();
+        writeln!(out, "    {}: {s}Columns,\n    {}_lineage: ::xml2bq::batch::Lineage,", t.name, t.name).unwrap();
     }
     out.push_str("}\n\nimpl ::xml2bq::schema::Document for Tables {\n");
-    out.push_str("    const ROOT: &'static str = ROOT;\n    const TABLES: &'static [::xml2bq::schema::TableSpec] = TABLES;\n");
+    out.push_str(
+        "    const ROOT: &'static str = ROOT;\n    const TABLES: &'static [::xml2bq::schema::TableSpec] = TABLES;\n",
+    );
     out.push_str("    fn decode_record<R: BufRead>(&mut self, table: usize, d: &mut Decoder<R>, tag: Tag, source: &str, ordinal: i64) -> Result<(), DecodeError> {\n        match table {\n");
     for (k, t) in shape.tables.iter().enumerate() {
         let n = &t.name;
@@ -751,9 +574,7 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
         )
         .unwrap();
     }
-    out.push_str(
-        "            _ => panic!(\"no table {table}\"),\n        }\n        Ok(())\n    }\n",
-    );
+    out.push_str("            _ => panic!(\"no table {table}\"),\n        }\n        Ok(())\n    }\n");
     out.push_str("    fn rows(&self, table: usize) -> usize {\n        match table {\n");
     for (k, t) in shape.tables.iter().enumerate() {
         writeln!(out, "            {k} => self.{}_lineage.len(),", t.name).unwrap();
@@ -768,12 +589,8 @@ pub fn emit(schema: &Schema, shape: &Shape) -> Result<String, String> {
     for (k, t) in shape.tables.iter().enumerate() {
         writeln!(out, "            {k} => &mut self.{}_lineage,", t.name).unwrap();
     }
-    out.push_str(
-        "            _ => unreachable!(),\n        };\n        cols.extend(lineage.arrays());\n",
-    );
+    out.push_str("            _ => unreachable!(),\n        };\n        cols.extend(lineage.arrays());\n");
     out.push_str("        RecordBatch::try_new(arrow_schema(table), cols).expect(\"generated columns match the generated schema\")\n    }\n");
-    out.push_str(
-        "    fn arrow_schema(table: usize) -> SchemaRef {\n        arrow_schema(table)\n    }\n}\n",
-    );
+    out.push_str("    fn arrow_schema(table: usize) -> SchemaRef {\n        arrow_schema(table)\n    }\n}\n");
     Ok(out)
 }

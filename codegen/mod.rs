@@ -38,17 +38,11 @@ pub fn shape(schema: &xsd::Schema) -> Result<Shape, String> {
         }
     };
     let xsd::Type::Complex(rt) = root.ty else {
-        return Err(format!(
-            "root element {} has a simple type; it must contain container elements",
-            root.name
-        ));
+        return Err(format!("root element {} has a simple type; it must contain container elements", root.name));
     };
     let rt = &schema.types[rt];
     if !rt.attributes.is_empty() {
-        return Err(format!(
-            "root element {} has attributes; they would have no table to go to",
-            root.name
-        ));
+        return Err(format!("root element {} has attributes; they would have no table to go to", root.name));
     }
     let mut tables = vec![];
     for c in &rt.children {
@@ -66,11 +60,7 @@ pub fn shape(schema: &xsd::Schema) -> Result<Shape, String> {
                     && !c.repeated()
                     && ct.attributes.is_empty() =>
             {
-                tables.push(Table {
-                    name: snake(&c.name),
-                    container: c.name.clone(),
-                    record: rec.clone(),
-                })
+                tables.push(Table { name: snake(&c.name), container: c.name.clone(), record: rec.clone() })
             }
             _ => {
                 return Err(format!(
@@ -81,15 +71,9 @@ pub fn shape(schema: &xsd::Schema) -> Result<Shape, String> {
         }
     }
     if tables.is_empty() {
-        return Err(format!(
-            "root element {} holds no containers of records",
-            root.name
-        ));
+        return Err(format!("root element {} holds no containers of records", root.name));
     }
-    Ok(Shape {
-        root: root.name.clone(),
-        tables,
-    })
+    Ok(Shape { root: root.name.clone(), tables })
 }
 
 /// Generates the whole Rust module for an XSD text.
@@ -130,10 +114,7 @@ pub fn snake(name: &str) -> String {
 
 /// A column name BigQuery accepts: letters, digits and underscores.
 pub fn column(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+    let mut s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
     }

@@ -41,52 +41,18 @@ impl Builtin {
         Some(match local {
             "string" | "anySimpleType" => String,
             "normalizedString" => NormalizedString,
-            "token" | "language" | "Name" | "NCName" | "NMTOKEN" | "ID" | "IDREF" | "ENTITY"
-            | "anyURI" => Token,
-            "integer" | "long" => Integer {
-                min: i64::MIN,
-                max: i64::MAX,
-            },
-            "int" => Integer {
-                min: i32::MIN as i64,
-                max: i32::MAX as i64,
-            },
-            "short" => Integer {
-                min: i16::MIN as i64,
-                max: i16::MAX as i64,
-            },
-            "byte" => Integer {
-                min: i8::MIN as i64,
-                max: i8::MAX as i64,
-            },
-            "nonNegativeInteger" | "unsignedLong" => Integer {
-                min: 0,
-                max: i64::MAX,
-            },
-            "positiveInteger" => Integer {
-                min: 1,
-                max: i64::MAX,
-            },
-            "negativeInteger" => Integer {
-                min: i64::MIN,
-                max: -1,
-            },
-            "nonPositiveInteger" => Integer {
-                min: i64::MIN,
-                max: 0,
-            },
-            "unsignedInt" => Integer {
-                min: 0,
-                max: u32::MAX as i64,
-            },
-            "unsignedShort" => Integer {
-                min: 0,
-                max: u16::MAX as i64,
-            },
-            "unsignedByte" => Integer {
-                min: 0,
-                max: u8::MAX as i64,
-            },
+            "token" | "language" | "Name" | "NCName" | "NMTOKEN" | "ID" | "IDREF" | "ENTITY" | "anyURI" => Token,
+            "integer" | "long" => Integer { min: i64::MIN, max: i64::MAX },
+            "int" => Integer { min: i32::MIN as i64, max: i32::MAX as i64 },
+            "short" => Integer { min: i16::MIN as i64, max: i16::MAX as i64 },
+            "byte" => Integer { min: i8::MIN as i64, max: i8::MAX as i64 },
+            "nonNegativeInteger" | "unsignedLong" => Integer { min: 0, max: i64::MAX },
+            "positiveInteger" => Integer { min: 1, max: i64::MAX },
+            "negativeInteger" => Integer { min: i64::MIN, max: -1 },
+            "nonPositiveInteger" => Integer { min: i64::MIN, max: 0 },
+            "unsignedInt" => Integer { min: 0, max: u32::MAX as i64 },
+            "unsignedShort" => Integer { min: 0, max: u16::MAX as i64 },
+            "unsignedByte" => Integer { min: 0, max: u8::MAX as i64 },
             "decimal" => Decimal,
             "boolean" => Boolean,
             "double" | "float" => Double,
@@ -172,19 +138,12 @@ fn read_tree(text: &str) -> Result<Node, String> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut stack: Vec<Node> = vec![Node::default()];
     loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| format!("XSD is not well-formed: {e}"))?;
+        let ev = reader.read_event().map_err(|e| format!("XSD is not well-formed: {e}"))?;
         let open = |e: &quick_xml::events::BytesStart| -> Result<Node, String> {
-            let mut n = Node {
-                local: local(e.name().as_ref()),
-                ..Node::default()
-            };
+            let mut n = Node { local: local(e.name().as_ref()), ..Node::default() };
             for a in e.attributes() {
                 let a = a.map_err(|e| format!("bad XSD attribute: {e}"))?;
-                let v = a
-                    .unescape_value()
-                    .map_err(|e| format!("bad XSD attribute: {e}"))?;
+                let v = a.unescape_value().map_err(|e| format!("bad XSD attribute: {e}"))?;
                 n.attrs.insert(local(a.key.as_ref()), v.into_owned());
             }
             Ok(n)
@@ -204,19 +163,14 @@ fn read_tree(text: &str) -> Result<Node, String> {
         }
     }
     let mut top = stack.pop().ok_or("empty XSD")?;
-    top.children
-        .pop()
-        .ok_or_else(|| "XSD has no root element".to_string())
+    top.children.pop().ok_or_else(|| "XSD has no root element".to_string())
 }
 
 fn occurs(v: Option<&str>, default: u32) -> Result<Option<u32>, String> {
     match v {
         None => Ok(Some(default)),
         Some("unbounded") => Ok(None),
-        Some(n) => n
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("bad occurrence value {n:?}")),
+        Some(n) => n.parse().map(Some).map_err(|_| format!("bad occurrence value {n:?}")),
     }
 }
 
@@ -230,9 +184,8 @@ struct Builder<'a> {
 impl<'a> Builder<'a> {
     fn simple(&self, type_name: &str, ctx: &str) -> Result<Builtin, String> {
         let l = local(type_name.as_bytes());
-        if let Some(b) = (type_name.contains(':') || !self.named_simple.contains_key(&l))
-            .then(|| Builtin::from_xsd(&l))
-            .flatten()
+        if let Some(b) =
+            (type_name.contains(':') || !self.named_simple.contains_key(&l)).then(|| Builtin::from_xsd(&l)).flatten()
         {
             return Ok(b);
         }
@@ -248,24 +201,14 @@ impl<'a> Builder<'a> {
         match n.children.iter().find(|c| c.local != "annotation") {
             Some(r) if r.local == "restriction" => match r.attr("base") {
                 Some(base) => self.simple(base, ctx),
-                None => Err(format!(
-                    "{ctx}: xs:restriction without base is not supported"
-                )),
+                None => Err(format!("{ctx}: xs:restriction without base is not supported")),
             },
-            Some(other) => Err(format!(
-                "{ctx}: xs:{} in a simpleType is not supported",
-                other.local
-            )),
+            Some(other) => Err(format!("{ctx}: xs:{} in a simpleType is not supported", other.local)),
             None => Err(format!("{ctx}: empty simpleType")),
         }
     }
 
-    fn complex(
-        &mut self,
-        n: &'a Node,
-        name: Option<String>,
-        element_name: &str,
-    ) -> Result<usize, String> {
+    fn complex(&mut self, n: &'a Node, name: Option<String>, element_name: &str) -> Result<usize, String> {
         if let Some(nm) = &name
             && let Some(&i) = self.by_name.get(nm)
         {
@@ -296,22 +239,15 @@ impl<'a> Builder<'a> {
                             "element" => children.push(self.element(e, &ctx)?),
                             "annotation" => {}
                             other => {
-                                return Err(format!(
-                                    "{ctx}: xs:{other} inside xs:sequence is not supported"
-                                ));
+                                return Err(format!("{ctx}: xs:{other} inside xs:sequence is not supported"));
                             }
                         }
                     }
                 }
                 "attribute" => {
-                    let name = c
-                        .attr("name")
-                        .ok_or(format!("{ctx}: attribute without name"))?;
+                    let name = c.attr("name").ok_or(format!("{ctx}: attribute without name"))?;
                     let actx = format!("{ctx}/@{name}");
-                    let ty = match (
-                        c.attr("type"),
-                        c.children.iter().find(|x| x.local == "simpleType"),
-                    ) {
+                    let ty = match (c.attr("type"), c.children.iter().find(|x| x.local == "simpleType")) {
                         (Some(t), _) => self.simple(t, &actx)?,
                         (None, Some(st)) => self.simple_node(st, &actx)?,
                         (None, None) => Builtin::String,
@@ -323,9 +259,7 @@ impl<'a> Builder<'a> {
                     });
                 }
                 other => {
-                    return Err(format!(
-                        "{ctx}: xs:{other} is not supported (only xs:sequence and xs:attribute)"
-                    ));
+                    return Err(format!("{ctx}: xs:{other} is not supported (only xs:sequence and xs:attribute)"));
                 }
             }
         }
@@ -336,17 +270,11 @@ impl<'a> Builder<'a> {
 
     fn element(&mut self, e: &'a Node, ctx: &str) -> Result<Element, String> {
         if let Some(r) = e.attr("ref") {
-            return Err(format!(
-                "{ctx}: element ref={r:?} is not supported; declare the element inline"
-            ));
+            return Err(format!("{ctx}: element ref={r:?} is not supported; declare the element inline"));
         }
-        let name = e
-            .attr("name")
-            .ok_or(format!("{ctx}: element without name"))?
-            .to_string();
+        let name = e.attr("name").ok_or(format!("{ctx}: element without name"))?.to_string();
         let ectx = format!("{ctx}/{name}");
-        let min = occurs(e.attr("minOccurs"), 1)?
-            .ok_or(format!("{ectx}: minOccurs cannot be unbounded"))?;
+        let min = occurs(e.attr("minOccurs"), 1)?.ok_or(format!("{ectx}: minOccurs cannot be unbounded"))?;
         let max = occurs(e.attr("maxOccurs"), 1)?;
         let inline_complex = e.children.iter().find(|c| c.local == "complexType");
         let inline_simple = e.children.iter().find(|c| c.local == "simpleType");
@@ -372,10 +300,7 @@ impl<'a> Builder<'a> {
 pub fn parse(text: &str) -> Result<Schema, String> {
     let root = read_tree(text)?;
     if root.local != "schema" {
-        return Err(format!(
-            "expected xs:schema at the top, found {}",
-            root.local
-        ));
+        return Err(format!("expected xs:schema at the top, found {}", root.local));
     }
     let mut b = Builder {
         named_complex: BTreeMap::new(),
@@ -401,8 +326,5 @@ pub fn parse(text: &str) -> Result<Schema, String> {
     for c in root.children.iter().filter(|c| c.local == "element") {
         roots.push(b.element(c, "schema")?);
     }
-    Ok(Schema {
-        roots,
-        types: b.types,
-    })
+    Ok(Schema { roots, types: b.types })
 }

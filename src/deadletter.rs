@@ -1,20 +1,24 @@
 //! Dead-letter: move an invalid file aside with a machine-readable reason.
 //!
-//! The file is copied (CRC32C computed on the way), the copy is re-read and checked
-//! (size and CRC32C), `<name>.error.json` is written beside it, and only then is the
-//! source removed (unless `keep_source`). Any failure leaves the source in place.
+//! The file is copied (Cloud Storage to Cloud Storage: a server-side rewrite), the
+//! copy is checked (size and CRC32C against the source), `<name>.error.json` is
+//! written beside it, and only then is the source removed (unless `keep_source`;
+//! a Cloud Storage source is deleted only at the generation that was read). Any
+//! failure leaves the source in place.
 
+use crate::gcp::Cloud;
 use crate::parse::DecodeError;
-use crate::source::{Input, stable_hash};
+use crate::source::{Input, Loc, Location, stable_hash};
+use bytes::Bytes;
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where invalid files go.
 #[derive(Clone, Debug)]
 pub struct DeadLetter {
-    pub dir: PathBuf,
+    pub dir: Location,
     pub keep_source: bool,
 }
 
@@ -51,59 +55,110 @@ fn copy_crc(mut src: impl Read, mut dst: impl Write) -> io::Result<(u64, u32)> {
     }
 }
 
-/// Size and CRC32C of a file.
+/// Size and CRC32C of a local file.
 pub fn checksum(p: &Path) -> io::Result<(u64, u32)> {
     copy_crc(File::open(p)?, io::sink())
 }
 
+fn cloud() -> io::Result<std::sync::Arc<Cloud>> {
+    Cloud::get().map_err(io::Error::other)
+}
+
+/// Size and CRC32C of the input as it is now.
+fn input_checksum(input: &Input) -> io::Result<(u64, u32)> {
+    match &input.loc {
+        Loc::Gcs(o) if o.crc32c.is_some() => Ok((o.size, o.crc32c.expect("checked"))),
+        _ => copy_crc(input.open()?, io::sink()),
+    }
+}
+
+fn unverified(what: &str, want: (u64, u32), got: (u64, u32)) -> io::Error {
+    io::Error::other(format!(
+        "dead-letter copy {what} did not verify (source {} bytes crc32c {:08x}, copy {} bytes crc32c {:08x}); source left in place",
+        want.0, want.1, got.0, got.1
+    ))
+}
+
 impl DeadLetter {
-    /// Moves `input` to the dead-letter folder with `err` as its reason; returns the copy's path.
-    pub fn take(&self, input: &Input, err: &DecodeError) -> io::Result<PathBuf> {
-        std::fs::create_dir_all(&self.dir)?;
-        let name = input.name();
-        let mut target = self.dir.join(&name);
-        if target.exists() && checksum(&target)? != checksum(&input.path)? {
-            // Another file of the same name is already here: keep both.
-            target = self
-                .dir
-                .join(format!("{:016x}-{name}", stable_hash(&input.uri)));
+    /// Moves `input` to the dead-letter location with `err` as its reason; returns the copy's URI.
+    pub fn take(&self, input: &Input, err: &DecodeError) -> io::Result<String> {
+        let want = input_checksum(input)?;
+        if want.0 != input.size {
+            return Err(io::Error::other(format!("{} changed while it was read; left in place", input.uri)));
         }
-        let mut copy = File::create(&target)?;
-        let (size, crc) = copy_crc(File::open(&input.path)?, &mut copy)?;
-        copy.sync_all()?;
-        drop(copy);
-        let check = checksum(&target)?;
-        if check != (size, crc) || size != input.size {
-            let _ = std::fs::remove_file(&target);
-            return Err(io::Error::other(format!(
-                "dead-letter copy of {} did not verify (wrote {size} bytes crc32c {crc:08x}, read back {} bytes crc32c {:08x}); source left in place",
-                input.uri, check.0, check.1
-            )));
+        let name = input.name();
+        let alt = format!("{:016x}-{name}", stable_hash(&input.uri));
+        let (target, got) = match &self.dir {
+            Location::Local(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let mut target = dir.join(&name);
+                if target.exists() && checksum(&target)? != want {
+                    target = dir.join(&alt); // another file of that name is already there
+                }
+                let mut copy = File::create(&target)?;
+                copy_crc(input.open()?, &mut copy)?;
+                copy.sync_all()?;
+                drop(copy);
+                (target.display().to_string(), checksum(&target)?)
+            }
+            Location::Gcs(g) => {
+                let c = cloud()?;
+                let mut object = g.join(&name);
+                if let Some(o) = c.block_on(c.gcs_get(&g.bucket, &object)).map_err(io::Error::other)?
+                    && (o.size, o.crc32c.unwrap_or(0)) != want
+                {
+                    object = g.join(&alt);
+                }
+                let copy = match &input.loc {
+                    Loc::Gcs(src) => c.block_on(c.gcs_rewrite(src, &g.bucket, &object)),
+                    Loc::Local(p) => c.block_on(c.gcs_put_file(&g.bucket, &object, p)),
+                }
+                .map_err(io::Error::other)?;
+                (copy.uri(), (copy.size, copy.crc32c.unwrap_or(!want.1)))
+            }
+        };
+        if got != want {
+            return Err(unverified(&target, want, got));
         }
         let reason = Reason {
             source: &input.uri,
-            dead_letter: target.display().to_string(),
+            dead_letter: target.clone(),
             rule: err.rule.as_str(),
             message: &err.message,
             path: &err.path,
             line: err.line,
             column: err.column,
             offset: err.offset,
-            size,
-            crc32c: format!("{crc:08x}"),
+            size: want.0,
+            crc32c: format!("{:08x}", want.1),
             source_removed: !self.keep_source,
             xsd: crate::schema::XSD_FILE,
             tool: format!("xml2bq {}", env!("CARGO_PKG_VERSION")),
         };
-        let json = serde_json::to_vec_pretty(&reason).map_err(io::Error::other)?;
-        let mut reason_path = target.clone().into_os_string();
-        reason_path.push(".error.json");
-        let mut f = File::create(&reason_path)?;
-        f.write_all(&json)?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
+        let mut json = serde_json::to_vec_pretty(&reason).map_err(io::Error::other)?;
+        json.push(b'\n');
+        match &self.dir {
+            Location::Local(_) => {
+                let mut f = File::create(format!("{target}.error.json"))?;
+                f.write_all(&json)?;
+                f.sync_all()?;
+            }
+            Location::Gcs(g) => {
+                let c = cloud()?;
+                let object = target.strip_prefix(&format!("gs://{}/", g.bucket)).unwrap_or(&target);
+                let name = format!("{object}.error.json");
+                c.block_on(c.gcs_put(&g.bucket, &name, Bytes::from(json), "application/json"))
+                    .map_err(io::Error::other)?;
+            }
+        }
         if !self.keep_source {
-            std::fs::remove_file(&input.path)?;
+            match &input.loc {
+                Loc::Local(p) => std::fs::remove_file(p)?,
+                Loc::Gcs(o) => {
+                    let c = cloud()?;
+                    c.block_on(c.gcs_delete(&o.bucket, &o.name, Some(o.generation))).map_err(io::Error::other)?;
+                }
+            }
         }
         Ok(target)
     }

@@ -12,6 +12,7 @@ extern crate self as xml2bq;
 pub mod batch;
 pub mod cli;
 pub mod deadletter;
+pub mod gcp;
 pub mod parse;
 pub mod pipeline;
 pub mod report;

@@ -27,14 +27,8 @@ pub struct Job {
 }
 
 /// Runs every input on `threads` threads (0: one per core); results in input order.
-pub fn run(
-    job: &Job,
-    inputs: &[Input],
-    threads: usize,
-) -> Result<Vec<FileReport>, rayon::ThreadPoolBuildError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()?;
+pub fn run(job: &Job, inputs: &[Input], threads: usize) -> Result<Vec<FileReport>, rayon::ThreadPoolBuildError> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     Ok(pool.install(|| {
         inputs
             .par_iter()
@@ -59,14 +53,9 @@ fn decode_file(
     input: &Input,
     emit: impl FnMut(usize, RecordBatch) -> Result<(), DecodeError>,
 ) -> Result<Vec<u64>, DecodeError> {
-    let stream = input
-        .open()
-        .map_err(|e| DecodeError::new(Rule::Io, format!("cannot open: {e}"), 0))?;
+    let stream = input.open().map_err(|e| DecodeError::new(Rule::Io, format!("cannot open: {e}"), 0))?;
     let on_bytes = job.on_bytes.clone();
-    let counted = Counting {
-        inner: stream,
-        on_read: Box::new(move |n| on_bytes(n)),
-    };
+    let counted = Counting { inner: stream, on_read: Box::new(move |n| on_bytes(n)) };
     let mut d = Decoder::new(Utf8Reader::new(counted));
     document::decode::<crate::schema::Tables, _>(&mut d, &input.uri, job.batch_rows, emit)
 }
@@ -87,32 +76,22 @@ pub fn run_file(job: &Job, input: &Input) -> FileReport {
                     Ok::<_, std::io::Error>(parts)
                 });
                 let decoded = decode_file(job, input, |t, b| {
-                    tx.send((t, b))
-                        .map_err(|_| DecodeError::new(Rule::Io, "the part writer stopped", 0))
+                    tx.send((t, b)).map_err(|_| DecodeError::new(Rule::Io, "the part writer stopped", 0))
                 });
                 drop(tx);
-                let parts = writer
-                    .join()
-                    .unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
+                let parts = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
                 match (decoded, parts) {
                     (Ok(rows), Ok(parts)) => {
-                        let committed = parts
-                            .commit()
-                            .map(|p| p.iter().map(|p| p.display().to_string()).collect());
+                        let committed = parts.commit().map(|p| p.iter().map(|p| p.display().to_string()).collect());
                         (Ok(rows), committed)
                     }
                     (Err(e), Ok(parts)) => {
                         parts.abort();
                         (Err(e), Ok(vec![]))
                     }
-                    (_, Err(w)) => (
-                        Err(DecodeError::new(
-                            Rule::Io,
-                            format!("writing output failed: {w}"),
-                            0,
-                        )),
-                        Ok(vec![]),
-                    ),
+                    (_, Err(w)) => {
+                        (Err(DecodeError::new(Rule::Io, format!("writing output failed: {w}"), 0)), Ok(vec![]))
+                    }
                 }
             })
         }
@@ -123,11 +102,7 @@ pub fn run_file(job: &Job, input: &Input) -> FileReport {
     };
     match decoded {
         Ok(rows) => {
-            let status = if job.sink.is_some() {
-                Status::Loaded
-            } else {
-                Status::Valid
-            };
+            let status = if job.sink.is_some() { Status::Loaded } else { Status::Valid };
             let mut r = FileReport::new(&input.uri, input.size, status).with_rows(&rows);
             r.outputs = outputs;
             r
@@ -142,13 +117,11 @@ pub fn run_file(job: &Job, input: &Input) -> FileReport {
                 match dl.take(input, &e) {
                     Ok(p) => {
                         r.status = Status::DeadLettered;
-                        r.dead_letter = Some(p.display().to_string());
+                        r.dead_letter = Some(p);
                     }
                     Err(io) => {
                         r.status = Status::Failed;
-                        r.failure = Some(format!(
-                            "invalid, but dead-lettering failed (source left in place): {io}"
-                        ));
+                        r.failure = Some(format!("invalid, but dead-lettering failed (source left in place): {io}"));
                     }
                 }
             }

@@ -57,11 +57,7 @@ impl FileReport {
 
     /// Sets rows from a per-table vector (in `TABLES` order).
     pub fn with_rows(mut self, rows: &[u64]) -> Self {
-        self.rows = TABLES
-            .iter()
-            .zip(rows)
-            .map(|(t, n)| (t.name.to_string(), *n))
-            .collect();
+        self.rows = TABLES.iter().zip(rows).map(|(t, n)| (t.name.to_string(), *n)).collect();
         self
     }
 }
@@ -92,8 +88,7 @@ pub struct Report {
 impl Report {
     pub fn new(command: &str, files: Vec<FileReport>, seconds: f64) -> Self {
         let count = |s: Status| files.iter().filter(|f| f.status == s).count();
-        let mut rows: BTreeMap<String, u64> =
-            TABLES.iter().map(|t| (t.name.to_string(), 0)).collect();
+        let mut rows: BTreeMap<String, u64> = TABLES.iter().map(|t| (t.name.to_string(), 0)).collect();
         for f in &files {
             for (t, n) in &f.rows {
                 *rows.entry(t.clone()).or_default() += n;
@@ -109,11 +104,7 @@ impl Report {
             rows,
             bytes,
             seconds,
-            mb_per_s: if seconds > 0.0 {
-                bytes as f64 / 1e6 / seconds
-            } else {
-                0.0
-            },
+            mb_per_s: if seconds > 0.0 { bytes as f64 / 1e6 / seconds } else { 0.0 },
         };
         let exit_code = if totals.failed > 0 {
             crate::EXIT_FATAL
@@ -122,12 +113,7 @@ impl Report {
         } else {
             crate::EXIT_OK
         };
-        Report {
-            command: command.to_string(),
-            exit_code,
-            totals,
-            files,
-        }
+        Report { command: command.to_string(), exit_code, totals, files }
     }
 
     /// The human summary printed at the end of a run.
@@ -140,12 +126,7 @@ impl Report {
         for (name, n) in &t.rows {
             s.push_str(&format!("  {name}: {n} rows\n"));
         }
-        s.push_str(&format!(
-            "  {:.1} MB in {:.2} s ({:.1} MB/s)",
-            t.bytes as f64 / 1e6,
-            t.seconds,
-            t.mb_per_s
-        ));
+        s.push_str(&format!("  {:.1} MB in {:.2} s ({:.1} MB/s)", t.bytes as f64 / 1e6, t.seconds, t.mb_per_s));
         s
     }
 }

@@ -29,12 +29,7 @@ fn field<'a>(schema: &'a serde_json::Value, path: &[&str]) -> &'a serde_json::Va
     let mut cur = schema;
     let mut found = &serde_json::Value::Null;
     for p in path {
-        found = cur
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["name"] == *p)
-            .unwrap_or_else(|| panic!("no {p}"));
+        found = cur.as_array().unwrap().iter().find(|f| f["name"] == *p).unwrap_or_else(|| panic!("no {p}"));
         cur = &found["fields"];
     }
     found
@@ -57,14 +52,8 @@ fn generates_the_sample_schema() {
 #[test]
 fn changing_a_type_changes_the_output() {
     let changed = XSD
-        .replace(
-            "name='Freight' type='xs:decimal'",
-            "name='Freight' type='xs:double'",
-        )
-        .replace(
-            "name='OrderDate' type='xs:dateTime'",
-            "name='OrderDate' type='xs:dateTimeStamp'",
-        );
+        .replace("name='Freight' type='xs:decimal'", "name='Freight' type='xs:double'")
+        .replace("name='OrderDate' type='xs:dateTime'", "name='OrderDate' type='xs:dateTimeStamp'");
     let code = codegen::generate(&changed).unwrap();
     let orders = bq(&code, "orders");
     assert_eq!(field(&orders, &["ShipInfo", "Freight"])["type"], "FLOAT64");

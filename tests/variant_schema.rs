@@ -61,38 +61,22 @@ fn every_supported_shape_decodes() {
     let a = &r[0];
     assert_eq!(a["sku"], "A-1");
     assert_eq!(a["active"], true);
-    assert_eq!(
-        a["Name"], "Big Box",
-        "normalizedString turns the tab into a space"
-    );
+    assert_eq!(a["Name"], "Big Box", "normalizedString turns the tab into a space");
     assert_eq!(a["Tag"], serde_json::json!(["red", " blue "]));
     assert_eq!(a["Price"].to_string(), "19.99");
     assert_eq!(a["Weight"], 15.0);
     assert_eq!(a["Launched"], "2024-02-29");
     assert_eq!(a["Updated"], "2024-03-01T08:00:00.250Z");
     assert_eq!(a["Dimensions"], serde_json::json!({"W": 3, "H": 4}));
-    assert_eq!(
-        a["Variant"],
-        serde_json::json!([{"Code": "S", "Stock": 7}, {"Code": "M", "Stock": 65535}])
-    );
+    assert_eq!(a["Variant"], serde_json::json!([{"Code": "S", "Stock": 7}, {"Code": "M", "Stock": 65535}]));
     assert_eq!(a["Rating"], 5);
     assert_eq!(a["_record_ordinal"], 1);
     let b = &r[1];
     assert!(b.get("active").is_none_or(|v| v.is_null()));
     assert!(b.get("Weight").is_none_or(|v| v.is_null()));
-    assert!(
-        b.get("Dimensions").is_none_or(|v| v.is_null()),
-        "absent optional struct is null: {b}"
-    );
-    assert_eq!(
-        b["Tag"],
-        serde_json::json!([]),
-        "absent repeated element is an empty list"
-    );
-    assert_eq!(
-        b["Variant"],
-        serde_json::json!([{"Code": "ONE", "Stock": 0}])
-    );
+    assert!(b.get("Dimensions").is_none_or(|v| v.is_null()), "absent optional struct is null: {b}");
+    assert_eq!(b["Tag"], serde_json::json!([]), "absent repeated element is an empty list");
+    assert_eq!(b["Variant"], serde_json::json!([{"Code": "ONE", "Stock": 0}]));
     assert_eq!(r[2]["sku"], "A-1");
     assert_eq!(r[2]["_record_ordinal"], 3);
 }
@@ -105,46 +89,24 @@ fn rule(xml: String) -> (String, String) {
 #[test]
 fn occurrence_attribute_and_range_rules() {
     let four = P2.replace("<Rating>", "<Variant><Code>2</Code><Stock>1</Stock></Variant><Variant><Code>3</Code><Stock>1</Stock></Variant><Variant><Code>4</Code><Stock>1</Stock></Variant><Rating>");
-    assert_eq!(
-        rule(four),
-        (
-            "out-of-order".into(),
-            "Export/Products/Product[1]/Variant".into()
-        )
-    );
+    assert_eq!(rule(four), ("out-of-order".into(), "Export/Products/Product[1]/Variant".into()));
     let none = P2.replace("<Variant><Code>ONE</Code><Stock>0</Stock></Variant>", "");
     assert_eq!(rule(none).0, "missing-element");
     assert_eq!(
         rule(P2.replace(" sku=\"B-2\"", "")),
-        (
-            "missing-attribute".into(),
-            "Export/Products/Product[1]/@sku".into()
-        )
+        ("missing-attribute".into(), "Export/Products/Product[1]/@sku".into())
     );
     assert_eq!(
         rule(P2.replace("<Stock>0", "<Stock>70000")),
-        (
-            "invalid-value".into(),
-            "Export/Products/Product[1]/Variant[1]/Stock".into()
-        )
+        ("invalid-value".into(), "Export/Products/Product[1]/Variant[1]/Stock".into())
     );
-    assert_eq!(
-        rule(P2.replace("Z</Updated>", "</Updated>")).0,
-        "invalid-value"
-    );
+    assert_eq!(rule(P2.replace("Z</Updated>", "</Updated>")).0, "invalid-value");
     assert_eq!(
         rule(P1.replace("<H>4</H>", "")),
-        (
-            "missing-element".into(),
-            "Export/Products/Product[1]/Dimensions/H".into()
-        )
+        ("missing-element".into(), "Export/Products/Product[1]/Dimensions/H".into())
     );
     assert_eq!(
-        rule(
-            P2.replace("active", "x")
-                .replace("sku=\"B-2\"", "sku=\"B-2\" active=\"maybe\"")
-        )
-        .0,
+        rule(P2.replace("active", "x").replace("sku=\"B-2\"", "sku=\"B-2\" active=\"maybe\"")).0,
         "invalid-value"
     );
 }

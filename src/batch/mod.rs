@@ -27,23 +27,14 @@ impl<B> ListColumn<B> {
         offsets.push(0);
         offsets.append(&mut self.offsets);
         let field = Arc::new(Field::new("item", values.data_type().clone(), false));
-        Arc::new(ListArray::new(
-            field,
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            values,
-            None,
-        ))
+        Arc::new(ListArray::new(field, OffsetBuffer::new(ScalarBuffer::from(offsets)), values, None))
     }
 }
 
 /// Takes a struct column's validity: `None` when every row is present.
 pub fn take_validity(v: &mut Vec<bool>) -> Option<NullBuffer> {
     let v = std::mem::take(v);
-    if v.iter().all(|b| *b) {
-        None
-    } else {
-        Some(NullBuffer::from(v))
-    }
+    if v.iter().all(|b| *b) { None } else { Some(NullBuffer::from(v)) }
 }
 
 /// The lineage columns: `_source_uri` and `_record_ordinal` (1-based, per table and file).
@@ -68,9 +59,6 @@ impl Lineage {
     }
 
     pub fn arrays(&mut self) -> [ArrayRef; 2] {
-        [
-            Arc::new(self.source.finish()),
-            Arc::new(self.ordinal.finish()),
-        ]
+        [Arc::new(self.source.finish()), Arc::new(self.ordinal.finish())]
     }
 }

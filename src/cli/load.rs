@@ -3,7 +3,7 @@
 use super::RunArgs;
 use crate::deadletter::DeadLetter;
 use crate::sink::{Format, LocalSink};
-use crate::source;
+use crate::source::{self, Location};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -22,9 +22,10 @@ pub struct LoadArgs {
     /// Destination folder: one sub-folder of parts per table (customers/, orders/).
     #[arg(long, default_value = "xml2bq-out", value_name = "DIR")]
     pub dest: PathBuf,
-    /// Where invalid files are moved, each with <name>.error.json [default: DEST/_dead_letter]
-    #[arg(long, value_name = "DIR")]
-    pub dead_letter: Option<PathBuf>,
+    /// Where invalid files are moved (a folder or gs://BUCKET/PREFIX), each with
+    /// <name>.error.json [default: DEST/_dead_letter]
+    #[arg(long, value_name = "DIR|gs://...")]
+    pub dead_letter: Option<String>,
     /// Copy invalid files to the dead-letter folder but leave the originals in place.
     #[arg(long)]
     pub keep_source: bool,
@@ -40,28 +41,15 @@ pub struct LoadArgs {
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
-    let dead_dir = args
-        .dead_letter
-        .clone()
-        .unwrap_or_else(|| args.dest.join("_dead_letter"));
-    let inputs = source::expand(&args.run.inputs, &[args.dest.clone(), dead_dir.clone()])?;
+    let dead_dir = match &args.dead_letter {
+        Some(d) => Location::parse(d),
+        None => Location::Local(args.dest.join("_dead_letter")),
+    };
+    let dest = Location::Local(args.dest.clone());
+    let inputs = source::expand(&args.run.inputs, &[dest.uri_prefix(), dead_dir.uri_prefix()])?;
     std::fs::create_dir_all(&args.dest)
         .map_err(|e| anyhow::anyhow!("cannot create destination {}: {e}", args.dest.display()))?;
-    let sink = LocalSink {
-        dest: args.dest.clone(),
-        format: args.format,
-        row_group_rows: args.row_group_rows as usize,
-    };
-    let dead_letter = DeadLetter {
-        dir: dead_dir,
-        keep_source: args.keep_source,
-    };
-    super::execute(
-        "load",
-        &inputs,
-        Some(sink),
-        Some(dead_letter),
-        args.batch_rows as usize,
-        &args.run,
-    )
+    let sink = LocalSink { dest: args.dest.clone(), format: args.format, row_group_rows: args.row_group_rows as usize };
+    let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
+    super::execute("load", &inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)
 }

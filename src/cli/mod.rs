@@ -66,10 +66,8 @@ impl Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new(total_bytes);
             b.set_style(
-                ProgressStyle::with_template(
-                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
-                )
-                .expect("valid template"),
+                ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}")
+                    .expect("valid template"),
             );
             b
         });
@@ -93,9 +91,7 @@ impl Progress {
             }
             let line = file_line(f);
             match &me.bar {
-                Some(b) if f.status == Status::Loaded || f.status == Status::Valid => {
-                    b.set_message(line)
-                }
+                Some(b) if f.status == Status::Loaded || f.status == Status::Valid => b.set_message(line),
                 Some(b) => b.println(line),
                 None => eprintln!("{line}"),
             }
@@ -122,17 +118,9 @@ pub fn file_line(f: &FileReport) -> String {
             f.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
         ),
         Status::Invalid => {
-            format!(
-                "invalid {}: {}",
-                f.uri,
-                f.error.as_ref().map(|e| e.to_string()).unwrap_or_default()
-            )
+            format!("invalid {}: {}", f.uri, f.error.as_ref().map(|e| e.to_string()).unwrap_or_default())
         }
-        Status::Failed => format!(
-            "FAILED {} (left in place): {}",
-            f.uri,
-            f.failure.as_deref().unwrap_or("?")
-        ),
+        Status::Failed => format!("FAILED {} (left in place): {}", f.uri, f.failure.as_deref().unwrap_or("?")),
     }
 }
 
@@ -146,10 +134,7 @@ pub fn execute(
     batch_rows: usize,
     args: &RunArgs,
 ) -> anyhow::Result<i32> {
-    let progress = Arc::new(Progress::new(
-        inputs.iter().map(|i| i.size).sum(),
-        args.quiet,
-    ));
+    let progress = Arc::new(Progress::new(inputs.iter().map(|i| i.size).sum(), args.quiet));
     let job = crate::pipeline::Job {
         sink,
         dead_letter,
@@ -160,10 +145,7 @@ pub fn execute(
     let start = std::time::Instant::now();
     let files = crate::pipeline::run(&job, inputs, args.threads)?;
     progress.finish();
-    finish(
-        &Report::new(command, files, start.elapsed().as_secs_f64()),
-        args,
-    )
+    finish(&Report::new(command, files, start.elapsed().as_secs_f64()), args)
 }
 
 /// Prints the summary, writes `--report`, returns the exit code.
@@ -171,8 +153,7 @@ pub fn finish(report: &Report, args: &RunArgs) -> anyhow::Result<i32> {
     eprintln!("{}", report.summary());
     if let Some(path) = &args.report {
         let json = serde_json::to_vec_pretty(report)?;
-        std::fs::write(path, json)
-            .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
+        std::fs::write(path, json).map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
     }
     Ok(report.exit_code)
 }

@@ -36,13 +36,9 @@ pub fn run(args: SchemaArgs) -> anyhow::Result<i32> {
             })?;
             parsed(t)
         }
-        None => serde_json::Value::Object(
-            TABLES
-                .iter()
-                .enumerate()
-                .map(|(t, s)| (s.name.to_string(), parsed(t)))
-                .collect(),
-        ),
+        None => {
+            serde_json::Value::Object(TABLES.iter().enumerate().map(|(t, s)| (s.name.to_string(), parsed(t))).collect())
+        }
     };
     println!("{}", serde_json::to_string_pretty(&value)?);
     Ok(crate::EXIT_OK)

@@ -38,16 +38,11 @@ pub fn decode<D: Document, R: BufRead>(
     let mut seen_any = false;
     let mut t = d.first_child(tag)?;
     while t.is_open() {
-        let Some(c) =
-            (next..tables_spec.len()).find(|&i| d.name() == tables_spec[i].container.as_bytes())
-        else {
+        let Some(c) = (next..tables_spec.len()).find(|&i| d.name() == tables_spec[i].container.as_bytes()) else {
             let containers: Vec<&str> = tables_spec.iter().map(|t| t.container).collect();
             let mut e = d.end(t, &containers).expect_err("t is open");
             if e.rule == Rule::OutOfOrder {
-                e.message = format!(
-                    "{}; containers must appear once each, in the order {containers:?}",
-                    e.message
-                );
+                e.message = format!("{}; containers must appear once each, in the order {containers:?}", e.message);
             }
             return Err(e.within(root));
         };

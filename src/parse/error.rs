@@ -65,22 +65,12 @@ pub struct DecodeError {
 
 impl DecodeError {
     pub fn new(rule: Rule, message: impl Into<String>, offset: u64) -> Self {
-        DecodeError {
-            rule,
-            message: message.into(),
-            path: String::new(),
-            offset,
-            line: None,
-            column: None,
-        }
+        DecodeError { rule, message: message.into(), path: String::new(), offset, line: None, column: None }
     }
 
     /// Maps a read error: invalid UTF-8 (from [`super::utf8`]) is the file's fault, anything else is I/O.
     pub fn from_io(e: &std::io::Error, offset: u64) -> Self {
-        if let Some(bad) = e
-            .get_ref()
-            .and_then(|r| r.downcast_ref::<super::utf8::InvalidUtf8>())
-        {
+        if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<super::utf8::InvalidUtf8>()) {
             return DecodeError::new(Rule::InvalidUtf8, bad.to_string(), bad.offset);
         }
         DecodeError::new(Rule::Io, format!("read failed: {e}"), offset)
@@ -88,11 +78,7 @@ impl DecodeError {
 
     /// Prefixes the path with an element (or `@attribute`) name.
     pub fn within(mut self, name: &str) -> Self {
-        self.path = if self.path.is_empty() {
-            name.to_string()
-        } else {
-            format!("{name}/{}", self.path)
-        };
+        self.path = if self.path.is_empty() { name.to_string() } else { format!("{name}/{}", self.path) };
         self
     }
 

@@ -78,25 +78,14 @@ impl<R: BufRead> Decoder<R> {
         match e {
             quick_xml::Error::Io(io) => DecodeError::from_io(&io, offset),
             quick_xml::Error::Syntax(s) if format!("{s:?}").starts_with("Unclosed") => {
-                DecodeError::new(
-                    Rule::Truncated,
-                    format!("the file ends inside markup ({s}); cut short?"),
-                    offset,
-                )
+                DecodeError::new(Rule::Truncated, format!("the file ends inside markup ({s}); cut short?"), offset)
             }
-            other => DecodeError::new(
-                Rule::NotWellFormed,
-                format!("not well-formed XML: {other}"),
-                offset,
-            ),
+            other => DecodeError::new(Rule::NotWellFormed, format!("not well-formed XML: {other}"), offset),
         }
     }
 
     fn eof(&self) -> DecodeError {
-        self.error(
-            Rule::Truncated,
-            "the file ends before the document does (cut short?)",
-        )
+        self.error(Rule::Truncated, "the file ends before the document does (cut short?)")
     }
 
     /// The name of the last start tag.
@@ -115,15 +104,14 @@ impl<R: BufRead> Decoder<R> {
             match self.reader.read_event_into(&mut self.buf) {
                 Ok(Event::Decl(d)) => {
                     if let Some(enc) = d.encoding() {
-                        let enc = enc
-                            .map_err(|e| DecodeError::new(Rule::NotWellFormed, e.to_string(), 0))?;
-                        if !enc.eq_ignore_ascii_case(b"utf-8")
-                            && !enc.eq_ignore_ascii_case(b"us-ascii")
-                        {
+                        let enc = enc.map_err(|e| DecodeError::new(Rule::NotWellFormed, e.to_string(), 0))?;
+                        if !enc.eq_ignore_ascii_case(b"utf-8") && !enc.eq_ignore_ascii_case(b"us-ascii") {
                             let enc = String::from_utf8_lossy(&enc).into_owned();
                             return Err(self.error(
                                 Rule::UnsupportedEncoding,
-                                format!("encoding {enc:?} is not supported; convert the file to UTF-8 (e.g. iconv -t UTF-8)"),
+                                format!(
+                                    "encoding {enc:?} is not supported; convert the file to UTF-8 (e.g. iconv -t UTF-8)"
+                                ),
                             ));
                         }
                     }
@@ -189,15 +177,10 @@ impl<R: BufRead> Decoder<R> {
                 Ok(Event::Comment(_) | Event::PI(_)) => {}
                 Ok(Event::Eof) => return Err(self.eof()),
                 Ok(Event::DocType(_)) => {
-                    return Err(
-                        self.error(Rule::DoctypeForbidden, "DOCTYPE declarations are refused")
-                    );
+                    return Err(self.error(Rule::DoctypeForbidden, "DOCTYPE declarations are refused"));
                 }
                 Ok(Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)) => {
-                    return Err(self.error(
-                        Rule::UnexpectedText,
-                        "text where the schema allows only child elements",
-                    ));
+                    return Err(self.error(Rule::UnexpectedText, "text where the schema allows only child elements"));
                 }
                 Ok(Event::Decl(_)) => {
                     return Err(self.error(Rule::NotWellFormed, "misplaced XML declaration"));
@@ -209,11 +192,7 @@ impl<R: BufRead> Decoder<R> {
 
     /// The first child of an element whose start tag was `tag`.
     pub fn first_child(&mut self, tag: Tag) -> Result<Tag, DecodeError> {
-        if tag == Tag::Empty {
-            Ok(Tag::Close)
-        } else {
-            self.next_tag()
-        }
+        if tag == Tag::Empty { Ok(Tag::Close) } else { self.next_tag() }
     }
 
     /// Calls `f(name, value)` for each attribute of the last start tag (namespace
@@ -227,13 +206,10 @@ impl<R: BufRead> Decoder<R> {
             return Ok(());
         }
         let pos = self.position();
-        let content = simdutf8::basic::from_utf8(&self.buf[..self.tag_len]).map_err(|_| {
-            DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", pos)
-        })?;
+        let content = simdutf8::basic::from_utf8(&self.buf[..self.tag_len])
+            .map_err(|_| DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", pos))?;
         for a in Attributes::new(content, self.name_len) {
-            let a = a.map_err(|e| {
-                DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), pos)
-            })?;
+            let a = a.map_err(|e| DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), pos))?;
             let key = a.key.as_ref();
             if key.starts_with(b"xmlns") || key.starts_with(b"xsi:") {
                 continue;
@@ -250,12 +226,8 @@ impl<R: BufRead> Decoder<R> {
             let value = if self.attr.contains('&') {
                 quick_xml::escape::unescape(&self.attr)
                     .map_err(|e| {
-                        DecodeError::new(
-                            Rule::NotWellFormed,
-                            format!("bad reference in attribute: {e}"),
-                            pos,
-                        )
-                        .within(&format!("@{key_s}"))
+                        DecodeError::new(Rule::NotWellFormed, format!("bad reference in attribute: {e}"), pos)
+                            .within(&format!("@{key_s}"))
                     })?
                     .into_owned()
             } else {
@@ -264,17 +236,11 @@ impl<R: BufRead> Decoder<R> {
             match f(key, &value) {
                 Ok(true) => {}
                 Ok(false) => {
-                    return Err(DecodeError::new(
-                        Rule::UnknownAttribute,
-                        format!("unknown attribute {key_s}"),
-                        pos,
-                    )
-                    .within(&format!("@{key_s}")));
+                    return Err(DecodeError::new(Rule::UnknownAttribute, format!("unknown attribute {key_s}"), pos)
+                        .within(&format!("@{key_s}")));
                 }
                 Err(e) => {
-                    return Err(
-                        DecodeError::new(Rule::InvalidValue, e.0, pos).within(&format!("@{key_s}"))
-                    );
+                    return Err(DecodeError::new(Rule::InvalidValue, e.0, pos).within(&format!("@{key_s}")));
                 }
             }
             if value.capacity() > 0 && self.attr.capacity() == 0 {
@@ -287,8 +253,7 @@ impl<R: BufRead> Decoder<R> {
     /// Reads the text content of the element whose start tag was `tag` into `self.text`.
     fn read_text(&mut self, tag: Tag, name: &'static str) -> Result<(), DecodeError> {
         self.text.clear();
-        self.attributes(|_, _| Ok(false))
-            .map_err(|e| e.within(name))?;
+        self.attributes(|_, _| Ok(false)).map_err(|e| e.within(name))?;
         if tag == Tag::Empty {
             return Ok(());
         }
@@ -297,16 +262,12 @@ impl<R: BufRead> Decoder<R> {
             match self.reader.read_event_into(&mut self.buf) {
                 Ok(Event::Text(t)) => {
                     if push_text(&mut self.text, &t).is_err() {
-                        return Err(self
-                            .error(Rule::InvalidUtf8, "invalid UTF-8 in text")
-                            .within(name));
+                        return Err(self.error(Rule::InvalidUtf8, "invalid UTF-8 in text").within(name));
                     }
                 }
                 Ok(Event::CData(t)) => {
                     if push_text(&mut self.text, &t).is_err() {
-                        return Err(self
-                            .error(Rule::InvalidUtf8, "invalid UTF-8 in CDATA")
-                            .within(name));
+                        return Err(self.error(Rule::InvalidUtf8, "invalid UTF-8 in CDATA").within(name));
                     }
                 }
                 Ok(Event::GeneralRef(r)) => {
@@ -325,9 +286,7 @@ impl<R: BufRead> Decoder<R> {
                             return Err(self
                                 .error(
                                     Rule::NotWellFormed,
-                                    format!(
-                                        "undefined entity or bad character reference &{name_s};"
-                                    ),
+                                    format!("undefined entity or bad character reference &{name_s};"),
                                 )
                                 .within(name));
                         }
@@ -336,25 +295,17 @@ impl<R: BufRead> Decoder<R> {
                 Ok(Event::End(_)) => return Ok(()),
                 Ok(Event::Comment(_) | Event::PI(_)) => {}
                 Ok(Event::Start(_) | Event::Empty(_)) => {
-                    let inner = String::from_utf8_lossy(&self.buf)
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("")
-                        .to_string();
+                    let inner = String::from_utf8_lossy(&self.buf).split_whitespace().next().unwrap_or("").to_string();
                     return Err(self
                         .error(
                             Rule::UnknownElement,
-                            format!(
-                                "element <{inner}> is not allowed inside <{name}>, which holds text"
-                            ),
+                            format!("element <{inner}> is not allowed inside <{name}>, which holds text"),
                         )
                         .within(name));
                 }
                 Ok(Event::Eof) => return Err(self.eof().within(name)),
                 Ok(_) => {
-                    return Err(self
-                        .error(Rule::NotWellFormed, "unexpected markup in text")
-                        .within(name));
+                    return Err(self.error(Rule::NotWellFormed, "unexpected markup in text").within(name));
                 }
                 Err(e) => return Err(self.xml_error(e).within(name)),
             }
@@ -362,13 +313,7 @@ impl<R: BufRead> Decoder<R> {
     }
 
     /// Reads a string element into `dst` with whitespace rule `ws`.
-    pub fn text_string(
-        &mut self,
-        tag: Tag,
-        name: &'static str,
-        dst: &mut String,
-        ws: Ws,
-    ) -> Result<(), DecodeError> {
+    pub fn text_string(&mut self, tag: Tag, name: &'static str, dst: &mut String, ws: Ws) -> Result<(), DecodeError> {
         self.read_text(tag, name)?;
         value::set_ws(dst, &self.text, ws);
         Ok(())
@@ -388,21 +333,14 @@ impl<R: BufRead> Decoder<R> {
     /// The error for a tag that is not the `expected` child.
     pub fn expected(&self, t: Tag, expected: &'static str, children: &[&str]) -> DecodeError {
         if t == Tag::Close {
-            return self
-                .error(
-                    Rule::MissingElement,
-                    format!("missing required element <{expected}>"),
-                )
-                .within(expected);
+            return self.error(Rule::MissingElement, format!("missing required element <{expected}>")).within(expected);
         }
         let found = self.name_lossy();
         let pos = |n: &str| children.iter().position(|c| *c == n);
         if let (Some(f), Some(e)) = (pos(&found), pos(expected))
             && f > e
         {
-            let msg = format!(
-                "missing required element <{expected}> (found <{found}>, which comes after it)"
-            );
+            let msg = format!("missing required element <{expected}> (found <{found}>, which comes after it)");
             return self.error(Rule::MissingElement, msg).within(expected);
         }
         self.unexpected(children, &format!("; expected <{expected}>"))
@@ -415,30 +353,18 @@ impl<R: BufRead> Decoder<R> {
         } else {
             (Rule::UnknownElement, "is not in the schema here")
         };
-        self.error(rule, format!("element <{found}> {what}{hint}"))
-            .within(&found)
+        self.error(rule, format!("element <{found}> {what}{hint}")).within(&found)
     }
 
     /// Checks that `t` is the end tag (all children read).
     pub fn end(&self, t: Tag, children: &[&str]) -> Result<(), DecodeError> {
-        if t == Tag::Close {
-            Ok(())
-        } else {
-            Err(self.unexpected(children, ""))
-        }
+        if t == Tag::Close { Ok(()) } else { Err(self.unexpected(children, "")) }
     }
 
     /// Checks a repeated element's count against minOccurs/maxOccurs.
-    pub fn check_count(
-        &self,
-        name: &'static str,
-        n: usize,
-        min: usize,
-        max: usize,
-    ) -> Result<(), DecodeError> {
+    pub fn check_count(&self, name: &'static str, n: usize, min: usize, max: usize) -> Result<(), DecodeError> {
         if n < min {
-            let msg =
-                format!("element <{name}> occurs {n} times; the schema requires at least {min}");
+            let msg = format!("element <{name}> occurs {n} times; the schema requires at least {min}");
             return Err(self.error(Rule::MissingElement, msg).within(name));
         }
         if n > max {
@@ -450,11 +376,7 @@ impl<R: BufRead> Decoder<R> {
 
     /// The error for a required attribute that is absent.
     pub fn missing_attribute(&self, name: &'static str) -> DecodeError {
-        self.error(
-            Rule::MissingAttribute,
-            format!("missing required attribute {name}"),
-        )
-        .within(&format!("@{name}"))
+        self.error(Rule::MissingAttribute, format!("missing required attribute {name}")).within(&format!("@{name}"))
     }
 }
 

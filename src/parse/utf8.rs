@@ -12,11 +12,7 @@ pub struct InvalidUtf8 {
 
 impl fmt::Display for InvalidUtf8 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid UTF-8 at byte {}; xml2bq reads UTF-8 only",
-            self.offset
-        )
+        write!(f, "invalid UTF-8 at byte {}; xml2bq reads UTF-8 only", self.offset)
     }
 }
 
@@ -134,23 +130,17 @@ mod tests {
     fn passes_split_sequences_and_drops_bom() {
         let text = "\u{FEFF}<a>日本語 ✓ ok</a>";
         let mut out = String::new();
-        Utf8Reader::with_capacity(8, Trickle(text.as_bytes()))
-            .read_to_string(&mut out)
-            .unwrap();
+        Utf8Reader::with_capacity(8, Trickle(text.as_bytes())).read_to_string(&mut out).unwrap();
         assert_eq!(out, "<a>日本語 ✓ ok</a>");
     }
 
     #[test]
     fn refuses_bad_bytes_with_offset() {
         let mut v = Vec::new();
-        let e = Utf8Reader::new(&b"<a>ok\xFFno</a>"[..])
-            .read_to_end(&mut v)
-            .unwrap_err();
+        let e = Utf8Reader::new(&b"<a>ok\xFFno</a>"[..]).read_to_end(&mut v).unwrap_err();
         let bad = e.get_ref().unwrap().downcast_ref::<InvalidUtf8>().unwrap();
         assert_eq!(bad.offset, 5);
-        let e = Utf8Reader::new(&b"<a>\xE6\x97"[..])
-            .read_to_end(&mut v)
-            .unwrap_err();
+        let e = Utf8Reader::new(&b"<a>\xE6\x97"[..]).read_to_end(&mut v).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
     }
 }

@@ -77,19 +77,11 @@ pub fn integer(v: &str, min: i64, max: i64) -> Result<i64, ValueError> {
         let d = i64::from(b - b'0');
         n = n
             .checked_mul(10)
-            .and_then(|n| {
-                if neg {
-                    n.checked_sub(d)
-                } else {
-                    n.checked_add(d)
-                }
-            })
+            .and_then(|n| if neg { n.checked_sub(d) } else { n.checked_add(d) })
             .ok_or_else(|| ValueError(format!("{v:?} is out of range for INT64")))?;
     }
     if n < min || n > max {
-        return Err(ValueError(format!(
-            "{v:?} is outside the type's range {min}..={max}"
-        )));
+        return Err(ValueError(format!("{v:?} is outside the type's range {min}..={max}")));
     }
     Ok(n)
 }
@@ -106,23 +98,16 @@ pub fn decimal(v: &str) -> Result<i128, ValueError> {
         _ => (false, s),
     };
     let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    if (int.is_empty() && frac.is_empty())
-        || !(int.is_empty() || digits(int))
-        || !(frac.is_empty() || digits(frac))
-    {
+    if (int.is_empty() && frac.is_empty()) || !(int.is_empty() || digits(int)) || !(frac.is_empty() || digits(frac)) {
         return err(v, "an xs:decimal");
     }
     let int = int.trim_start_matches('0');
     if int.len() > 29 {
-        return Err(ValueError(format!(
-            "{v:?} has more than 29 integer digits; NUMERIC cannot hold it"
-        )));
+        return Err(ValueError(format!("{v:?} has more than 29 integer digits; NUMERIC cannot hold it")));
     }
     let kept = frac.trim_end_matches('0');
     if kept.len() > DECIMAL_SCALE as usize {
-        return Err(ValueError(format!(
-            "{v:?} has more than {DECIMAL_SCALE} decimal places; NUMERIC would round it"
-        )));
+        return Err(ValueError(format!("{v:?} has more than {DECIMAL_SCALE} decimal places; NUMERIC would round it")));
     }
     let mut n: i128 = 0;
     for b in int.bytes().chain(kept.bytes()) {
@@ -140,11 +125,7 @@ pub fn format_decimal(n: i128) -> String {
     let (i, f) = (a / scale as u128, a % scale as u128);
     let f = format!("{f:09}");
     let f = f.trim_end_matches('0');
-    if f.is_empty() {
-        format!("{sign}{i}")
-    } else {
-        format!("{sign}{i}.{f}")
-    }
+    if f.is_empty() { format!("{sign}{i}") } else { format!("{sign}{i}.{f}") }
 }
 
 /// xs:boolean.
@@ -165,11 +146,7 @@ pub fn double(v: &str) -> Result<f64, ValueError> {
         "NaN" => return Ok(f64::NAN),
         _ => {}
     }
-    if s.is_empty()
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
-    {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E')) {
         return err(v, "an xs:double");
     }
     s.parse().or_else(|_| err(v, "an xs:double"))
@@ -196,19 +173,13 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 fn num(s: &str, what: &str, v: &str) -> Result<u32, ValueError> {
-    if s.len() == 2 && digits(s) {
-        Ok(s.parse().expect("two digits"))
-    } else {
-        err(v, what)
-    }
+    if s.len() == 2 && digits(s) { Ok(s.parse().expect("two digits")) } else { err(v, what) }
 }
 
 /// Parses `YYYY-MM-DD` at the start of `s`; returns days since the epoch and the rest.
 fn parse_date<'a>(s: &'a str, v: &str, what: &str) -> Result<(i64, &'a str), ValueError> {
     if s.starts_with('-') || s.starts_with('+') {
-        return Err(ValueError(format!(
-            "{v:?}: years before 0001 are outside BigQuery's range"
-        )));
+        return Err(ValueError(format!("{v:?}: years before 0001 are outside BigQuery's range")));
     }
     let ylen = s.bytes().take_while(u8::is_ascii_digit).count();
     if ylen < 4 || (ylen > 4 && s.starts_with('0')) {
@@ -225,9 +196,7 @@ fn parse_date<'a>(s: &'a str, v: &str, what: &str) -> Result<(i64, &'a str), Val
         return Err(ValueError(format!("{v:?} is not a real calendar date")));
     }
     if !(1..=9999).contains(&y) {
-        return Err(ValueError(format!(
-            "{v:?}: year {y} is outside BigQuery's range 0001-9999"
-        )));
+        return Err(ValueError(format!("{v:?}: year {y} is outside BigQuery's range 0001-9999")));
     }
     Ok((days_from_civil(y, m, d), &rest[6..]))
 }
@@ -237,11 +206,7 @@ fn parse_zone(s: &str, v: &str, what: &str) -> Result<Option<i64>, ValueError> {
     match s {
         "" => Ok(None),
         "Z" => Ok(Some(0)),
-        _ if s.len() == 6
-            && s.is_char_boundary(1)
-            && (s.starts_with('+') || s.starts_with('-'))
-            && &s[3..4] == ":" =>
-        {
+        _ if s.len() == 6 && s.is_char_boundary(1) && (s.starts_with('+') || s.starts_with('-')) && &s[3..4] == ":" => {
             let h = num(&s[1..3], what, v)?;
             let m = num(&s[4..6], what, v)?;
             if h > 14 || m > 59 || (h == 14 && m > 0) {
@@ -259,17 +224,11 @@ fn parse_datetime(v: &str) -> Result<(i64, Option<i64>), ValueError> {
     const WHAT: &str = "an xs:dateTime (YYYY-MM-DDThh:mm:ss[.ffffff][Z|±hh:mm])";
     let s = trim(v);
     let (days, rest) = parse_date(s, v, WHAT)?;
-    let rest = rest
-        .strip_prefix('T')
-        .ok_or_else(|| ValueError(format!("{v:?} is not {WHAT}")))?;
+    let rest = rest.strip_prefix('T').ok_or_else(|| ValueError(format!("{v:?} is not {WHAT}")))?;
     if rest.len() < 8 || !rest.is_char_boundary(8) || &rest[2..3] != ":" || &rest[5..6] != ":" {
         return err(v, WHAT);
     }
-    let (h, mi, se) = (
-        num(&rest[0..2], WHAT, v)?,
-        num(&rest[3..5], WHAT, v)?,
-        num(&rest[6..8], WHAT, v)?,
-    );
+    let (h, mi, se) = (num(&rest[0..2], WHAT, v)?, num(&rest[3..5], WHAT, v)?, num(&rest[6..8], WHAT, v)?);
     let mut rest = &rest[8..];
     let mut micros: i64 = 0;
     let mut frac_nonzero = false;
@@ -284,9 +243,7 @@ fn parse_datetime(v: &str) -> Result<(i64, Option<i64>), ValueError> {
             if i < 6 {
                 micros = micros * 10 + dg;
             } else if dg != 0 {
-                return Err(ValueError(format!(
-                    "{v:?} has sub-microsecond precision that BigQuery would drop"
-                )));
+                return Err(ValueError(format!("{v:?} has sub-microsecond precision that BigQuery would drop")));
             }
             frac_nonzero |= dg != 0;
         }
@@ -317,9 +274,7 @@ pub fn datetime(v: &str) -> Result<i64, ValueError> {
 pub fn timestamp(v: &str) -> Result<i64, ValueError> {
     match parse_datetime(v)? {
         (t, Some(off)) => Ok(t - off * 1_000_000),
-        (_, None) => Err(ValueError(format!(
-            "{v:?} has no time zone, which xs:dateTimeStamp requires"
-        ))),
+        (_, None) => Err(ValueError(format!("{v:?} has no time zone, which xs:dateTimeStamp requires"))),
     }
 }
 
@@ -347,17 +302,8 @@ pub fn format_datetime(micros: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let base = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    );
-    if us == 0 {
-        base
-    } else {
-        format!("{base}.{us:06}")
-    }
+    let base = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod % 3600 / 60, sod % 60);
+    if us == 0 { base } else { format!("{base}.{us:06}") }
 }
 
 #[cfg(test)]
@@ -367,16 +313,8 @@ mod tests {
     #[test]
     fn integers_are_checked_not_wrapped() {
         assert_eq!(integer(" 42 ", i64::MIN, i64::MAX), Ok(42));
-        assert_eq!(
-            integer("-9223372036854775808", i64::MIN, i64::MAX),
-            Ok(i64::MIN)
-        );
-        assert!(
-            integer("9223372036854775808", i64::MIN, i64::MAX)
-                .unwrap_err()
-                .0
-                .contains("out of range")
-        );
+        assert_eq!(integer("-9223372036854775808", i64::MIN, i64::MAX), Ok(i64::MIN));
+        assert!(integer("9223372036854775808", i64::MIN, i64::MAX).unwrap_err().0.contains("out of range"));
         assert!(integer("1.0", i64::MIN, i64::MAX).is_err());
         assert!(integer("", i64::MIN, i64::MAX).is_err());
         assert!(integer("70000", -32768, 32767).is_err());
@@ -389,12 +327,7 @@ mod tests {
         assert_eq!(decimal(".5"), Ok(500_000_000));
         assert_eq!(decimal("7."), Ok(7_000_000_000));
         assert_eq!(decimal("1.0000000000000"), Ok(1_000_000_000));
-        assert!(
-            decimal("1.0000000001")
-                .unwrap_err()
-                .0
-                .contains("9 decimal places")
-        );
+        assert!(decimal("1.0000000001").unwrap_err().0.contains("9 decimal places"));
         assert!(decimal("abc").is_err());
         assert!(decimal(".").is_err());
         assert!(decimal("1e5").is_err());
@@ -410,19 +343,11 @@ mod tests {
     fn datetimes() {
         assert_eq!(datetime("1997-05-06T00:00:00"), Ok(862_876_800_000_000));
         assert_eq!(datetime("1970-01-01T00:00:00.5"), Ok(500_000));
-        assert_eq!(
-            datetime("1999-12-31T24:00:00"),
-            datetime("2000-01-01T00:00:00")
-        );
+        assert_eq!(datetime("1999-12-31T24:00:00"), datetime("2000-01-01T00:00:00"));
         assert!(datetime("1997-02-30T00:00:00").is_err());
         assert!(datetime("1997-05-06").is_err());
         assert!(datetime("1997-05-06T25:00:00").is_err());
-        assert!(
-            datetime("1997-05-06T00:00:00Z")
-                .unwrap_err()
-                .0
-                .contains("xs:dateTimeStamp")
-        );
+        assert!(datetime("1997-05-06T00:00:00Z").unwrap_err().0.contains("xs:dateTimeStamp"));
         assert!(datetime("1970-01-01T00:00:00.0000001").is_err());
         assert_eq!(timestamp("1970-01-01T01:00:00+01:00"), Ok(0));
         assert_eq!(timestamp("1970-01-01T00:00:00Z"), Ok(0));

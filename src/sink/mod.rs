@@ -61,18 +61,12 @@ impl LocalSink {
     /// The final path of `input`'s part for table `t`.
     pub fn part_path(&self, input: &Input, t: usize) -> PathBuf {
         let stem = part_stem(input);
-        self.dest
-            .join(TABLES[t].name)
-            .join(format!("{stem}.{}", self.format.ext()))
+        self.dest.join(TABLES[t].name).join(format!("{stem}.{}", self.format.ext()))
     }
 
     /// Starts writing parts for one input file.
     pub fn begin(&self, input: &Input) -> FileParts {
-        FileParts {
-            sink: self.clone(),
-            stem: part_stem(input),
-            parts: TABLES.iter().map(|_| None).collect(),
-        }
+        FileParts { sink: self.clone(), stem: part_stem(input), parts: TABLES.iter().map(|_| None).collect() }
     }
 }
 
@@ -85,11 +79,7 @@ fn part_stem(input: &Input) -> String {
 
 impl FileParts {
     fn final_path(&self, t: usize) -> PathBuf {
-        self.sink.dest.join(TABLES[t].name).join(format!(
-            "{}.{}",
-            self.stem,
-            self.sink.format.ext()
-        ))
+        self.sink.dest.join(TABLES[t].name).join(format!("{}.{}", self.stem, self.sink.format.ext()))
     }
 
     /// Writes one batch of table `t`.
@@ -97,12 +87,7 @@ impl FileParts {
         if self.parts[t].is_none() {
             let dir = self.sink.dest.join(TABLES[t].name);
             std::fs::create_dir_all(&dir)?;
-            let tmp = dir.join(format!(
-                ".{}.{}.tmp-{}",
-                self.stem,
-                self.sink.format.ext(),
-                std::process::id()
-            ));
+            let tmp = dir.join(format!(".{}.{}.tmp-{}", self.stem, self.sink.format.ext(), std::process::id()));
             let file = File::create(&tmp)?;
             let part = match self.sink.format {
                 Format::Parquet => {
@@ -111,13 +96,11 @@ impl FileParts {
                         .set_max_row_group_row_count(Some(self.sink.row_group_rows))
                         .set_created_by(format!("xml2bq {}", env!("CARGO_PKG_VERSION")))
                         .build();
-                    Part::Parquet(
-                        ArrowWriter::try_new(file, arrow_schema(t), Some(props)).map_err(io_err)?,
-                    )
+                    Part::Parquet(ArrowWriter::try_new(file, arrow_schema(t), Some(props)).map_err(io_err)?)
                 }
-                Format::Ndjson => Part::Ndjson(arrow_json::LineDelimitedWriter::new(
-                    BufWriter::with_capacity(1 << 20, file),
-                )),
+                Format::Ndjson => {
+                    Part::Ndjson(arrow_json::LineDelimitedWriter::new(BufWriter::with_capacity(1 << 20, file)))
+                }
             };
             self.parts[t] = Some((part, tmp));
         }
@@ -135,10 +118,7 @@ impl FileParts {
                 w.finish().map_err(io_err)?;
                 let mut inner = w.into_inner();
                 io::Write::flush(&mut inner)?;
-                inner
-                    .into_inner()
-                    .map_err(|e| io_err(e.error()))?
-                    .sync_all()
+                inner.into_inner().map_err(|e| io_err(e.error()))?.sync_all()
             }
         }
     }

@@ -1,32 +1,64 @@
-//! Inputs: expand the command line's files, folders and globs into a sorted list of
-//! XML files, and open each as a stream (never read whole).
+//! Inputs: expand the command line's files, folders, globs and `gs://` patterns into a
+//! sorted list of XML files, and open each as a stream (never read whole). Local and
+//! Cloud Storage inputs look the same to the rest of the pipeline.
 
+use crate::gcp::Cloud;
+use crate::gcp::gcs::{GsPath, Object, ObjectReader};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+/// Where an input lives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Loc {
+    Local(PathBuf),
+    Gcs(Object),
+}
+
 /// One input file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Input {
-    /// The lineage URI written into every row, e.g. `file:///data/a.xml`.
+    /// The lineage URI written into every row: `file:///data/a.xml`, `gs://b/in/a.xml`.
     pub uri: String,
-    pub path: PathBuf,
     pub size: u64,
+    pub loc: Loc,
 }
 
 impl Input {
+    /// A local file.
+    pub fn local(path: PathBuf, size: u64) -> Input {
+        Input { uri: format!("file://{}", path.display()), size, loc: Loc::Local(path) }
+    }
+
+    /// A Cloud Storage object.
+    pub fn gcs(obj: Object) -> Input {
+        Input { uri: obj.uri(), size: obj.size, loc: Loc::Gcs(obj) }
+    }
+
     /// The file name, e.g. `a.xml`.
     pub fn name(&self) -> String {
-        self.path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        self.uri.rsplit('/').next().unwrap_or_default().to_string()
+    }
+
+    /// The URI with the version that was read: `gs://b/o.xml#generation`, or the URI
+    /// with the size for a local file. Two different contents never share it.
+    pub fn versioned_uri(&self) -> String {
+        match &self.loc {
+            Loc::Gcs(o) => format!("{}#{}", self.uri, o.generation),
+            Loc::Local(_) => format!("{}#size={}", self.uri, self.size),
+        }
     }
 
     /// Opens the input as a byte stream.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-        Ok(Box::new(File::open(&self.path)?))
+        match &self.loc {
+            Loc::Local(p) => Ok(Box::new(File::open(p)?)),
+            Loc::Gcs(o) => {
+                let cloud = Cloud::get().map_err(io::Error::other)?;
+                Ok(Box::new(ObjectReader::new(cloud, o.clone())))
+            }
+        }
     }
 }
 
@@ -37,10 +69,8 @@ pub enum ExpandError {
     NotFound(String),
     #[error("bad glob {0:?}: {1}")]
     Glob(String, String),
-    #[error(
-        "{0}: gs:// inputs are not supported by this build yet; copy the files locally (gcloud storage cp) or use a local path"
-    )]
-    Remote(String),
+    #[error("{0}: {1}")]
+    Remote(String, String),
     #[error("cannot read {0}: {1}")]
     Io(String, io::Error),
     #[error("no XML files found in {0}")]
@@ -64,13 +94,49 @@ fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<(), ExpandError> {
     Ok(())
 }
 
-/// Expands arguments into inputs, sorted by URI, each once. Files under any of
-/// `exclude` (the destination and dead-letter folders) are left out.
-pub fn expand(args: &[String], exclude: &[PathBuf]) -> Result<Vec<Input>, ExpandError> {
+fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Lists the objects a `gs://` argument names: an object, a folder (`gs://b/in/`,
+/// all `*.xml` below it) or a glob (`gs://b/in/*.xml`, `gs://b/in/**/*.xml`).
+fn expand_gcs(arg: &str) -> Result<Vec<Object>, ExpandError> {
+    let remote = |e: crate::gcp::CloudError| ExpandError::Remote(arg.to_string(), e.to_string());
+    let gs = GsPath::parse(arg).ok_or_else(|| ExpandError::Remote(arg.into(), "expected gs://BUCKET/PATH".into()))?;
+    let cloud = Cloud::get().map_err(remote)?;
+    let xml = |o: &Object| o.name.to_ascii_lowercase().ends_with(".xml");
+    let found: Vec<Object> = if has_glob(&gs.path) {
+        let prefix = &gs.path[..gs.path.find(['*', '?', '[']).expect("has a glob")];
+        let pattern = glob::Pattern::new(&gs.path).map_err(|e| ExpandError::Glob(arg.into(), e.to_string()))?;
+        let opts = glob::MatchOptions { require_literal_separator: true, ..Default::default() };
+        let all = cloud.block_on(cloud.gcs_list(&gs.bucket, prefix)).map_err(remote)?;
+        all.into_iter().filter(|o| pattern.matches_with(&o.name, opts)).collect()
+    } else if gs.path.is_empty() || gs.path.ends_with('/') {
+        cloud.block_on(cloud.gcs_list(&gs.bucket, &gs.path)).map_err(remote)?.into_iter().filter(xml).collect()
+    } else {
+        match cloud.block_on(cloud.gcs_get(&gs.bucket, &gs.path)).map_err(remote)? {
+            Some(o) => vec![o],
+            None => {
+                let dir = format!("{}/", gs.path);
+                cloud.block_on(cloud.gcs_list(&gs.bucket, &dir)).map_err(remote)?.into_iter().filter(xml).collect()
+            }
+        }
+    };
+    if found.is_empty() {
+        return Err(ExpandError::Empty(arg.to_string()));
+    }
+    Ok(found)
+}
+
+/// Expands arguments into inputs, sorted by URI, each once. Inputs whose URI starts
+/// with one of `exclude` (the destination and dead-letter locations) are left out.
+pub fn expand(args: &[String], exclude: &[String]) -> Result<Vec<Input>, ExpandError> {
     let mut paths = BTreeSet::new();
+    let mut objects = BTreeSet::new();
     for a in args {
         if a.starts_with("gs://") {
-            return Err(ExpandError::Remote(a.clone()));
+            objects.extend(expand_gcs(a)?);
+            continue;
         }
         let p = Path::new(a);
         let before = paths.len();
@@ -81,7 +147,7 @@ pub fn expand(args: &[String], exclude: &[PathBuf]) -> Result<Vec<Input>, Expand
             }
         } else if p.is_file() {
             paths.insert(p.to_path_buf());
-        } else if a.contains(['*', '?', '[']) {
+        } else if has_glob(a) {
             let g = glob::glob(a).map_err(|e| ExpandError::Glob(a.clone(), e.to_string()))?;
             for m in g {
                 let m = m.map_err(|e| ExpandError::Glob(a.clone(), e.to_string()))?;
@@ -96,36 +162,26 @@ pub fn expand(args: &[String], exclude: &[PathBuf]) -> Result<Vec<Input>, Expand
             return Err(ExpandError::NotFound(a.clone()));
         }
     }
-    let exclude: Vec<PathBuf> = exclude
-        .iter()
-        .filter_map(|e| std::fs::canonicalize(e).ok())
-        .collect();
     let mut seen = BTreeSet::new();
     let mut out = vec![];
     for p in paths {
-        let abs =
-            std::fs::canonicalize(&p).map_err(|e| ExpandError::Io(p.display().to_string(), e))?;
-        if exclude.iter().any(|x| abs.starts_with(x)) || !seen.insert(abs.clone()) {
+        let abs = std::fs::canonicalize(&p).map_err(|e| ExpandError::Io(p.display().to_string(), e))?;
+        if !seen.insert(abs.clone()) {
             continue;
         }
-        let size = std::fs::metadata(&abs)
-            .map_err(|e| ExpandError::Io(p.display().to_string(), e))?
-            .len();
-        out.push(Input {
-            uri: format!("file://{}", abs.display()),
-            path: abs,
-            size,
-        });
+        let size = std::fs::metadata(&abs).map_err(|e| ExpandError::Io(p.display().to_string(), e))?.len();
+        out.push(Input::local(abs, size));
     }
-    out.sort();
+    out.extend(objects.into_iter().map(Input::gcs));
+    out.retain(|i| !exclude.iter().any(|x| i.uri.starts_with(x.as_str())));
+    out.sort_by(|a, b| a.uri.cmp(&b.uri));
+    out.dedup_by(|a, b| a.uri == b.uri);
     Ok(out)
 }
 
 /// A stable 64-bit FNV-1a hash (names part files; the same URI always gives the same name).
 pub fn stable_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Counts bytes as they are read (for progress and throughput).
@@ -139,5 +195,41 @@ impl<R: Read> Read for Counting<R> {
         let n = self.inner.read(buf)?;
         (self.on_read)(n as u64);
         Ok(n)
+    }
+}
+
+/// A place for files: a local folder or a Cloud Storage prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Local(PathBuf),
+    Gcs(GsPath),
+}
+
+impl Location {
+    pub fn parse(s: &str) -> Location {
+        match GsPath::parse(s) {
+            Some(g) => Location::Gcs(g),
+            None => Location::Local(PathBuf::from(s)),
+        }
+    }
+
+    /// The URI prefix of everything inside this location (to keep it out of the inputs).
+    pub fn uri_prefix(&self) -> String {
+        match self {
+            Location::Local(p) => {
+                let abs = std::fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or(p.clone()));
+                format!("file://{}/", abs.display())
+            }
+            Location::Gcs(g) => format!("gs://{}/{}", g.bucket, g.join("")),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Local(p) => write!(f, "{}", p.display()),
+            Location::Gcs(g) => write!(f, "{g}"),
+        }
     }
 }

@@ -10,10 +10,7 @@ pub const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data");
 
 /// Runs `xml2bq ARGS`, returns the output.
 pub fn xml2bq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xml2bq"))
-        .args(args)
-        .output()
-        .expect("run xml2bq")
+    Command::new(env!("CARGO_BIN_EXE_xml2bq")).args(args).output().expect("run xml2bq")
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -33,10 +30,7 @@ pub fn sample_copy() -> tempfile::TempDir {
 /// All part files of a table folder, sorted.
 pub fn parts(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == ext))
-            .collect(),
+        Ok(rd) => rd.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect(),
         Err(_) => vec![],
     };
     v.sort();
@@ -47,10 +41,7 @@ pub fn parts(dir: &Path, ext: &str) -> Vec<PathBuf> {
 pub fn read_table(dir: &Path) -> Option<RecordBatch> {
     let mut batches = vec![];
     for p in parts(dir, "parquet") {
-        let r = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&p).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
+        let r = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&p).unwrap()).unwrap().build().unwrap();
         for b in r {
             batches.push(b.unwrap());
         }
@@ -80,11 +71,6 @@ pub fn json_rows(b: &RecordBatch) -> Vec<serde_json::Value> {
 /// The rows of a table folder as JSON, sorted by (_source_uri, _record_ordinal).
 pub fn table_rows(dir: &Path) -> Vec<serde_json::Value> {
     let mut rows = read_table(dir).map(|b| json_rows(&b)).unwrap_or_default();
-    rows.sort_by_key(|r| {
-        (
-            r["_source_uri"].as_str().unwrap().to_string(),
-            r["_record_ordinal"].as_i64().unwrap(),
-        )
-    });
+    rows.sort_by_key(|r| (r["_source_uri"].as_str().unwrap().to_string(), r["_record_ordinal"].as_i64().unwrap()));
     rows
 }
