@@ -83,6 +83,9 @@ pub struct Report {
     pub exit_code: i32,
     pub totals: Totals,
     pub files: Vec<FileReport>,
+    /// BigQuery loads, one per table (BigQuery destinations only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loads: Vec<crate::gcp::bigquery::load::TableLoad>,
 }
 
 impl Report {
@@ -113,7 +116,15 @@ impl Report {
         } else {
             crate::EXIT_OK
         };
-        Report { command: command.to_string(), exit_code, totals, files }
+        Report { command: command.to_string(), exit_code, totals, files, loads: vec![] }
+    }
+
+    /// Records the BigQuery loads; any failed table makes the run fatal.
+    pub fn set_loads(&mut self, loads: Vec<crate::gcp::bigquery::load::TableLoad>) {
+        if loads.iter().any(|l| l.state == "failed") {
+            self.exit_code = crate::EXIT_FATAL;
+        }
+        self.loads = loads;
     }
 
     /// The human summary printed at the end of a run.
@@ -125,6 +136,16 @@ impl Report {
         );
         for (name, n) in &t.rows {
             s.push_str(&format!("  {name}: {n} rows\n"));
+        }
+        for l in &self.loads {
+            let job = l.job_id.as_deref().unwrap_or("-");
+            match &l.error {
+                None => s.push_str(&format!("  {} -> {}: {} ({} rows, job {job})\n", l.table, l.destination, l.state, l.rows)),
+                Some(e) => s.push_str(&format!(
+                    "  {} -> {}: NOT LOADED: {e}\n    re-run the same command to load it (tables already loaded are not loaded again)\n",
+                    l.table, l.destination
+                )),
+            }
         }
         s.push_str(&format!("  {:.1} MB in {:.2} s ({:.1} MB/s)", t.bytes as f64 / 1e6, t.seconds, t.mb_per_s));
         s

@@ -1,9 +1,15 @@
-//! `xml2bq load`: parse inputs, write a folder of parts per table, dead-letter invalid files.
+//! `xml2bq load`: parse inputs, write typed tables (a local folder of parts, or
+//! BigQuery), dead-letter invalid files.
 
 use super::RunArgs;
 use crate::deadletter::DeadLetter;
+use crate::gcp::Cloud;
+use crate::gcp::bigquery::{Dest, LoadOptions, WriteMode, load, tables};
+use crate::gcp::gcs::GsPath;
+use crate::report::{FileReport, Report, Status};
+use crate::schema::TABLES;
 use crate::sink::{Format, LocalSink};
-use crate::source::{self, Location};
+use crate::source::{self, Input, Location};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -13,23 +19,31 @@ Examples:
       writes out/customers/*.parquet and out/orders/*.parquet; invalid files go to
       out/_dead_letter/ with a <name>.error.json reason, and are removed from the input
   xml2bq load 'exports/**/*.xml' --dest out --dead-letter rejected --keep-source --report run.json
-  xml2bq load exports --dest out --format ndjson";
+  xml2bq load exports --dest out --format ndjson
+  xml2bq load 'gs://in-bucket/exports/*.xml' --dest bq://my-project.sales \\
+      --dead-letter gs://in-bucket/invalid --staging gs://tmp-bucket/xml2bq
+      BigQuery load jobs of Parquet (tables created when missing); a re-run of the same
+      inputs loads nothing twice
+
+Credentials: Application Default Credentials (gcloud auth application-default login,
+GOOGLE_APPLICATION_CREDENTIALS, or the metadata server on GKE and Composer).
+STORAGE_EMULATOR_HOST and BIGQUERY_EMULATOR_HOST (host:port) select emulators.";
 
 #[derive(Args, Debug)]
 pub struct LoadArgs {
     #[command(flatten)]
     pub run: RunArgs,
-    /// Destination folder: one sub-folder of parts per table (customers/, orders/).
-    #[arg(long, default_value = "xml2bq-out", value_name = "DIR")]
-    pub dest: PathBuf,
+    /// Destination: a folder (one sub-folder of parts per table), or bq://PROJECT.DATASET.
+    #[arg(long, default_value = "xml2bq-out", value_name = "DIR|bq://PROJECT.DATASET")]
+    pub dest: String,
     /// Where invalid files are moved (a folder or gs://BUCKET/PREFIX), each with
-    /// <name>.error.json [default: DEST/_dead_letter]
+    /// <name>.error.json [default: DEST/_dead_letter; required with bq://]
     #[arg(long, value_name = "DIR|gs://...")]
     pub dead_letter: Option<String>,
-    /// Copy invalid files to the dead-letter folder but leave the originals in place.
+    /// Copy invalid files to the dead-letter location but leave the originals in place.
     #[arg(long)]
     pub keep_source: bool,
-    /// Output format.
+    /// Output format of a folder destination.
     #[arg(long, value_enum, default_value_t = Format::Parquet)]
     pub format: Format,
     /// Rows per record batch (memory per table and thread grows with it).
@@ -38,18 +52,141 @@ pub struct LoadArgs {
     /// Rows per Parquet row group.
     #[arg(long, default_value_t = 131_072, value_parser = clap::value_parser!(u64).range(1..))]
     pub row_group_rows: u64,
+    /// BigQuery: stage Parquet parts here and load them by URI (deleted after success).
+    /// Without it the data is sent in the load request, as `bq load` does for local files.
+    #[arg(long, value_name = "gs://BUCKET/PREFIX", help_heading = "BigQuery")]
+    pub staging: Option<String>,
+    /// BigQuery: append rows, or replace the tables' contents (bq load --noreplace / --replace).
+    #[arg(long, value_enum, default_value_t = WriteMode::Append, help_heading = "BigQuery")]
+    pub write: WriteMode,
+    /// BigQuery: partition new tables by day on this DATE/DATETIME/TIMESTAMP column
+    /// (applied to the tables that have it).
+    #[arg(long, value_name = "COLUMN", help_heading = "BigQuery")]
+    pub partition_by: Option<String>,
+    /// BigQuery: cluster new tables by these columns (comma-separated; applied to the tables that have them all).
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',', help_heading = "BigQuery")]
+    pub cluster_by: Vec<String>,
+    /// BigQuery: load table NAME into BQ_TABLE instead (repeatable), e.g. --table orders=orders_v2.
+    #[arg(long = "table", value_name = "NAME=BQ_TABLE", help_heading = "BigQuery")]
+    pub table_names: Vec<String>,
+    /// BigQuery: the location of the jobs (e.g. EU, us-central1).
+    #[arg(long, help_heading = "BigQuery")]
+    pub location: Option<String>,
+    /// BigQuery: a folder for the Parquet parts before they are loaded [default: a temporary folder].
+    #[arg(long, value_name = "DIR", help_heading = "BigQuery")]
+    pub work_dir: Option<PathBuf>,
 }
 
 pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
+    if args.dest.starts_with("bq://") {
+        return run_bigquery(args);
+    }
+    if args.dest.starts_with("gs://") {
+        anyhow::bail!(
+            "--dest {}: give a local folder or bq://PROJECT.DATASET (gs:// is for inputs, --dead-letter and --staging)",
+            args.dest
+        );
+    }
+    let dest = PathBuf::from(&args.dest);
     let dead_dir = match &args.dead_letter {
         Some(d) => Location::parse(d),
-        None => Location::Local(args.dest.join("_dead_letter")),
+        None => Location::Local(dest.join("_dead_letter")),
     };
-    let dest = Location::Local(args.dest.clone());
-    let inputs = source::expand(&args.run.inputs, &[dest.uri_prefix(), dead_dir.uri_prefix()])?;
-    std::fs::create_dir_all(&args.dest)
-        .map_err(|e| anyhow::anyhow!("cannot create destination {}: {e}", args.dest.display()))?;
-    let sink = LocalSink { dest: args.dest.clone(), format: args.format, row_group_rows: args.row_group_rows as usize };
+    let inputs =
+        source::expand(&args.run.inputs, &[Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()])?;
+    std::fs::create_dir_all(&dest).map_err(|e| anyhow::anyhow!("cannot create destination {}: {e}", dest.display()))?;
+    let sink = LocalSink { dest, format: args.format, row_group_rows: args.row_group_rows as usize };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
-    super::execute("load", &inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)
+    let (files, secs) = super::run_files(&inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)?;
+    super::finish(&Report::new("load", files, secs), &args.run)
+}
+
+fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
+    let dest = Dest::parse(&args.dest).map_err(anyhow::Error::msg)?;
+    let Some(dead) = &args.dead_letter else {
+        anyhow::bail!(
+            "--dead-letter is required with a BigQuery destination: a folder or gs://BUCKET/PREFIX for invalid files"
+        );
+    };
+    if args.format != Format::Parquet {
+        anyhow::bail!("BigQuery loads use Parquet; --format {:?} is for folder destinations", args.format);
+    }
+    let staging = match &args.staging {
+        Some(s) => Some(GsPath::parse(s).ok_or_else(|| anyhow::anyhow!("--staging {s}: expected gs://BUCKET/PREFIX"))?),
+        None => None,
+    };
+    let opts = LoadOptions {
+        dest,
+        tables: LoadOptions::table_names(&args.table_names).map_err(anyhow::Error::msg)?,
+        write: args.write,
+        partition_by: args.partition_by.clone(),
+        cluster_by: args.cluster_by.clone(),
+        staging: staging.clone(),
+        location: args.location.clone(),
+    };
+    let cloud = Cloud::get()?;
+    // Before any data moves: the dataset exists, the tables exist or are created, and fit.
+    cloud.block_on(tables::prepare(&cloud, &opts))?;
+    let dead_dir = Location::parse(dead);
+    let mut exclude = vec![dead_dir.uri_prefix()];
+    if let Some(s) = &staging {
+        exclude.push(Location::Gcs(s.clone()).uri_prefix());
+    }
+    let inputs = source::expand(&args.run.inputs, &exclude)?;
+    let work = match &args.work_dir {
+        Some(w) => w.clone(),
+        None => std::env::temp_dir().join(format!("xml2bq-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&work).map_err(|e| anyhow::anyhow!("cannot create work folder {}: {e}", work.display()))?;
+    let sink = LocalSink { dest: work.clone(), format: Format::Parquet, row_group_rows: args.row_group_rows as usize };
+    let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
+    let (files, secs) =
+        super::run_files(&inputs, Some(sink.clone()), Some(dead_letter), args.batch_rows as usize, &args.run)?;
+    let start = std::time::Instant::now();
+    let loads = load_tables(&cloud, &opts, &sink, &inputs, &files, &work);
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let mut report = Report::new("load", files, secs + start.elapsed().as_secs_f64());
+    report.set_loads(loads);
+    super::finish(&report, &args.run)
+}
+
+/// Loads every table from the parts of the files that loaded, one job per table.
+fn load_tables(
+    cloud: &Cloud,
+    opts: &LoadOptions,
+    sink: &LocalSink,
+    inputs: &[Input],
+    files: &[FileReport],
+    work: &std::path::Path,
+) -> Vec<load::TableLoad> {
+    let loaded: Vec<&Input> =
+        inputs.iter().zip(files).filter(|(_, f)| f.status == Status::Loaded).map(|(i, _)| i).collect();
+    let mut versions: Vec<String> = loaded.iter().map(|i| i.versioned_uri()).collect();
+    versions.sort();
+    let nonce = (opts.write == WriteMode::Truncate).then(|| {
+        format!("{:?}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default())
+    });
+    TABLES
+        .iter()
+        .enumerate()
+        .map(|(t, spec)| {
+            let with_rows: Vec<(&Input, u64)> = loaded
+                .iter()
+                .zip(files.iter().filter(|f| f.status == Status::Loaded))
+                .map(|(i, f)| (*i, f.rows.get(spec.name).copied().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            let input = load::TableInput {
+                name: spec.name,
+                bq_table: &opts.tables[t],
+                parts: with_rows.iter().map(|(i, _)| sink.part_path(i, t)).collect(),
+                inputs: &versions,
+                rows: with_rows.iter().map(|(_, n)| n).sum(),
+                work,
+            };
+            cloud.block_on(load::load_table(cloud, opts, &input, nonce.as_deref()))
+        })
+        .collect()
 }

@@ -124,16 +124,15 @@ pub fn file_line(f: &FileReport) -> String {
     }
 }
 
-/// Runs `inputs` through a job built from `sink` and `dead_letter`, prints the
-/// summary, writes `--report`, and returns the exit code.
-pub fn execute(
-    command: &str,
+/// Runs `inputs` through a job built from `sink` and `dead_letter`; returns each
+/// file's report and the seconds taken.
+pub fn run_files(
     inputs: &[crate::source::Input],
     sink: Option<crate::sink::LocalSink>,
     dead_letter: Option<crate::deadletter::DeadLetter>,
     batch_rows: usize,
     args: &RunArgs,
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<(Vec<FileReport>, f64)> {
     let progress = Arc::new(Progress::new(inputs.iter().map(|i| i.size).sum(), args.quiet));
     let job = crate::pipeline::Job {
         sink,
@@ -145,7 +144,7 @@ pub fn execute(
     let start = std::time::Instant::now();
     let files = crate::pipeline::run(&job, inputs, args.threads)?;
     progress.finish();
-    finish(&Report::new(command, files, start.elapsed().as_secs_f64()), args)
+    Ok((files, start.elapsed().as_secs_f64()))
 }
 
 /// Prints the summary, writes `--report`, returns the exit code.

@@ -12,5 +12,6 @@ pub struct ValidateArgs {
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<i32> {
     let inputs = source::expand(&args.run.inputs, &[])?;
-    super::execute("validate", &inputs, None, None, 16_384, &args.run)
+    let (files, secs) = super::run_files(&inputs, None, None, 16_384, &args.run)?;
+    super::finish(&crate::report::Report::new("validate", files, secs), &args.run)
 }

@@ -72,9 +72,12 @@ impl Cloud {
             .user_agent(concat!("xml2bq/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| CloudError::Other(format!("cannot build the HTTP client: {e}")))?;
+        // google-cloud-auth spawns its token refresher: build inside the runtime.
+        let _inside = runtime.enter();
         let adc = auth::Adc::new();
         let storage = auth::Service::from_env("STORAGE_EMULATOR_HOST", "https://storage.googleapis.com", &adc)?;
         let bigquery = auth::Service::from_env("BIGQUERY_EMULATOR_HOST", "https://bigquery.googleapis.com", &adc)?;
+        drop(_inside);
         Ok(Cloud { runtime, http, storage, bigquery })
     }
 
