@@ -1,0 +1,256 @@
+//! The Google Cloud path against real emulators: fake-gcs-server (Cloud Storage JSON
+//! API) and local-bigquery (BigQuery REST). `./scripts/test.sh` installs and starts
+//! them and runs these tests; plain `cargo test` skips them (they are `#[ignore]`d).
+
+mod common;
+#[path = "common/proxy.rs"]
+mod proxy;
+
+use common::*;
+use serde_json::Value;
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use xml2bq::gcp::Cloud;
+
+const NEEDS: &str = "needs the emulators: run ./scripts/test.sh";
+const PROJECT: &str = "test-project";
+
+fn cloud() -> Arc<Cloud> {
+    for v in ["STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST"] {
+        assert!(std::env::var(v).is_ok(), "{v} is not set: {NEEDS}");
+    }
+    Cloud::get().unwrap()
+}
+
+fn uniq(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("{tag}{}n{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// A fresh bucket holding the sample files under `in/`.
+fn bucket_with_samples(files: &[&str]) -> String {
+    let c = cloud();
+    let bucket = uniq("b");
+    let url = format!("{}/storage/v1/b?project={PROJECT}", c.storage.endpoint);
+    c.block_on(c.json::<Value>(&c.storage, reqwest::Method::POST, &url, Some(&serde_json::json!({ "name": bucket })))).unwrap();
+    for f in files {
+        let bytes = std::fs::read(format!("{SAMPLE}/{f}")).unwrap();
+        put(&bucket, &format!("in/{f}"), bytes);
+    }
+    bucket
+}
+
+fn put(bucket: &str, name: &str, bytes: Vec<u8>) {
+    let c = cloud();
+    c.block_on(c.gcs_put(bucket, name, bytes.into(), "application/xml")).unwrap();
+}
+
+fn names(bucket: &str, prefix: &str) -> Vec<String> {
+    let c = cloud();
+    c.block_on(c.gcs_list(bucket, prefix)).unwrap().into_iter().map(|o| o.name).collect()
+}
+
+fn dataset() -> String {
+    let c = cloud();
+    let ds = uniq("ds_");
+    let body = serde_json::json!({ "datasetReference": { "projectId": PROJECT, "datasetId": ds } });
+    c.block_on(c.json::<Value>(&c.bigquery, reqwest::Method::POST, &c.bq_url(PROJECT, "/datasets"), Some(&body))).unwrap();
+    ds
+}
+
+fn query(sql: &str) -> Vec<Vec<Value>> {
+    let c = cloud();
+    c.block_on(c.bq_query(PROJECT, sql)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn count(ds: &str, table: &str) -> i64 {
+    query(&format!("SELECT COUNT(*) FROM {ds}.{table}"))[0][0].as_str().unwrap().parse().unwrap()
+}
+
+const SAMPLES: &[&str] = &["customer-orders.xml", "customers.xml", "orders.xml", "empty_data.xml", "headers_only.xml"];
+
+fn load(bucket: &str, ds: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xml2bq"));
+    let input = format!("gs://{bucket}/in/*.xml");
+    let dest = format!("bq://{PROJECT}.{ds}");
+    let dead = format!("gs://{bucket}/dead");
+    cmd.args(["load", &input, "--dest", &dest, "--dead-letter", &dead, "--quiet"]).args(extra);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn gcs_to_bigquery_typed_values_and_both_load_paths_agree() {
+    let bucket = bucket_with_samples(SAMPLES);
+    let (staged, direct) = (dataset(), dataset());
+    let stage = format!("gs://{bucket}/stage");
+    let o = load(&bucket, &staged, &["--staging", &stage, "--keep-source"], &[]);
+    assert_eq!(o.status.code(), Some(3), "one file dead-lettered: {}", stderr(&o));
+    let o = load(&bucket, &direct, &["--keep-source"], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    for ds in [&staged, &direct] {
+        assert_eq!(count(ds, "customers"), 5);
+        assert_eq!(count(ds, "orders"), 23);
+        let order = query(&format!(
+            "SELECT ShipInfo.Freight, CAST(OrderDate AS STRING), ShipInfo.ShipVia, ShipInfo.ShipCity, CustomerID, ShipInfo.Freight = NUMERIC '3.35' \
+             FROM {ds}.orders WHERE _source_uri = 'gs://{bucket}/in/customer-orders.xml' AND _record_ordinal = 1"
+        ));
+        assert_eq!(order.len(), 1);
+        assert_eq!(order[0][0], "3.35", "NUMERIC");
+        assert_eq!(order[0][5], "true", "exactly 3.35");
+        assert!(order[0][1].as_str().unwrap().starts_with("1997-05-06"), "DATETIME: {:?}", order[0][1]);
+        assert_eq!(order[0][2], "2");
+        assert_eq!(order[0][3], "Eugene", "nested RECORD field");
+        assert_eq!(order[0][4], "GREAL");
+        let cust = query(&format!(
+            "SELECT Fax, FullAddress.City, CompanyName FROM {ds}.customers \
+             WHERE CustomerID = 'GREAL' AND _source_uri = 'gs://{bucket}/in/customer-orders.xml'"
+        ));
+        assert_eq!(cust, vec![vec![Value::Null, Value::from("Eugene"), Value::from("Great Lakes Food Market")]], "null optional Fax");
+        // The schema BigQuery holds is the generated one.
+        let types = query(&format!(
+            "SELECT column_name, data_type FROM {ds}.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'orders' ORDER BY column_name"
+        ));
+        let ty = |c: &str| types.iter().find(|r| r[0] == c).map(|r| r[1].as_str().unwrap().to_string());
+        assert_eq!(ty("OrderDate").as_deref(), Some("DATETIME"));
+    }
+    // Identical tables whichever path.
+    let all = |ds: &str, t: &str| query(&format!("SELECT TO_JSON_STRING(x) FROM {ds}.{t} AS x ORDER BY _source_uri, _record_ordinal"));
+    assert_eq!(all(&staged, "orders"), all(&direct, "orders"));
+    assert_eq!(all(&staged, "customers"), all(&direct, "customers"));
+    assert!(names(&bucket, "stage/").is_empty(), "staged parts are deleted after success");
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn bad_objects_go_to_the_gcs_dead_letter_and_none_of_their_rows_load() {
+    let bucket = bucket_with_samples(&["customer-orders.xml", "headers_only.xml"]);
+    let bad = std::fs::read_to_string(format!("{SAMPLE}/orders.xml")).unwrap().replace("<Freight>3.35", "<Freight>three");
+    put(&bucket, "in/bad_freight.xml", bad.into_bytes());
+    let ds = dataset();
+    let o = load(&bucket, &ds, &[], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(names(&bucket, "in/"), vec!["in/customer-orders.xml"]);
+    assert_eq!(
+        names(&bucket, "dead/"),
+        vec!["dead/bad_freight.xml", "dead/bad_freight.xml.error.json", "dead/headers_only.xml", "dead/headers_only.xml.error.json"]
+    );
+    let c = cloud();
+    let url = format!("{}/storage/v1/b/{bucket}/o/dead%2Fbad_freight.xml.error.json?alt=media", c.storage.endpoint);
+    let reason: Value = c.block_on(async { c.send(&c.storage, reqwest::Method::GET, &url, |r| r).await.unwrap().json().await.unwrap() });
+    assert_eq!(reason["rule"], "invalid-value");
+    assert_eq!(reason["path"], "Root/Orders/Order[1]/ShipInfo/Freight");
+    assert_eq!(reason["source"], format!("gs://{bucket}/in/bad_freight.xml"));
+    assert_eq!(count(&ds, "orders"), 22);
+    let leaked = query(&format!("SELECT COUNT(*) FROM {ds}.orders WHERE _source_uri LIKE '%bad_freight%' OR _source_uri LIKE '%headers_only%'"));
+    assert_eq!(leaked[0][0], "0");
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn loading_the_same_inputs_twice_loads_once() {
+    let bucket = bucket_with_samples(&["customer-orders.xml", "customers.xml", "orders.xml"]);
+    let ds = dataset();
+    for run in 0..2 {
+        let o = load(&bucket, &ds, &[], &[]);
+        assert_eq!(o.status.code(), Some(0), "run {run}: {}", stderr(&o));
+        let state = if run == 0 { "loaded" } else { "already_loaded" };
+        assert!(stderr(&o).contains(&format!("orders -> {PROJECT}.{ds}.orders: {state}")), "{}", stderr(&o));
+        assert_eq!((count(&ds, "customers"), count(&ds, "orders")), (5, 23));
+    }
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn bigquery_failing_between_the_two_tables_then_recovering_loads_each_row_once() {
+    let bucket = bucket_with_samples(&["customer-orders.xml", "customers.xml", "orders.xml"]);
+    let ds = dataset();
+    let bq = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap();
+    let proxy = proxy::FaultProxy::start(bq.trim_start_matches("http://"), "xml2bq_orders_");
+    proxy.arm(true);
+    let env = [("BIGQUERY_EMULATOR_HOST", proxy.host()), ("XML2BQ_RETRY_MAX_TIMES", "2".into())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let o = load(&bucket, &ds, &[], &env);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("orders -> {PROJECT}.{ds}.orders: NOT LOADED")), "{err}");
+    assert!(err.contains(&format!("customers -> {PROJECT}.{ds}.customers: loaded")), "{err}");
+    assert!(proxy.refused.load(Ordering::SeqCst) >= 3, "the orders calls were refused and retried");
+    assert_eq!(count(&ds, "customers"), 5);
+    assert_eq!(count(&ds, "orders"), 0);
+    // BigQuery is back: the same command finishes the job and loads nothing twice.
+    proxy.arm(false);
+    let o = load(&bucket, &ds, &[], &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("customers -> ") && stderr(&o).contains(": already_loaded"), "{}", stderr(&o));
+    assert_eq!((count(&ds, "customers"), count(&ds, "orders")), (5, 23));
+    let dupes = query(&format!(
+        "SELECT COUNT(*) FROM (SELECT _source_uri, _record_ordinal FROM {ds}.orders GROUP BY 1, 2 HAVING COUNT(*) > 1)"
+    ));
+    assert_eq!(dupes[0][0], "0");
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn truncate_replaces_the_tables() {
+    let bucket = bucket_with_samples(&["customer-orders.xml", "customers.xml"]);
+    let ds = dataset();
+    assert_eq!(load(&bucket, &ds, &[], &[]).status.code(), Some(0));
+    assert_eq!(count(&ds, "customers"), 5);
+    let c = cloud();
+    c.block_on(c.gcs_delete(&bucket, "in/customer-orders.xml", None)).unwrap();
+    let o = load(&bucket, &ds, &["--write", "truncate"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(count(&ds, "customers"), 1, "only customers.xml's row is left");
+    let o = load(&bucket, &ds, &["--write", "truncate"], &[]);
+    assert!(stderr(&o).contains("customers -> ") && stderr(&o).contains(": loaded"), "truncate always loads: {}", stderr(&o));
+    assert_eq!(count(&ds, "customers"), 1);
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn an_incompatible_table_is_refused_before_anything_moves() {
+    let bucket = bucket_with_samples(&["customer-orders.xml", "headers_only.xml"]);
+    let ds = dataset();
+    let c = cloud();
+    let body = serde_json::json!({
+        "tableReference": { "projectId": PROJECT, "datasetId": ds, "tableId": "orders" },
+        "schema": { "fields": [
+            { "name": "CustomerID", "type": "STRING", "mode": "REQUIRED" },
+            { "name": "OrderDate", "type": "STRING", "mode": "REQUIRED" }
+        ] }
+    });
+    c.block_on(c.json::<Value>(&c.bigquery, reqwest::Method::POST, &c.bq_url(PROJECT, &format!("/datasets/{ds}/tables")), Some(&body))).unwrap();
+    let stage = format!("gs://{bucket}/stage");
+    let o = load(&bucket, &ds, &["--staging", &stage], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("column OrderDate is STRING, xml2bq writes DATETIME"), "{err}");
+    assert!(err.contains("column EmployeeID is missing"), "{err}");
+    assert_eq!(names(&bucket, "in/").len(), 2, "nothing dead-lettered");
+    assert!(names(&bucket, "stage/").is_empty() && names(&bucket, "dead/").is_empty(), "nothing uploaded");
+    let tables = query(&format!("SELECT table_name FROM {ds}.INFORMATION_SCHEMA.TABLES ORDER BY 1"));
+    assert_eq!(tables, vec![vec![Value::from("orders")]], "customers was not created either");
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn partitioning_and_clustering_are_applied_at_creation() {
+    let bucket = bucket_with_samples(&["orders.xml"]);
+    let ds = dataset();
+    let o = load(&bucket, &ds, &["--partition-by", "OrderDate", "--cluster-by", "CustomerID,EmployeeID"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let c = cloud();
+    let t: Value = c
+        .block_on(c.json(&c.bigquery, reqwest::Method::GET, &c.bq_url(PROJECT, &format!("/datasets/{ds}/tables/orders")), None))
+        .unwrap();
+    assert_eq!(t["timePartitioning"]["field"], "OrderDate");
+    assert_eq!(t["clustering"]["fields"], serde_json::json!(["CustomerID", "EmployeeID"]));
+    let o = load(&bucket, &ds, &["--partition-by", "Nope"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--partition-by Nope"), "{}", stderr(&o));
+}
