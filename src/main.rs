@@ -6,7 +6,7 @@ use xml2bq::cli::{Cli, Command};
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Load(a) => xml2bq::cli::load::run(a),
+        Command::Load(a) => xml2bq::cli::load::run(*a),
         Command::Validate(a) => xml2bq::cli::validate::run(a),
         Command::Schema(a) => xml2bq::cli::schema::run(a),
     };

@@ -33,7 +33,8 @@ fn bucket_with_samples(files: &[&str]) -> String {
     let c = cloud();
     let bucket = uniq("b");
     let url = format!("{}/storage/v1/b?project={PROJECT}", c.storage.endpoint);
-    c.block_on(c.json::<Value>(&c.storage, reqwest::Method::POST, &url, Some(&serde_json::json!({ "name": bucket })))).unwrap();
+    c.block_on(c.json::<Value>(&c.storage, reqwest::Method::POST, &url, Some(&serde_json::json!({ "name": bucket }))))
+        .unwrap();
     for f in files {
         let bytes = std::fs::read(format!("{SAMPLE}/{f}")).unwrap();
         put(&bucket, &format!("in/{f}"), bytes);
@@ -55,7 +56,8 @@ fn dataset() -> String {
     let c = cloud();
     let ds = uniq("ds_");
     let body = serde_json::json!({ "datasetReference": { "projectId": PROJECT, "datasetId": ds } });
-    c.block_on(c.json::<Value>(&c.bigquery, reqwest::Method::POST, &c.bq_url(PROJECT, "/datasets"), Some(&body))).unwrap();
+    c.block_on(c.json::<Value>(&c.bigquery, reqwest::Method::POST, &c.bq_url(PROJECT, "/datasets"), Some(&body)))
+        .unwrap();
     ds
 }
 
@@ -110,7 +112,11 @@ fn gcs_to_bigquery_typed_values_and_both_load_paths_agree() {
             "SELECT Fax, FullAddress.City, CompanyName FROM {ds}.customers \
              WHERE CustomerID = 'GREAL' AND _source_uri = 'gs://{bucket}/in/customer-orders.xml'"
         ));
-        assert_eq!(cust, vec![vec![Value::Null, Value::from("Eugene"), Value::from("Great Lakes Food Market")]], "null optional Fax");
+        assert_eq!(
+            cust,
+            vec![vec![Value::Null, Value::from("Eugene"), Value::from("Great Lakes Food Market")]],
+            "null optional Fax"
+        );
         // The schema BigQuery holds is the generated one.
         let types = query(&format!(
             "SELECT column_name, data_type FROM {ds}.INFORMATION_SCHEMA.COLUMNS WHERE table_name = 'orders' ORDER BY column_name"
@@ -119,7 +125,9 @@ fn gcs_to_bigquery_typed_values_and_both_load_paths_agree() {
         assert_eq!(ty("OrderDate").as_deref(), Some("DATETIME"));
     }
     // Identical tables whichever path.
-    let all = |ds: &str, t: &str| query(&format!("SELECT TO_JSON_STRING(x) FROM {ds}.{t} AS x ORDER BY _source_uri, _record_ordinal"));
+    let all = |ds: &str, t: &str| {
+        query(&format!("SELECT TO_JSON_STRING(x) FROM {ds}.{t} AS x ORDER BY _source_uri, _record_ordinal"))
+    };
     assert_eq!(all(&staged, "orders"), all(&direct, "orders"));
     assert_eq!(all(&staged, "customers"), all(&direct, "customers"));
     assert!(names(&bucket, "stage/").is_empty(), "staged parts are deleted after success");
@@ -129,7 +137,8 @@ fn gcs_to_bigquery_typed_values_and_both_load_paths_agree() {
 #[ignore = "needs the emulators: run ./scripts/test.sh"]
 fn bad_objects_go_to_the_gcs_dead_letter_and_none_of_their_rows_load() {
     let bucket = bucket_with_samples(&["customer-orders.xml", "headers_only.xml"]);
-    let bad = std::fs::read_to_string(format!("{SAMPLE}/orders.xml")).unwrap().replace("<Freight>3.35", "<Freight>three");
+    let bad =
+        std::fs::read_to_string(format!("{SAMPLE}/orders.xml")).unwrap().replace("<Freight>3.35", "<Freight>three");
     put(&bucket, "in/bad_freight.xml", bad.into_bytes());
     let ds = dataset();
     let o = load(&bucket, &ds, &[], &[]);
@@ -137,16 +146,24 @@ fn bad_objects_go_to_the_gcs_dead_letter_and_none_of_their_rows_load() {
     assert_eq!(names(&bucket, "in/"), vec!["in/customer-orders.xml"]);
     assert_eq!(
         names(&bucket, "dead/"),
-        vec!["dead/bad_freight.xml", "dead/bad_freight.xml.error.json", "dead/headers_only.xml", "dead/headers_only.xml.error.json"]
+        vec![
+            "dead/bad_freight.xml",
+            "dead/bad_freight.xml.error.json",
+            "dead/headers_only.xml",
+            "dead/headers_only.xml.error.json"
+        ]
     );
     let c = cloud();
     let url = format!("{}/storage/v1/b/{bucket}/o/dead%2Fbad_freight.xml.error.json?alt=media", c.storage.endpoint);
-    let reason: Value = c.block_on(async { c.send(&c.storage, reqwest::Method::GET, &url, |r| r).await.unwrap().json().await.unwrap() });
+    let reason: Value = c
+        .block_on(async { c.send(&c.storage, reqwest::Method::GET, &url, |r| r).await.unwrap().json().await.unwrap() });
     assert_eq!(reason["rule"], "invalid-value");
     assert_eq!(reason["path"], "Root/Orders/Order[1]/ShipInfo/Freight");
     assert_eq!(reason["source"], format!("gs://{bucket}/in/bad_freight.xml"));
     assert_eq!(count(&ds, "orders"), 22);
-    let leaked = query(&format!("SELECT COUNT(*) FROM {ds}.orders WHERE _source_uri LIKE '%bad_freight%' OR _source_uri LIKE '%headers_only%'"));
+    let leaked = query(&format!(
+        "SELECT COUNT(*) FROM {ds}.orders WHERE _source_uri LIKE '%bad_freight%' OR _source_uri LIKE '%headers_only%'"
+    ));
     assert_eq!(leaked[0][0], "0");
 }
 
@@ -207,7 +224,11 @@ fn truncate_replaces_the_tables() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(count(&ds, "customers"), 1, "only customers.xml's row is left");
     let o = load(&bucket, &ds, &["--write", "truncate"], &[]);
-    assert!(stderr(&o).contains("customers -> ") && stderr(&o).contains(": loaded"), "truncate always loads: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("customers -> ") && stderr(&o).contains(": loaded"),
+        "truncate always loads: {}",
+        stderr(&o)
+    );
     assert_eq!(count(&ds, "customers"), 1);
 }
 
@@ -224,7 +245,13 @@ fn an_incompatible_table_is_refused_before_anything_moves() {
             { "name": "OrderDate", "type": "STRING", "mode": "REQUIRED" }
         ] }
     });
-    c.block_on(c.json::<Value>(&c.bigquery, reqwest::Method::POST, &c.bq_url(PROJECT, &format!("/datasets/{ds}/tables")), Some(&body))).unwrap();
+    c.block_on(c.json::<Value>(
+        &c.bigquery,
+        reqwest::Method::POST,
+        &c.bq_url(PROJECT, &format!("/datasets/{ds}/tables")),
+        Some(&body),
+    ))
+    .unwrap();
     let stage = format!("gs://{bucket}/stage");
     let o = load(&bucket, &ds, &["--staging", &stage], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -246,11 +273,51 @@ fn partitioning_and_clustering_are_applied_at_creation() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let c = cloud();
     let t: Value = c
-        .block_on(c.json(&c.bigquery, reqwest::Method::GET, &c.bq_url(PROJECT, &format!("/datasets/{ds}/tables/orders")), None))
+        .block_on(c.json(
+            &c.bigquery,
+            reqwest::Method::GET,
+            &c.bq_url(PROJECT, &format!("/datasets/{ds}/tables/orders")),
+            None,
+        ))
         .unwrap();
     assert_eq!(t["timePartitioning"]["field"], "OrderDate");
     assert_eq!(t["clustering"]["fields"], serde_json::json!(["CustomerID", "EmployeeID"]));
     let o = load(&bucket, &ds, &["--partition-by", "Nope"], &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--partition-by Nope"), "{}", stderr(&o));
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn transient_storage_failures_are_retried() {
+    let bucket = bucket_with_samples(&["customer-orders.xml", "headers_only.xml"]);
+    let ds = dataset();
+    let gcs = std::env::var("STORAGE_EMULATOR_HOST").unwrap();
+    // Every Cloud Storage call goes through the proxy: the first four calls that touch
+    // the bucket fail (503, dropped, 503, dropped) and are retried.
+    let proxy = proxy::FaultProxy::start(gcs.trim_start_matches("http://"), &bucket);
+    proxy.budget.store(4, Ordering::SeqCst);
+    let host = proxy.host();
+    let o = load(&bucket, &ds, &[], &[("STORAGE_EMULATOR_HOST", host.as_str())]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(proxy.refused.load(Ordering::SeqCst), 4);
+    assert_eq!((count(&ds, "customers"), count(&ds, "orders")), (4, 22));
+    assert_eq!(names(&bucket, "dead/"), vec!["dead/headers_only.xml", "dead/headers_only.xml.error.json"]);
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn retries_are_bounded() {
+    let bucket = bucket_with_samples(&["customers.xml"]);
+    let ds = dataset();
+    let gcs = std::env::var("STORAGE_EMULATOR_HOST").unwrap();
+    let proxy = proxy::FaultProxy::start(gcs.trim_start_matches("http://"), &bucket);
+    proxy.arm(true);
+    let host = proxy.host();
+    let start = std::time::Instant::now();
+    let o = load(&bucket, &ds, &[], &[("STORAGE_EMULATOR_HOST", host.as_str()), ("XML2BQ_RETRY_MAX_TIMES", "3")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(proxy.refused.load(Ordering::SeqCst), 4, "one call and three retries");
+    assert!(stderr(&o).contains("HTTP 503"), "{}", stderr(&o));
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
 }

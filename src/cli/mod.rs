@@ -31,7 +31,7 @@ pub struct Cli {
 pub enum Command {
     /// Parse XML files and write one folder of parts per table; move invalid files aside.
     #[command(after_help = load::EXAMPLES)]
-    Load(load::LoadArgs),
+    Load(Box<load::LoadArgs>),
     /// Check XML files against the schema; report, touch nothing.
     Validate(validate::ValidateArgs),
     /// Print the BigQuery JSON schemas of the tables (as `bq mk --schema` takes them).

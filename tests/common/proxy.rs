@@ -11,6 +11,9 @@ pub struct FaultProxy {
     pub port: u16,
     pub armed: Arc<AtomicBool>,
     pub refused: Arc<AtomicUsize>,
+    /// While above zero, matching requests fail even unarmed: odd counts answer 503,
+    /// even counts drop the connection without an answer.
+    pub budget: Arc<AtomicUsize>,
 }
 
 impl FaultProxy {
@@ -20,16 +23,18 @@ impl FaultProxy {
         let port = listener.local_addr().unwrap().port();
         let armed = Arc::new(AtomicBool::new(false));
         let refused = Arc::new(AtomicUsize::new(0));
-        let (a, r, up, pat) = (armed.clone(), refused.clone(), upstream.to_string(), pattern.to_string());
+        let budget = Arc::new(AtomicUsize::new(0));
+        let (a, r, b, up, pat) =
+            (armed.clone(), refused.clone(), budget.clone(), upstream.to_string(), pattern.to_string());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (a, r, up, pat) = (a.clone(), r.clone(), up.clone(), pat.clone());
+                let (a, r, b, up, pat) = (a.clone(), r.clone(), b.clone(), up.clone(), pat.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &up, &pat, &a, &r);
+                    let _ = serve(conn, &up, &pat, &a, &r, &b);
                 });
             }
         });
-        FaultProxy { port, armed, refused }
+        FaultProxy { port, armed, refused, budget }
     }
 
     pub fn host(&self) -> String {
@@ -42,7 +47,14 @@ impl FaultProxy {
 }
 
 /// One request per connection: read it, fail it or forward it with `Connection: close`.
-fn serve(client: TcpStream, upstream: &str, pattern: &str, armed: &AtomicBool, refused: &AtomicUsize) -> std::io::Result<()> {
+fn serve(
+    client: TcpStream,
+    upstream: &str,
+    pattern: &str,
+    armed: &AtomicBool,
+    refused: &AtomicUsize,
+    budget: &AtomicUsize,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let mut head = String::new();
     let mut length = 0usize;
@@ -65,7 +77,16 @@ fn serve(client: TcpStream, upstream: &str, pattern: &str, armed: &AtomicBool, r
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body)?;
     let mut client = client;
-    if armed.load(Ordering::SeqCst) && (head.contains(pattern) || String::from_utf8_lossy(&body).contains(pattern)) {
+    let matches = head.contains(pattern) || String::from_utf8_lossy(&body).contains(pattern);
+    if matches && let Ok(left) = budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1)) {
+        refused.fetch_add(1, Ordering::SeqCst);
+        if left % 2 == 0 {
+            return Ok(()); // drop the connection, no answer
+        }
+        client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    }
+    if armed.load(Ordering::SeqCst) && matches {
         refused.fetch_add(1, Ordering::SeqCst);
         client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
         return Ok(());
