@@ -161,9 +161,9 @@ fn load_tables(
     files: &[FileReport],
     work: &std::path::Path,
 ) -> Vec<load::TableLoad> {
-    let loaded: Vec<&Input> =
-        inputs.iter().zip(files).filter(|(_, f)| f.status == Status::Loaded).map(|(i, _)| i).collect();
-    let mut versions: Vec<String> = loaded.iter().map(|i| i.versioned_uri()).collect();
+    let loaded: Vec<(&Input, &FileReport)> =
+        inputs.iter().zip(files).filter(|(_, f)| f.status == Status::Loaded).collect();
+    let mut versions: Vec<String> = loaded.iter().map(|(i, _)| i.versioned_uri()).collect();
     versions.sort();
     let nonce = (opts.write == WriteMode::Truncate).then(|| {
         format!("{:?}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default())
@@ -174,7 +174,6 @@ fn load_tables(
         .map(|(t, spec)| {
             let with_rows: Vec<(&Input, u64)> = loaded
                 .iter()
-                .zip(files.iter().filter(|f| f.status == Status::Loaded))
                 .map(|(i, f)| (*i, f.rows.get(spec.name).copied().unwrap_or(0)))
                 .filter(|(_, n)| *n > 0)
                 .collect();
