@@ -80,6 +80,9 @@ pub struct Totals {
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub command: String,
+    /// `INDEX/COUNT` when this run processed one shard of the inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     pub exit_code: i32,
     pub totals: Totals,
     pub files: Vec<FileReport>,
@@ -116,7 +119,7 @@ impl Report {
         } else {
             crate::EXIT_OK
         };
-        Report { command: command.to_string(), exit_code, totals, files, loads: vec![] }
+        Report { command: command.to_string(), shard: None, exit_code, totals, files, loads: vec![] }
     }
 
     /// Records the BigQuery loads; any failed table makes the run fatal.
@@ -130,8 +133,9 @@ impl Report {
     /// The human summary printed at the end of a run.
     pub fn summary(&self) -> String {
         let t = &self.totals;
+        let shard = self.shard.as_ref().map(|s| format!(" (shard {s})")).unwrap_or_default();
         let mut s = format!(
-            "xml2bq {}: {} files: {} ok, {} dead-lettered, {} invalid, {} failed\n",
+            "xml2bq {}{shard}: {} files: {} ok, {} dead-lettered, {} invalid, {} failed\n",
             self.command, t.files, t.loaded, t.dead_lettered, t.invalid, t.failed
         );
         for (name, n) in &t.rows {

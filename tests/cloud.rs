@@ -321,3 +321,27 @@ fn retries_are_bounded() {
     assert!(stderr(&o).contains("HTTP 503"), "{}", stderr(&o));
     assert!(start.elapsed() < std::time::Duration::from_secs(30));
 }
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn three_shards_load_the_same_rows_as_one_run() {
+    let bucket = bucket_with_samples(&["customers.xml", "orders.xml"]);
+    let orders = std::fs::read(format!("{SAMPLE}/customer-orders.xml")).unwrap();
+    for i in 0..12 {
+        put(&bucket, &format!("in/export-{i:02}.xml"), orders.clone());
+    }
+    let (whole, sharded) = (dataset(), dataset());
+    assert_eq!(load(&bucket, &whole, &[], &[]).status.code(), Some(0));
+    for i in 0..3 {
+        let o = load(&bucket, &sharded, &[], &[("JOB_COMPLETION_INDEX", &i.to_string()), ("XML2BQ_SHARD_COUNT", "3")]);
+        assert_eq!(o.status.code(), Some(0), "shard {i}: {}", stderr(&o));
+        assert!(stderr(&o).contains(&format!("(shard {i}/3)")), "{}", stderr(&o));
+    }
+    assert_eq!(count(&whole, "orders"), 12 * 22 + 1);
+    assert_eq!(count(&sharded, "orders"), count(&whole, "orders"));
+    assert_eq!(count(&sharded, "customers"), count(&whole, "customers"));
+    // Each shard's loads are exactly-once on their own: re-running shard 1 adds nothing.
+    let o = load(&bucket, &sharded, &["--shard", "1/3"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(count(&sharded, "orders"), 12 * 22 + 1);
+}

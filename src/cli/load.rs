@@ -92,13 +92,15 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         Some(d) => Location::parse(d),
         None => Location::Local(dest.join("_dead_letter")),
     };
-    let inputs =
-        source::expand(&args.run.inputs, &[Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()])?;
+    let exclude = [Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()];
+    let (inputs, shard) = args.run.shard_inputs(source::expand(&args.run.inputs, &exclude)?)?;
     std::fs::create_dir_all(&dest).map_err(|e| anyhow::anyhow!("cannot create destination {}: {e}", dest.display()))?;
     let sink = LocalSink { dest, format: args.format, row_group_rows: args.row_group_rows as usize };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
     let (files, secs) = super::run_files(&inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)?;
-    super::finish(&Report::new("load", files, secs), &args.run)
+    let mut report = Report::new("load", files, secs);
+    report.shard = shard.map(|s| s.to_string());
+    super::finish(&report, &args.run)
 }
 
 fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
@@ -132,7 +134,7 @@ fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
     if let Some(s) = &staging {
         exclude.push(Location::Gcs(s.clone()).uri_prefix());
     }
-    let inputs = source::expand(&args.run.inputs, &exclude)?;
+    let (inputs, shard) = args.run.shard_inputs(source::expand(&args.run.inputs, &exclude)?)?;
     let work = match &args.work_dir {
         Some(w) => w.clone(),
         None => std::env::temp_dir().join(format!("xml2bq-{}", std::process::id())),
@@ -148,6 +150,7 @@ fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
         let _ = std::fs::remove_dir_all(&work);
     }
     let mut report = Report::new("load", files, secs + start.elapsed().as_secs_f64());
+    report.shard = shard.map(|s| s.to_string());
     report.set_loads(loads);
     super::finish(&report, &args.run)
 }

@@ -5,6 +5,7 @@ pub mod schema;
 pub mod validate;
 
 use crate::report::{FileReport, Report, Status};
+use crate::source::shard::Shard;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -53,6 +54,32 @@ pub struct RunArgs {
     /// No progress bar and no per-file lines; the summary is still printed.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Process only shard INDEX of COUNT of the inputs (0-based; a stable hash of each URI).
+    /// Without it: JOB_COMPLETION_INDEX (with --shard-count), or CLOUD_RUN_TASK_INDEX/COUNT.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    pub shard: Option<String>,
+    /// The number of shards when the index comes from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job).
+    #[arg(long, value_name = "N", env = "XML2BQ_SHARD_COUNT")]
+    pub shard_count: Option<u64>,
+    /// Exit 0 even when files were invalid (they are still dead-lettered and listed in the
+    /// report): for orchestrators that decide from the report rather than the exit code.
+    #[arg(long)]
+    pub allow_invalid: bool,
+}
+
+impl RunArgs {
+    /// Keeps this shard's inputs (all of them when not sharded).
+    pub fn shard_inputs(
+        &self,
+        inputs: Vec<crate::source::Input>,
+    ) -> anyhow::Result<(Vec<crate::source::Input>, Option<Shard>)> {
+        let shard = Shard::resolve(self.shard.as_deref(), self.shard_count, |k| std::env::var(k).ok())
+            .map_err(anyhow::Error::msg)?;
+        Ok(match shard {
+            Some(s) => (inputs.into_iter().filter(|i| s.owns(&i.uri)).collect(), Some(s)),
+            None => (inputs, None),
+        })
+    }
 }
 
 /// Progress: a byte bar on a terminal, plain per-file lines otherwise.
@@ -149,6 +176,11 @@ pub fn run_files(
 
 /// Prints the summary, writes `--report`, returns the exit code.
 pub fn finish(report: &Report, args: &RunArgs) -> anyhow::Result<i32> {
+    let mut report = report.clone();
+    if args.allow_invalid && report.exit_code == crate::EXIT_REJECTED {
+        report.exit_code = crate::EXIT_OK;
+    }
+    let report = &report;
     eprintln!("{}", report.summary());
     if let Some(path) = &args.report {
         let json = serde_json::to_vec_pretty(report)?;

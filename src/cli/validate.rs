@@ -11,7 +11,9 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<i32> {
-    let inputs = source::expand(&args.run.inputs, &[])?;
+    let (inputs, shard) = args.run.shard_inputs(source::expand(&args.run.inputs, &[])?)?;
     let (files, secs) = super::run_files(&inputs, None, None, 16_384, &args.run)?;
-    super::finish(&crate::report::Report::new("validate", files, secs), &args.run)
+    let mut report = crate::report::Report::new("validate", files, secs);
+    report.shard = shard.map(|s| s.to_string());
+    super::finish(&report, &args.run)
 }

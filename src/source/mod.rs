@@ -2,6 +2,8 @@
 //! sorted list of XML files, and open each as a stream (never read whole). Local and
 //! Cloud Storage inputs look the same to the rest of the pipeline.
 
+pub mod shard;
+
 use crate::gcp::Cloud;
 use crate::gcp::gcs::{GsPath, Object, ObjectReader};
 use std::collections::BTreeSet;
