@@ -28,6 +28,9 @@ pub struct FileReport {
     pub bytes: u64,
     /// Rows per table (only for loaded or valid files).
     pub rows: BTreeMap<String, u64>,
+    /// Segments the file was decoded in on several cores (0: decoded in one pass).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub segments: usize,
     /// Output parts written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<String>,
@@ -48,6 +51,7 @@ impl FileReport {
             status,
             bytes,
             rows: BTreeMap::new(),
+            segments: 0,
             outputs: vec![],
             dead_letter: None,
             error: None,
@@ -154,4 +158,8 @@ impl Report {
         s.push_str(&format!("  {:.1} MB in {:.2} s ({:.1} MB/s)", t.bytes as f64 / 1e6, t.seconds, t.mb_per_s));
         s
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

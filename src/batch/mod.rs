@@ -62,3 +62,18 @@ impl Lineage {
         [Arc::new(self.source.finish()), Arc::new(self.ordinal.finish())]
     }
 }
+
+/// Adds `by` to the `_record_ordinal` column (the last one) of a batch: a segment of
+/// a file numbers its records from 1; the file's earlier segments had `by` of them.
+pub fn offset_ordinals(batch: arrow_array::RecordBatch, by: u64) -> arrow_array::RecordBatch {
+    use arrow_array::cast::AsArray;
+    if by == 0 {
+        return batch;
+    }
+    let last = batch.num_columns() - 1;
+    let ordinals: arrow_array::Int64Array =
+        batch.column(last).as_primitive::<arrow_array::types::Int64Type>().unary(|v| v + by as i64);
+    let mut cols = batch.columns().to_vec();
+    cols[last] = Arc::new(ordinals);
+    arrow_array::RecordBatch::try_new(batch.schema(), cols).expect("same schema, same lengths")
+}

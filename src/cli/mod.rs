@@ -65,6 +65,12 @@ pub struct RunArgs {
     /// report): for orchestrators that decide from the report rather than the exit code.
     #[arg(long)]
     pub allow_invalid: bool,
+    /// Files of at least this many bytes are cut into segments decoded on every core.
+    #[arg(long, default_value_t = 32 << 20, hide = true)]
+    pub split_min_bytes: u64,
+    /// The size of those segments.
+    #[arg(long, default_value_t = 8 << 20, hide = true, value_parser = clap::value_parser!(u64).range(64..))]
+    pub segment_bytes: u64,
 }
 
 impl RunArgs {
@@ -165,6 +171,8 @@ pub fn run_files(
         sink,
         dead_letter,
         batch_rows,
+        split_min_bytes: args.split_min_bytes,
+        segment_bytes: args.segment_bytes as usize,
         on_bytes: progress.on_bytes(),
         on_file: progress.on_file(),
     };

@@ -44,6 +44,8 @@ pub struct Decoder<R: BufRead> {
     name_len: usize,
     text: String,
     attr: String,
+    /// For a segment decoder: the name of the last end tag (see [`Decoder::check_close`]).
+    segment_end: Option<Vec<u8>>,
 }
 
 impl<R: BufRead> Decoder<R> {
@@ -60,8 +62,19 @@ impl<R: BufRead> Decoder<R> {
             tag_len: 0,
             name_len: 0,
             text: String::new(),
+            segment_end: None,
             attr: String::new(),
         }
+    }
+
+    /// A decoder for a segment of a document that starts inside a container, after a
+    /// record: end tags of elements opened before the segment are allowed, and checked
+    /// by [`Decoder::check_close`].
+    pub fn segment(input: R) -> Self {
+        let mut d = Decoder::new(input);
+        d.reader.config_mut().allow_unmatched_ends = true;
+        d.segment_end = Some(Vec::new());
+        d
     }
 
     /// Byte offset of the reader in the input.
@@ -84,7 +97,8 @@ impl<R: BufRead> Decoder<R> {
         }
     }
 
-    fn eof(&self) -> DecodeError {
+    /// The error for input that ends before the document does.
+    pub fn eof(&self) -> DecodeError {
         self.error(Rule::Truncated, "the file ends before the document does (cut short?)")
     }
 
@@ -161,21 +175,36 @@ impl<R: BufRead> Decoder<R> {
 
     /// The next child tag of the current element, skipping whitespace, comments and PIs.
     pub fn next_tag(&mut self) -> Result<Tag, DecodeError> {
+        match self.next_tag_or_eof()? {
+            Some(t) => Ok(t),
+            None => Err(self.eof()),
+        }
+    }
+
+    /// Like [`Decoder::next_tag`], but the end of the input is `None` rather than an
+    /// error (a segment of a document may end between two records).
+    pub fn next_tag_or_eof(&mut self) -> Result<Option<Tag>, DecodeError> {
         loop {
             self.buf.clear();
             match self.reader.read_event_into(&mut self.buf) {
                 Ok(Event::Start(e)) => {
                     (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
-                    return Ok(Tag::Open);
+                    return Ok(Some(Tag::Open));
                 }
                 Ok(Event::Empty(e)) => {
                     (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
-                    return Ok(Tag::Empty);
+                    return Ok(Some(Tag::Empty));
                 }
-                Ok(Event::End(_)) => return Ok(Tag::Close),
+                Ok(Event::End(e)) => {
+                    if let Some(end) = &mut self.segment_end {
+                        end.clear();
+                        end.extend_from_slice(e.name().as_ref());
+                    }
+                    return Ok(Some(Tag::Close));
+                }
                 Ok(Event::Text(t)) if is_blank(&t) => {}
                 Ok(Event::Comment(_) | Event::PI(_)) => {}
-                Ok(Event::Eof) => return Err(self.eof()),
+                Ok(Event::Eof) => return Ok(None),
                 Ok(Event::DocType(_)) => {
                     return Err(self.error(Rule::DoctypeForbidden, "DOCTYPE declarations are refused"));
                 }
@@ -187,6 +216,19 @@ impl<R: BufRead> Decoder<R> {
                 }
                 Err(e) => return Err(self.xml_error(e)),
             }
+        }
+    }
+
+    /// Checks that the last end tag closes `name`. quick-xml checks every end tag of a
+    /// whole document; a segment that starts inside a container cannot know the outer
+    /// start tags, so its decoder checks the container and root end tags here.
+    pub fn check_close(&self, name: &str) -> Result<(), DecodeError> {
+        match &self.segment_end {
+            Some(end) if end.as_slice() != name.as_bytes() => {
+                let found = String::from_utf8_lossy(end).into_owned();
+                Err(self.error(Rule::NotWellFormed, format!("end tag </{found}> does not match <{name}>")))
+            }
+            _ => Ok(()),
         }
     }
 

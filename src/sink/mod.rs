@@ -7,8 +7,10 @@ use crate::schema::{TABLES, arrow_schema};
 use crate::source::{Input, stable_hash};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
@@ -90,14 +92,9 @@ impl FileParts {
             let tmp = dir.join(format!(".{}.{}.tmp-{}", self.stem, self.sink.format.ext(), std::process::id()));
             let file = File::create(&tmp)?;
             let part = match self.sink.format {
-                Format::Parquet => {
-                    let props = WriterProperties::builder()
-                        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).map_err(io_err)?))
-                        .set_max_row_group_row_count(Some(self.sink.row_group_rows))
-                        .set_created_by(format!("xml2bq {}", env!("CARGO_PKG_VERSION")))
-                        .build();
-                    Part::Parquet(ArrowWriter::try_new(file, arrow_schema(t), Some(props)).map_err(io_err)?)
-                }
+                Format::Parquet => Part::Parquet(
+                    ArrowWriter::try_new(file, arrow_schema(t), Some(self.sink.props()?)).map_err(io_err)?,
+                ),
                 Format::Ndjson => {
                     Part::Ndjson(arrow_json::LineDelimitedWriter::new(BufWriter::with_capacity(1 << 20, file)))
                 }
@@ -151,6 +148,99 @@ impl FileParts {
 }
 
 impl Drop for FileParts {
+    fn drop(&mut self) {
+        for (_, tmp) in self.parts.iter_mut().filter_map(Option::take) {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Parquet parts written one row group at a time from column chunks encoded
+/// elsewhere (by the threads that decoded them): the segment-parallel path.
+pub struct RowGroupParts {
+    final_paths: Vec<PathBuf>,
+    parts: Vec<Option<(SerializedFileWriter<File>, PathBuf)>>,
+}
+
+impl LocalSink {
+    /// Opens one Parquet part per table for `input` and returns, beside it, the
+    /// factories that encode row groups for those parts on any thread.
+    pub fn begin_row_groups(&self, input: &Input) -> io::Result<(RowGroupParts, Vec<ArrowRowGroupWriterFactory>)> {
+        let stem = part_stem(input);
+        let (mut parts, mut factories, mut finals) = (vec![], vec![], vec![]);
+        for (t, spec) in TABLES.iter().enumerate() {
+            let dir = self.dest.join(spec.name);
+            std::fs::create_dir_all(&dir)?;
+            let tmp = dir.join(format!(".{stem}.parquet.tmp-{}", std::process::id()));
+            let writer =
+                ArrowWriter::try_new(File::create(&tmp)?, arrow_schema(t), Some(self.props()?)).map_err(io_err)?;
+            let (writer, factory) = writer.into_serialized_writer().map_err(io_err)?;
+            parts.push(Some((writer, tmp)));
+            factories.push(factory);
+            finals.push(dir.join(format!("{stem}.parquet")));
+        }
+        Ok((RowGroupParts { final_paths: finals, parts }, factories))
+    }
+
+    fn props(&self) -> io::Result<WriterProperties> {
+        Ok(WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).map_err(io_err)?))
+            .set_max_row_group_row_count(Some(self.row_group_rows))
+            .set_created_by(format!("xml2bq {}", env!("CARGO_PKG_VERSION")))
+            .build())
+    }
+}
+
+/// Encodes batches of table `t` into the column chunks of one row group.
+pub fn encode_row_group(
+    factory: &ArrowRowGroupWriterFactory,
+    t: usize,
+    batches: &[RecordBatch],
+) -> io::Result<Vec<ArrowColumnChunk>> {
+    let schema = arrow_schema(t);
+    let mut writers = factory.create_column_writers(0).map_err(io_err)?;
+    for b in batches {
+        let mut w = writers.iter_mut();
+        for (field, col) in schema.fields().iter().zip(b.columns()) {
+            for leaf in compute_leaves(field, col).map_err(io_err)? {
+                w.next().expect("one writer per leaf").write(&leaf).map_err(io_err)?;
+            }
+        }
+    }
+    writers.into_iter().map(|w| w.close().map_err(io_err)).collect()
+}
+
+impl RowGroupParts {
+    /// Appends one encoded row group to table `t`'s part.
+    pub fn append(&mut self, t: usize, chunks: Vec<ArrowColumnChunk>) -> io::Result<()> {
+        let (writer, _) = self.parts[t].as_mut().expect("open until commit");
+        let mut rg = writer.next_row_group().map_err(io_err)?;
+        for c in chunks {
+            c.append_to_row_group(&mut rg).map_err(io_err)?;
+        }
+        rg.close().map_err(io_err)?;
+        Ok(())
+    }
+
+    /// Closes the parts and moves those with rows into place (as [`FileParts::commit`]).
+    pub fn commit(mut self, rows: &[u64]) -> io::Result<Vec<PathBuf>> {
+        let mut done = vec![];
+        for ((part, fin), n) in self.parts.iter_mut().zip(&self.final_paths).zip(rows) {
+            let (writer, tmp) = part.take().expect("open until commit");
+            writer.close().map_err(io_err)?;
+            if *n > 0 {
+                std::fs::rename(&tmp, fin)?;
+                done.push(fin.clone());
+            } else {
+                std::fs::remove_file(&tmp)?;
+                remove_if_exists(fin)?;
+            }
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for RowGroupParts {
     fn drop(&mut self) {
         for (_, tmp) in self.parts.iter_mut().filter_map(Option::take) {
             let _ = std::fs::remove_file(tmp);

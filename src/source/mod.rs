@@ -3,6 +3,7 @@
 //! Cloud Storage inputs look the same to the rest of the pipeline.
 
 pub mod shard;
+pub mod split;
 
 use crate::gcp::Cloud;
 use crate::gcp::gcs::{GsPath, Object, ObjectReader};

@@ -1,5 +1,8 @@
 //! One file's trip: open → decode (this thread) → write parts (a second thread) →
-//! commit, or abort and dead-letter. Files run in parallel on a rayon pool.
+//! commit, or abort and dead-letter. Files run in parallel on a rayon pool; a large
+//! file is also cut into segments decoded on every core ([`parallel`]).
+
+mod parallel;
 
 use crate::deadletter::{self, DeadLetter};
 use crate::parse::utf8::Utf8Reader;
@@ -21,6 +24,10 @@ pub struct Job {
     pub dead_letter: Option<DeadLetter>,
     /// Rows per record batch.
     pub batch_rows: usize,
+    /// Files of at least this size are decoded in segments on every core.
+    pub split_min_bytes: u64,
+    /// The size of those segments.
+    pub segment_bytes: usize,
     /// Called with byte counts as input is read, and with each finished file.
     pub on_bytes: Arc<dyn Fn(u64) + Send + Sync>,
     pub on_file: Arc<dyn Fn(&FileReport) + Send + Sync>,
@@ -60,51 +67,69 @@ fn decode_file(
     document::decode::<crate::schema::Tables, _>(&mut d, &input.uri, job.batch_rows, emit)
 }
 
+type Decoded = (Result<(Vec<u64>, usize), DecodeError>, std::io::Result<Vec<String>>);
+
+/// Tries the segment-parallel path for a large file; None: decode it sequentially.
+fn parallel_attempt(job: &Job, input: &Input, sink: &crate::sink::LocalSink) -> Option<Decoded> {
+    let workers = rayon::current_num_threads();
+    if workers < 2 || input.size < job.split_min_bytes {
+        return None;
+    }
+    match parallel::write(job, input, sink, workers)? {
+        Ok(w) => Some((Ok((w.rows, w.segments)), Ok(w.parts))),
+        Err(w) => Some((Err(DecodeError::new(Rule::Io, format!("writing output failed: {w}"), 0)), Ok(vec![]))),
+    }
+}
+
 /// Processes one file to exactly one end state: loaded, dead-lettered or failed.
 pub fn run_file(job: &Job, input: &Input) -> FileReport {
     let (decoded, outputs) = match &job.sink {
-        None => (decode_file(job, input, |_, _| Ok(())), Ok(vec![])),
-        Some(sink) => {
-            let parts = sink.begin(input);
-            let (tx, rx) = sync_channel::<(usize, RecordBatch)>(4);
-            std::thread::scope(|s| {
-                let writer = s.spawn(move || {
-                    let mut parts = parts;
-                    for (t, b) in rx {
-                        parts.write(t, &b)?;
+        None => (decode_file(job, input, |_, _| Ok(())).map(|r| (r, 0)), Ok(vec![])),
+        Some(sink) => match parallel_attempt(job, input, sink) {
+            Some(done) => done,
+            None => {
+                let parts = sink.begin(input);
+                let (tx, rx) = sync_channel::<(usize, RecordBatch)>(4);
+                std::thread::scope(|s| {
+                    let writer = s.spawn(move || {
+                        let mut parts = parts;
+                        for (t, b) in rx {
+                            parts.write(t, &b)?;
+                        }
+                        Ok::<_, std::io::Error>(parts)
+                    });
+                    let decoded = decode_file(job, input, |t, b| {
+                        tx.send((t, b)).map_err(|_| DecodeError::new(Rule::Io, "the part writer stopped", 0))
+                    });
+                    drop(tx);
+                    let parts = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
+                    match (decoded, parts) {
+                        (Ok(rows), Ok(parts)) => {
+                            let committed = parts.commit().map(|p| p.iter().map(|p| p.display().to_string()).collect());
+                            (Ok((rows, 0)), committed)
+                        }
+                        (Err(e), Ok(parts)) => {
+                            parts.abort();
+                            (Err(e), Ok(vec![]))
+                        }
+                        (_, Err(w)) => {
+                            (Err(DecodeError::new(Rule::Io, format!("writing output failed: {w}"), 0)), Ok(vec![]))
+                        }
                     }
-                    Ok::<_, std::io::Error>(parts)
-                });
-                let decoded = decode_file(job, input, |t, b| {
-                    tx.send((t, b)).map_err(|_| DecodeError::new(Rule::Io, "the part writer stopped", 0))
-                });
-                drop(tx);
-                let parts = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
-                match (decoded, parts) {
-                    (Ok(rows), Ok(parts)) => {
-                        let committed = parts.commit().map(|p| p.iter().map(|p| p.display().to_string()).collect());
-                        (Ok(rows), committed)
-                    }
-                    (Err(e), Ok(parts)) => {
-                        parts.abort();
-                        (Err(e), Ok(vec![]))
-                    }
-                    (_, Err(w)) => {
-                        (Err(DecodeError::new(Rule::Io, format!("writing output failed: {w}"), 0)), Ok(vec![]))
-                    }
-                }
-            })
-        }
+                })
+            }
+        },
     };
     let outputs = match outputs {
         Ok(o) => o,
         Err(e) => return failed(input, format!("committing output failed: {e}")),
     };
     match decoded {
-        Ok(rows) => {
+        Ok((rows, segments)) => {
             let status = if job.sink.is_some() { Status::Loaded } else { Status::Valid };
             let mut r = FileReport::new(&input.uri, input.size, status).with_rows(&rows);
             r.outputs = outputs;
+            r.segments = segments;
             r
         }
         Err(e) if !e.is_invalid_input() => failed(input, e.message),

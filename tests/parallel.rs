@@ -1,0 +1,175 @@
+//! One file decoded in segments on several cores gives exactly the rows, ordinals and
+//! errors of one sequential pass — including files built to fool the segment cuts.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+const ORDER: &str = "    <Order>
+      <CustomerID>C{i}</CustomerID>
+      <EmployeeID>{i}</EmployeeID>
+      <OrderDate>1997-05-06T00:00:00</OrderDate>
+      <RequiredDate>1997-05-20T00:00:00</RequiredDate>
+      <ShipInfo ShippedDate=\"1997-05-09T00:00:00\">
+        <ShipVia>2</ShipVia>
+        <Freight>{i}.35</Freight>
+        <ShipName>O'Reilly &amp; Daughters 東京 {i}</ShipName>
+        <ShipAddress><![CDATA[<b>12</b> Orchestra Terrace]]></ShipAddress>
+        <ShipCity>Walla Walla</ShipCity>
+        <ShipRegion/>
+        <ShipPostalCode>99362</ShipPostalCode>
+        <ShipCountry>USA</ShipCountry>
+      </ShipInfo>
+    </Order>
+";
+
+const CUSTOMER: &str = "    <Customer CustomerID=\"C{i}\">
+      <CompanyName>Company {i}</CompanyName>
+      <ContactName>Zoë</ContactName>
+      <ContactTitle>Owner</ContactTitle>
+      <Phone>(503) 555-{i}</Phone>
+      <FullAddress><Address>1 Main</Address><City>Elgin</City><Region>OR</Region><PostalCode>97827</PostalCode><Country>USA</Country></FullAddress>
+    </Customer>
+";
+
+/// A document with `n` customers and `n` orders; `after_each` follows every record.
+fn document(n: usize, after_each: &str) -> String {
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Root>\n  <Customers>\n");
+    for i in 0..n {
+        s.push_str(&CUSTOMER.replace("{i}", &i.to_string()));
+        s.push_str(after_each);
+    }
+    s.push_str("  </Customers>\n  <Orders>\n");
+    for i in 0..n {
+        s.push_str(&ORDER.replace("{i}", &i.to_string()));
+        s.push_str(after_each);
+    }
+    s.push_str("  </Orders>\n</Root>\n");
+    s
+}
+
+struct Run {
+    code: Option<i32>,
+    report: serde_json::Value,
+    customers: Vec<serde_json::Value>,
+    orders: Vec<serde_json::Value>,
+}
+
+fn run(file: &Path, parallel: bool) -> Run {
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("report.json");
+    let mut args = vec![
+        "load".to_string(),
+        file.to_str().unwrap().into(),
+        "--dest".into(),
+        out.path().to_str().unwrap().into(),
+        "--keep-source".into(),
+        "--quiet".into(),
+        "--report".into(),
+        report.to_str().unwrap().into(),
+        "--batch-rows".into(),
+        "50".into(),
+    ];
+    if parallel {
+        args.extend(["--threads", "4", "--split-min-bytes", "0", "--segment-bytes", "3000"].map(String::from));
+    } else {
+        args.extend(["--threads", "1"].map(String::from));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = xml2bq(&args);
+    Run {
+        code: o.status.code(),
+        report: serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap(),
+        customers: table_rows(&out.path().join("customers")),
+        orders: table_rows(&out.path().join("orders")),
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn segments_give_the_rows_of_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "big.xml", &document(300, ""));
+    let (seq, par) = (run(&f, false), run(&f, true));
+    assert_eq!((seq.code, par.code), (Some(0), Some(0)));
+    assert!(
+        par.report["files"][0]["segments"].as_u64().unwrap() > 20,
+        "the parallel path ran: {}",
+        par.report["files"][0]
+    );
+    assert!(seq.report["files"][0].get("segments").is_none());
+    assert_eq!(par.orders.len(), 300);
+    assert_eq!(par.customers.len(), 300);
+    assert_eq!(par.orders, seq.orders, "same rows, same ordinals");
+    assert_eq!(par.customers, seq.customers);
+    let ordinals: Vec<i64> = par.orders.iter().map(|r| r["_record_ordinal"].as_i64().unwrap()).collect();
+    assert_eq!(ordinals, (1..=300).collect::<Vec<_>>());
+    assert_eq!(par.orders[123]["ShipInfo"]["ShipName"], "O'Reilly & Daughters 東京 123");
+    assert_eq!(par.orders[123]["CustomerID"], "C123");
+}
+
+#[test]
+fn end_tags_inside_comments_and_cdata_do_not_fool_the_cuts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, decoy) in
+        [("comment.xml", "    <!-- </Order> </Customer> -->\n"), ("pi.xml", "    <?note </Order></Customer>?>\n")]
+    {
+        let f = write(dir.path(), name, &document(200, decoy));
+        let (seq, par) = (run(&f, false), run(&f, true));
+        assert_eq!((seq.code, par.code), (Some(0), Some(0)), "{name}");
+        assert_eq!(par.orders.len(), 200, "{name}");
+        assert_eq!(par.orders, seq.orders, "{name}");
+        assert_eq!(par.customers, seq.customers, "{name}");
+    }
+    // CDATA holding end tags, inside a record.
+    let text = document(200, "").replace("Orchestra Terrace]]>", "Orchestra </Order></Customer> Terrace]]>");
+    let f = write(dir.path(), "cdata.xml", &text);
+    let (seq, par) = (run(&f, false), run(&f, true));
+    assert_eq!((seq.code, par.code), (Some(0), Some(0)));
+    assert_eq!(par.orders, seq.orders);
+    assert_eq!(par.orders[5]["ShipInfo"]["ShipAddress"], "<b>12</b> Orchestra </Order></Customer> Terrace");
+}
+
+#[test]
+fn invalid_files_get_the_reason_of_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = document(200, "");
+    let cases = [
+        (
+            "value.xml",
+            good.replacen("<Freight>150.35</Freight>", "<Freight>x</Freight>", 1),
+            "invalid-value",
+            "Root/Orders/Order[151]/ShipInfo/Freight",
+        ),
+        ("truncated.xml", good[..good.rfind("</Order>").unwrap() + 8].to_string(), "truncated", "Root/Orders"),
+        ("close.xml", good.replace("  </Orders>\n</Root>", "  </Ordrs>\n</Root>"), "not-well-formed", ""),
+        ("utf8.xml", good.replacen("Zoë", "Zo\u{FFFD}", 1), "", ""),
+    ];
+    for (name, text, rule, path) in cases {
+        let mut bytes = text.into_bytes();
+        if name == "utf8.xml" {
+            let at = bytes.windows(3).position(|w| w == "\u{FFFD}".as_bytes()).unwrap();
+            bytes[at] = 0xFF; // not UTF-8
+        }
+        let f = dir.path().join(name);
+        std::fs::write(&f, &bytes).unwrap();
+        let (seq, par) = (run(&f, false), run(&f, true));
+        assert_eq!((seq.code, par.code), (Some(3), Some(3)), "{name}");
+        let (se, pe) = (&seq.report["files"][0]["error"], &par.report["files"][0]["error"]);
+        assert_eq!(pe, se, "{name}: the same reason, line and column");
+        if !rule.is_empty() {
+            assert_eq!(pe["rule"], rule, "{name}: {pe}");
+        } else {
+            assert_eq!(pe["rule"], "invalid-utf8", "{name}: {pe}");
+        }
+        if !path.is_empty() {
+            assert_eq!(pe["path"], path, "{name}");
+        }
+        assert!(par.orders.is_empty() && par.customers.is_empty(), "{name}: nothing written");
+    }
+}
