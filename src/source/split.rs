@@ -191,7 +191,7 @@ mod tests {
 
     #[test]
     fn gives_up_without_a_cut() {
-        let doc = vec![b'x'; 100];
+        let doc = [b'x'; 100];
         let mut s = Splitter::new(&doc[..], &["a"], 10, 50);
         assert!(s.next_segment().unwrap().is_err());
     }
