@@ -87,6 +87,25 @@ impl<R: Read> Splitter<R> {
         Segment { seq, bytes, entry, cut_after, records, records_before }
     }
 
+    /// The end of the last record end tag in `buf`, and its table. Records are small:
+    /// look in the last 64 KiB first, and widen only when nothing is there.
+    fn last_record_end(&self) -> Option<(usize, usize)> {
+        let mut window = 64 << 10;
+        loop {
+            let from = self.buf.len().saturating_sub(window);
+            let hit = self
+                .finders
+                .iter()
+                .filter_map(|(t, f)| f.rfind(&self.buf[from..]).map(|p| (from + p + f.needle().len(), *t)))
+                .max();
+            if hit.is_some() || from == 0 {
+                return hit;
+            }
+            // Each window holds the last one, so a tag across its edge is found too.
+            window *= 8;
+        }
+    }
+
     /// Reads until `buf` holds `want` bytes or the input ends; true at the end.
     fn fill(&mut self, want: usize) -> io::Result<bool> {
         let mut chunk = vec![0u8; (want - self.buf.len().min(want)).clamp(1, 1 << 20)];
@@ -120,8 +139,7 @@ impl<R: Read> Splitter<R> {
                 let bytes = std::mem::take(&mut self.buf);
                 return Ok(Ok(Some(self.segment(bytes, self.entry, None))));
             }
-            let cut =
-                self.finders.iter().filter_map(|(t, f)| f.rfind(&self.buf).map(|p| (p + f.needle().len(), *t))).max();
+            let cut = self.last_record_end();
             match cut {
                 Some((end, t)) => {
                     let rest = self.buf.split_off(end);
