@@ -22,10 +22,10 @@ pub trait Document: Default {
     /// The tables, in document order.
     const TABLES: &'static [TableSpec];
     /// Decodes one record of `table` (its start tag `tag` just read) and appends it as a row.
-    fn decode_record<R: std::io::BufRead>(
+    fn decode_record<S: crate::parse::Events>(
         &mut self,
         table: usize,
-        d: &mut crate::parse::Decoder<R>,
+        d: &mut crate::parse::Decoder<S>,
         tag: crate::parse::Tag,
         source: &str,
         ordinal: i64,

@@ -8,10 +8,9 @@
 //! It can also decode a *segment* of a document (see `pipeline::parallel`): one that
 //! starts inside a container, right after a record, and may end between two records.
 
-use super::{DecodeError, Decoder, Rule};
+use super::{DecodeError, Decoder, Events, Rule};
 use crate::schema::Document;
 use arrow_array::RecordBatch;
-use std::io::BufRead;
 
 /// Where decoding starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,21 +39,21 @@ pub struct Part {
 
 /// Decodes one whole document. `emit(table, batch)` receives each full batch, then
 /// the rest at the end. Returns the number of rows per table.
-pub fn decode<D: Document, R: BufRead>(
-    d: &mut Decoder<R>,
+pub fn decode<D: Document, S: Events>(
+    d: &mut Decoder<S>,
     source: &str,
     batch_rows: usize,
     emit: impl FnMut(usize, RecordBatch) -> Result<(), DecodeError>,
 ) -> Result<Vec<u64>, DecodeError> {
-    decode_part::<D, R>(d, source, batch_rows, Entry::Document, false, &[], emit).map(|p| p.rows)
+    decode_part::<D, S>(d, source, batch_rows, Entry::Document, false, &[], emit).map(|p| p.rows)
 }
 
 /// Decodes from `entry`; with `segment`, the input may end between two records
 /// (then [`Exit::Container`]). Record ordinals of table `t` continue after
 /// `ordinal_base[t]` (none given: from 1); `Part::rows` counts this call's records.
 #[allow(clippy::too_many_arguments)]
-pub fn decode_part<D: Document, R: BufRead>(
-    d: &mut Decoder<R>,
+pub fn decode_part<D: Document, S: Events>(
+    d: &mut Decoder<S>,
     source: &str,
     batch_rows: usize,
     entry: Entry,

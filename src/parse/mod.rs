@@ -7,10 +7,12 @@
 
 pub mod document;
 mod error;
+pub mod events;
 pub mod utf8;
 pub mod value;
 
 pub use error::{DecodeError, Rule};
+pub use events::{Borrowed, Buffered, Events};
 
 use quick_xml::events::Event;
 use quick_xml::events::attributes::Attributes;
@@ -35,12 +37,11 @@ impl Tag {
     }
 }
 
-/// A schema-driven pull decoder over a quick-xml reader.
-pub struct Decoder<R: BufRead> {
-    reader: quick_xml::Reader<R>,
-    buf: Vec<u8>,
-    /// Length of the last start tag's content (name and attributes) at `buf[0..]`.
-    tag_len: usize,
+/// A schema-driven pull decoder over quick-xml events.
+pub struct Decoder<S: Events> {
+    src: S,
+    /// The last start tag's content (name and attributes).
+    tag: Vec<u8>,
     name_len: usize,
     text: String,
     attr: String,
@@ -48,38 +49,50 @@ pub struct Decoder<R: BufRead> {
     segment_end: Option<Vec<u8>>,
 }
 
-impl<R: BufRead> Decoder<R> {
+impl<R: BufRead> Decoder<Buffered<R>> {
+    /// A decoder over a stream.
     pub fn new(input: R) -> Self {
-        let mut reader = quick_xml::Reader::from_reader(input);
-        let cfg = reader.config_mut();
-        cfg.check_end_names = true;
-        cfg.check_comments = true;
-        cfg.expand_empty_elements = false;
-        cfg.trim_text(false);
-        Decoder {
-            reader,
-            buf: Vec::with_capacity(4096),
-            tag_len: 0,
-            name_len: 0,
-            text: String::new(),
-            segment_end: None,
-            attr: String::new(),
-        }
+        Decoder::over(Buffered::new(input))
+    }
+}
+
+impl<'a> Decoder<Borrowed<'a>> {
+    /// A decoder over a whole document in memory.
+    pub fn slice(input: &'a [u8]) -> Self {
+        Decoder::over(Borrowed::new(input))
     }
 
     /// A decoder for a segment of a document that starts inside a container, after a
     /// record: end tags of elements opened before the segment are allowed, and checked
     /// by [`Decoder::check_close`].
-    pub fn segment(input: R) -> Self {
-        let mut d = Decoder::new(input);
-        d.reader.config_mut().allow_unmatched_ends = true;
+    pub fn segment(input: &'a [u8]) -> Self {
+        let mut d = Decoder::over(Borrowed::new(input));
+        d.src.config_mut().allow_unmatched_ends = true;
         d.segment_end = Some(Vec::new());
         d
+    }
+}
+
+impl<S: Events> Decoder<S> {
+    fn over(mut src: S) -> Self {
+        let cfg = src.config_mut();
+        cfg.check_end_names = true;
+        cfg.check_comments = true;
+        cfg.expand_empty_elements = false;
+        cfg.trim_text(false);
+        Decoder {
+            src,
+            tag: Vec::with_capacity(256),
+            name_len: 0,
+            text: String::new(),
+            attr: String::new(),
+            segment_end: None,
+        }
     }
 
     /// Byte offset of the reader in the input.
     pub fn position(&self) -> u64 {
-        self.reader.buffer_position()
+        self.src.position()
     }
 
     fn error(&self, rule: Rule, message: impl Into<String>) -> DecodeError {
@@ -87,7 +100,7 @@ impl<R: BufRead> Decoder<R> {
     }
 
     fn xml_error(&self, e: quick_xml::Error) -> DecodeError {
-        let offset = self.reader.error_position();
+        let offset = self.src.error_position();
         match e {
             quick_xml::Error::Io(io) => DecodeError::from_io(&io, offset),
             quick_xml::Error::Syntax(s) if format!("{s:?}").starts_with("Unclosed") => {
@@ -104,7 +117,7 @@ impl<R: BufRead> Decoder<R> {
 
     /// The name of the last start tag.
     pub fn name(&self) -> &[u8] {
-        &self.buf[..self.name_len]
+        &self.tag[..self.name_len]
     }
 
     fn name_lossy(&self) -> String {
@@ -114,8 +127,7 @@ impl<R: BufRead> Decoder<R> {
     /// Reads the prolog up to the root element's start tag and returns it.
     pub fn root(&mut self) -> Result<Tag, DecodeError> {
         loop {
-            self.buf.clear();
-            match self.reader.read_event_into(&mut self.buf) {
+            match self.src.next() {
                 Ok(Event::Decl(d)) => {
                     if let Some(enc) = d.encoding() {
                         let enc = enc.map_err(|e| DecodeError::new(Rule::NotWellFormed, e.to_string(), 0))?;
@@ -137,11 +149,15 @@ impl<R: BufRead> Decoder<R> {
                     ));
                 }
                 Ok(Event::Start(e)) => {
-                    (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
+                    self.name_len = e.name().as_ref().len();
+                    self.tag.clear();
+                    self.tag.extend_from_slice(&e);
                     return Ok(Tag::Open);
                 }
                 Ok(Event::Empty(e)) => {
-                    (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
+                    self.name_len = e.name().as_ref().len();
+                    self.tag.clear();
+                    self.tag.extend_from_slice(&e);
                     return Ok(Tag::Empty);
                 }
                 Ok(Event::Comment(_) | Event::PI(_)) => {}
@@ -160,8 +176,7 @@ impl<R: BufRead> Decoder<R> {
     /// After the root's end tag: only comments, PIs and whitespace may follow.
     pub fn finish(&mut self) -> Result<(), DecodeError> {
         loop {
-            self.buf.clear();
-            match self.reader.read_event_into(&mut self.buf) {
+            match self.src.next() {
                 Ok(Event::Eof) => return Ok(()),
                 Ok(Event::Comment(_) | Event::PI(_)) => {}
                 Ok(Event::Text(t)) if is_blank(&t) => {}
@@ -185,14 +200,17 @@ impl<R: BufRead> Decoder<R> {
     /// error (a segment of a document may end between two records).
     pub fn next_tag_or_eof(&mut self) -> Result<Option<Tag>, DecodeError> {
         loop {
-            self.buf.clear();
-            match self.reader.read_event_into(&mut self.buf) {
+            match self.src.next() {
                 Ok(Event::Start(e)) => {
-                    (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
+                    self.name_len = e.name().as_ref().len();
+                    self.tag.clear();
+                    self.tag.extend_from_slice(&e);
                     return Ok(Some(Tag::Open));
                 }
                 Ok(Event::Empty(e)) => {
-                    (self.tag_len, self.name_len) = (e.len(), e.name().as_ref().len());
+                    self.name_len = e.name().as_ref().len();
+                    self.tag.clear();
+                    self.tag.extend_from_slice(&e);
                     return Ok(Some(Tag::Empty));
                 }
                 Ok(Event::End(e)) => {
@@ -244,11 +262,11 @@ impl<R: BufRead> Decoder<R> {
         &mut self,
         mut f: impl FnMut(&[u8], &str) -> Result<bool, ValueError>,
     ) -> Result<(), DecodeError> {
-        if self.tag_len == self.name_len {
+        if self.tag.len() == self.name_len {
             return Ok(());
         }
         let pos = self.position();
-        let content = simdutf8::basic::from_utf8(&self.buf[..self.tag_len])
+        let content = simdutf8::basic::from_utf8(&self.tag)
             .map_err(|_| DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", pos))?;
         for a in Attributes::new(content, self.name_len) {
             let a = a.map_err(|e| DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), pos))?;
@@ -300,8 +318,7 @@ impl<R: BufRead> Decoder<R> {
             return Ok(());
         }
         loop {
-            self.buf.clear();
-            match self.reader.read_event_into(&mut self.buf) {
+            match self.src.next() {
                 Ok(Event::Text(t)) => {
                     if push_text(&mut self.text, &t).is_err() {
                         return Err(self.error(Rule::InvalidUtf8, "invalid UTF-8 in text").within(name));
@@ -336,8 +353,8 @@ impl<R: BufRead> Decoder<R> {
                 }
                 Ok(Event::End(_)) => return Ok(()),
                 Ok(Event::Comment(_) | Event::PI(_)) => {}
-                Ok(Event::Start(_) | Event::Empty(_)) => {
-                    let inner = String::from_utf8_lossy(&self.buf).split_whitespace().next().unwrap_or("").to_string();
+                Ok(Event::Start(e) | Event::Empty(e)) => {
+                    let inner = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                     return Err(self
                         .error(
                             Rule::UnknownElement,

@@ -53,8 +53,8 @@ fn encode_segment(
         return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a segment", 0));
     }
     let mut d = match seg.entry {
-        Entry::Document => Decoder::new(&seg.bytes[..]),
-        Entry::Container(_) => Decoder::segment(&seg.bytes[..]),
+        Entry::Document => Decoder::slice(&seg.bytes),
+        Entry::Container(_) => Decoder::segment(&seg.bytes),
     };
     let mut batches: Vec<Vec<RecordBatch>> = vec![vec![]; TABLES.len()];
     let last = seg.cut_after.is_none();
