@@ -152,8 +152,13 @@ impl Cloud {
         Ok(resp.bytes_stream().boxed())
     }
 
-    /// Uploads bytes as `bucket/name` (replacing any object of that name).
-    pub async fn gcs_put(&self, bucket: &str, name: &str, body: Bytes, content_type: &str) -> Result<Object> {
+    /// A media upload of `bucket/name` (replacing any object of that name), retried
+    /// whole: `body()` makes the request body, and its length when known, per attempt.
+    async fn upload_media<F, Fut>(&self, bucket: &str, name: &str, content_type: &str, body: F) -> Result<Object>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(reqwest::Body, Option<u64>)>>,
+    {
         let url = format!(
             "{}/upload/storage/v1/b/{}/o?uploadType=media&name={}",
             self.storage.endpoint,
@@ -161,34 +166,35 @@ impl Cloud {
             encode(name)
         );
         retry::idempotent(|| async {
+            let (body, len) = body().await?;
             let resp = self
-                .send(&self.storage, Method::POST, &url, |r| r.header("Content-Type", content_type).body(body.clone()))
+                .send(&self.storage, Method::POST, &url, |r| {
+                    let r = r.header("Content-Type", content_type);
+                    let r = match len {
+                        Some(n) => r.header("Content-Length", n),
+                        None => r,
+                    };
+                    r.body(body)
+                })
                 .await?;
             Ok(resp.json::<RawObject>().await.map_err(|e| http_err("POST", &url, e))?.object())
         })
         .await
     }
 
+    /// Uploads bytes as `bucket/name`.
+    pub async fn gcs_put(&self, bucket: &str, name: &str, body: Bytes, content_type: &str) -> Result<Object> {
+        self.upload_media(bucket, name, content_type, || async { Ok((body.clone().into(), None)) }).await
+    }
+
     /// Uploads a local file as `bucket/name`, streamed from disk.
     pub async fn gcs_put_file(&self, bucket: &str, name: &str, path: &Path) -> Result<Object> {
-        let url = format!(
-            "{}/upload/storage/v1/b/{}/o?uploadType=media&name={}",
-            self.storage.endpoint,
-            encode(bucket),
-            encode(name)
-        );
-        retry::idempotent(|| async {
+        self.upload_media(bucket, name, "application/octet-stream", || async {
             let file = tokio::fs::File::open(path)
                 .await
                 .map_err(|e| CloudError::Other(format!("cannot open {}: {e}", path.display())))?;
             let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-            let body = reqwest::Body::wrap_stream(tokio_util_stream(file));
-            let resp = self
-                .send(&self.storage, Method::POST, &url, |r| {
-                    r.header("Content-Type", "application/octet-stream").header("Content-Length", len).body(body)
-                })
-                .await?;
-            Ok(resp.json::<RawObject>().await.map_err(|e| http_err("POST", &url, e))?.object())
+            Ok((reqwest::Body::wrap_stream(tokio_util_stream(file)), Some(len)))
         })
         .await
     }
