@@ -194,7 +194,7 @@ impl Cloud {
                 .await
                 .map_err(|e| CloudError::Other(format!("cannot open {}: {e}", path.display())))?;
             let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-            Ok((reqwest::Body::wrap_stream(tokio_util_stream(file)), Some(len)))
+            Ok((reqwest::Body::wrap_stream(file_stream(file)), Some(len)))
         })
         .await
     }
@@ -242,7 +242,7 @@ impl Cloud {
 }
 
 /// Streams a tokio file as chunks for a request body.
-fn tokio_util_stream(file: tokio::fs::File) -> impl futures_util::Stream<Item = io::Result<Bytes>> {
+pub fn file_stream(file: tokio::fs::File) -> impl futures_util::Stream<Item = io::Result<Bytes>> {
     futures_util::stream::unfold((file, vec![0u8; 1 << 20]), |(mut f, mut buf)| async move {
         use tokio::io::AsyncReadExt;
         match f.read(&mut buf).await {

@@ -99,12 +99,16 @@ pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, fi
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
             .ok_or_else(|| CloudError::Other("the upload session answered without a Location".into()))?;
-        let bytes = tokio::fs::read(file).await.map_err(|e| CloudError::Other(format!("{}: {e}", file.display())))?;
+        // Streamed from disk, never held in memory whole.
+        let data =
+            tokio::fs::File::open(file).await.map_err(|e| CloudError::Other(format!("{}: {e}", file.display())))?;
+        let body = reqwest::Body::wrap_stream(crate::gcp::gcs::file_stream(data));
         cloud
             .send(&cloud.bigquery, Method::PUT, &location, |r| {
                 r.header("Content-Type", "application/octet-stream")
+                    .header("Content-Length", len)
                     .header("Content-Range", format!("bytes 0-{}/{len}", len.saturating_sub(1)))
-                    .body(bytes)
+                    .body(body)
             })
             .await?;
         Ok(())
