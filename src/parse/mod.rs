@@ -149,15 +149,11 @@ impl<S: Events> Decoder<S> {
                     ));
                 }
                 Ok(Event::Start(e)) => {
-                    self.name_len = e.name().as_ref().len();
-                    self.tag.clear();
-                    self.tag.extend_from_slice(&e);
+                    self.name_len = keep_tag(&mut self.tag, &e);
                     return Ok(Tag::Open);
                 }
                 Ok(Event::Empty(e)) => {
-                    self.name_len = e.name().as_ref().len();
-                    self.tag.clear();
-                    self.tag.extend_from_slice(&e);
+                    self.name_len = keep_tag(&mut self.tag, &e);
                     return Ok(Tag::Empty);
                 }
                 Ok(Event::Comment(_) | Event::PI(_)) => {}
@@ -202,15 +198,11 @@ impl<S: Events> Decoder<S> {
         loop {
             match self.src.next() {
                 Ok(Event::Start(e)) => {
-                    self.name_len = e.name().as_ref().len();
-                    self.tag.clear();
-                    self.tag.extend_from_slice(&e);
+                    self.name_len = keep_tag(&mut self.tag, &e);
                     return Ok(Some(Tag::Open));
                 }
                 Ok(Event::Empty(e)) => {
-                    self.name_len = e.name().as_ref().len();
-                    self.tag.clear();
-                    self.tag.extend_from_slice(&e);
+                    self.name_len = keep_tag(&mut self.tag, &e);
                     return Ok(Some(Tag::Empty));
                 }
                 Ok(Event::End(e)) => {
@@ -276,23 +268,20 @@ impl<S: Events> Decoder<S> {
             }
             let key_s = String::from_utf8_lossy(key);
             let raw = std::str::from_utf8(&a.value).expect("slice of a str at quote boundaries");
-            // Attribute-value normalization: literal whitespace becomes a space, before
-            // references are expanded (so &#10; stays a newline).
+            // Attribute-value normalization: literal whitespace becomes a space (a CR LF
+            // pair one space), before references are expanded (so &#10; stays a newline).
             self.attr.clear();
-            self.attr.push_str(&raw.replace("\r\n", " "));
-            if self.attr.contains(['\t', '\n', '\r']) {
-                self.attr = self.attr.replace(['\t', '\n', '\r'], " ");
+            let mut after_cr = false;
+            for c in raw.chars() {
+                if !(after_cr && c == '\n') {
+                    self.attr.push(if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c });
+                }
+                after_cr = c == '\r';
             }
-            let value = if self.attr.contains('&') {
-                quick_xml::escape::unescape(&self.attr)
-                    .map_err(|e| {
-                        DecodeError::new(Rule::NotWellFormed, format!("bad reference in attribute: {e}"), pos)
-                            .within(&format!("@{key_s}"))
-                    })?
-                    .into_owned()
-            } else {
-                std::mem::take(&mut self.attr)
-            };
+            let value = quick_xml::escape::unescape(&self.attr).map_err(|e| {
+                DecodeError::new(Rule::NotWellFormed, format!("bad reference in attribute: {e}"), pos)
+                    .within(&format!("@{key_s}"))
+            })?;
             match f(key, &value) {
                 Ok(true) => {}
                 Ok(false) => {
@@ -302,9 +291,6 @@ impl<S: Events> Decoder<S> {
                 Err(e) => {
                     return Err(DecodeError::new(Rule::InvalidValue, e.0, pos).within(&format!("@{key_s}")));
                 }
-            }
-            if value.capacity() > 0 && self.attr.capacity() == 0 {
-                self.attr = value;
             }
         }
         Ok(())
@@ -439,6 +425,13 @@ impl<S: Events> Decoder<S> {
     }
 }
 
+/// Keeps a start tag's content (name and attributes) in `tag`; returns the name's length.
+fn keep_tag(tag: &mut Vec<u8>, e: &quick_xml::events::BytesStart<'_>) -> usize {
+    tag.clear();
+    tag.extend_from_slice(e);
+    e.name().as_ref().len()
+}
+
 fn is_blank(b: &[u8]) -> bool {
     b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
 }
@@ -452,4 +445,23 @@ fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), simdutf8::basic::Utf8Er
         dst.push_str(s);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_values_are_normalized_then_unescaped() {
+        let doc = "<r a=\"x\r\ny\tz\rw&#10;&amp;v\" xmlns:q=\"u\"/>";
+        let mut d = Decoder::slice(doc.as_bytes());
+        assert_eq!(d.root().unwrap(), Tag::Empty);
+        let mut seen = vec![];
+        d.attributes(|k, v| {
+            seen.push((String::from_utf8_lossy(k).into_owned(), v.to_string()));
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(seen, vec![("a".to_string(), "x y z w\n&v".to_string())]);
+    }
 }
