@@ -88,15 +88,10 @@ pub fn decode_part<D: Document, S: Events>(
         Entry::Container(c) => (true, Some(c), super::Tag::Close),
     };
     loop {
-        let (c, mut r) = match resume.take() {
-            Some(c) => match d.next_tag_or_eof()? {
-                Some(r) => (c, r),
-                None if segment => {
-                    flush(&mut tables, &mut emit)?;
-                    return Ok(Part { rows, exit: Exit::Container(c) });
-                }
-                None => return Err(d.eof().within(specs[c].container).within(root)),
-            },
+        // The container we are in, and its first record tag when already read (a
+        // resumed segment reads it below, like every later one).
+        let (c, mut pending) = match resume.take() {
+            Some(c) => (c, None),
             None => {
                 if !t.is_open() {
                     break;
@@ -112,12 +107,26 @@ pub fn decode_part<D: Document, S: Events>(
                 };
                 let within = |e: DecodeError| e.within(specs[c].container).within(root);
                 d.attributes(|_, _| Ok(false)).map_err(within)?;
-                (c, d.first_child(t).map_err(within)?)
+                (c, Some(d.first_child(t).map_err(within)?))
             }
         };
         let spec = &specs[c];
         let within = |e: DecodeError| e.within(spec.container).within(root);
-        while r.is_open() {
+        loop {
+            let r = match pending.take() {
+                Some(r) => r,
+                None => match d.next_tag_or_eof().map_err(within)? {
+                    Some(r) => r,
+                    None if segment => {
+                        flush(&mut tables, &mut emit)?;
+                        return Ok(Part { rows, exit: Exit::Container(c) });
+                    }
+                    None => return Err(within(d.eof())),
+                },
+            };
+            if !r.is_open() {
+                break;
+            }
             if d.name() != spec.record.as_bytes() {
                 return Err(within(d.expected(r, spec.record, &[spec.record])));
             }
@@ -129,14 +138,6 @@ pub fn decode_part<D: Document, S: Events>(
             if tables.rows(c) >= batch_rows {
                 emit(c, tables.finish(c))?;
             }
-            r = match d.next_tag_or_eof().map_err(within)? {
-                Some(r) => r,
-                None if segment => {
-                    flush(&mut tables, &mut emit)?;
-                    return Ok(Part { rows, exit: Exit::Container(c) });
-                }
-                None => return Err(within(d.eof())),
-            };
         }
         d.check_close(spec.container).map_err(within)?;
         seen_any = true;
