@@ -76,49 +76,53 @@ fn parallel_attempt(job: &Job, input: &Input, sink: &crate::sink::LocalSink) -> 
         return None;
     }
     match parallel::write(job, input, sink, workers)? {
-        Ok(w) => Some((Ok((w.rows, w.segments)), Ok(w.parts))),
-        Err(w) => Some((Err(DecodeError::new(Rule::Io, format!("writing output failed: {w}"), 0)), Ok(vec![]))),
+        Ok(w) => Some((Ok((w.rows, w.segments)), Ok(paths(w.parts)))),
+        Err(w) => Some((Err(write_failed(w)), Ok(vec![]))),
     }
+}
+
+/// Decodes a file in one pass on this thread while a second thread writes its parts.
+fn one_pass(job: &Job, input: &Input, sink: &crate::sink::LocalSink) -> Decoded {
+    let parts = sink.begin(input);
+    let (tx, rx) = sync_channel::<(usize, RecordBatch)>(4);
+    std::thread::scope(|s| {
+        let writer = s.spawn(move || {
+            let mut parts = parts;
+            for (t, b) in rx {
+                parts.write(t, &b)?;
+            }
+            Ok::<_, std::io::Error>(parts)
+        });
+        let decoded = decode_file(job, input, |t, b| {
+            tx.send((t, b)).map_err(|_| DecodeError::new(Rule::Io, "the part writer stopped", 0))
+        });
+        drop(tx);
+        let parts = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
+        match (decoded, parts) {
+            (Ok(rows), Ok(parts)) => (Ok((rows, 0)), parts.commit().map(paths)),
+            (Err(e), Ok(parts)) => {
+                parts.abort();
+                (Err(e), Ok(vec![]))
+            }
+            (_, Err(w)) => (Err(write_failed(w)), Ok(vec![])),
+        }
+    })
+}
+
+fn write_failed(w: std::io::Error) -> DecodeError {
+    DecodeError::new(Rule::Io, format!("writing output failed: {w}"), 0)
+}
+
+/// Part paths as the report shows them.
+fn paths(p: Vec<std::path::PathBuf>) -> Vec<String> {
+    p.iter().map(|p| p.display().to_string()).collect()
 }
 
 /// Processes one file to exactly one end state: loaded, dead-lettered or failed.
 pub fn run_file(job: &Job, input: &Input) -> FileReport {
     let (decoded, outputs) = match &job.sink {
         None => (decode_file(job, input, |_, _| Ok(())).map(|r| (r, 0)), Ok(vec![])),
-        Some(sink) => match parallel_attempt(job, input, sink) {
-            Some(done) => done,
-            None => {
-                let parts = sink.begin(input);
-                let (tx, rx) = sync_channel::<(usize, RecordBatch)>(4);
-                std::thread::scope(|s| {
-                    let writer = s.spawn(move || {
-                        let mut parts = parts;
-                        for (t, b) in rx {
-                            parts.write(t, &b)?;
-                        }
-                        Ok::<_, std::io::Error>(parts)
-                    });
-                    let decoded = decode_file(job, input, |t, b| {
-                        tx.send((t, b)).map_err(|_| DecodeError::new(Rule::Io, "the part writer stopped", 0))
-                    });
-                    drop(tx);
-                    let parts = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
-                    match (decoded, parts) {
-                        (Ok(rows), Ok(parts)) => {
-                            let committed = parts.commit().map(|p| p.iter().map(|p| p.display().to_string()).collect());
-                            (Ok((rows, 0)), committed)
-                        }
-                        (Err(e), Ok(parts)) => {
-                            parts.abort();
-                            (Err(e), Ok(vec![]))
-                        }
-                        (_, Err(w)) => {
-                            (Err(DecodeError::new(Rule::Io, format!("writing output failed: {w}"), 0)), Ok(vec![]))
-                        }
-                    }
-                })
-            }
-        },
+        Some(sink) => parallel_attempt(job, input, sink).unwrap_or_else(|| one_pass(job, input, sink)),
     };
     let outputs = match outputs {
         Ok(o) => o,

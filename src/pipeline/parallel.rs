@@ -39,7 +39,7 @@ struct Encoded {
 pub struct Written {
     pub rows: Vec<u64>,
     pub segments: usize,
-    pub parts: Vec<String>,
+    pub parts: Vec<std::path::PathBuf>,
 }
 
 fn encode_segment(
@@ -96,14 +96,14 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
     let records: Vec<&str> = TABLES.iter().map(|t| t.record).collect();
     let mut splitter = Splitter::new(counted, &records, job.segment_bytes, job.segment_bytes.saturating_mul(16));
     let stop = AtomicBool::new(false);
-    let split_ok = AtomicBool::new(true);
     let (seg_tx, seg_rx) = sync_channel::<Segment>(1);
     let seg_rx = Mutex::new(seg_rx);
     let (out_tx, out_rx) = channel::<Encoded>();
     let outcome = std::thread::scope(|s| {
         // Reader: cut the stream. A read error or a segment with no record end ends the
-        // attempt (the one-pass decode will meet the same input and say what is wrong).
-        let (stop_r, split_ok_r) = (&stop, &split_ok);
+        // attempt before the last segment, so it never finishes (the one-pass decode will
+        // meet the same input and say what is wrong).
+        let stop_r = &stop;
         s.spawn(move || {
             while !stop_r.load(Ordering::Relaxed) {
                 match splitter.next_segment() {
@@ -114,7 +114,6 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                     }
                     Ok(Ok(None)) => break,
                     _ => {
-                        split_ok_r.store(false, Ordering::SeqCst);
                         stop_r.store(true, Ordering::SeqCst);
                         break;
                     }
@@ -174,14 +173,10 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                 next += 1;
             }
         }
-        (finished && split_ok.load(Ordering::SeqCst)).then_some(Ok((rows, next)))
+        finished.then_some(Ok((rows, next)))
     });
     match outcome? {
-        Ok((rows, segments)) => Some(parts.commit(&rows).map(|p| Written {
-            rows,
-            segments,
-            parts: p.iter().map(|p| p.display().to_string()).collect(),
-        })),
+        Ok((rows, segments)) => Some(parts.commit(&rows).map(|p| Written { rows, segments, parts: p })),
         Err(e) => Some(Err(e)),
     }
 }
