@@ -62,8 +62,22 @@ fn io_err(e: impl std::fmt::Display) -> io::Error {
 impl LocalSink {
     /// The final path of `input`'s part for table `t`.
     pub fn part_path(&self, input: &Input, t: usize) -> PathBuf {
-        let stem = part_stem(input);
-        self.dest.join(TABLES[t].name).join(format!("{stem}.{}", self.format.ext()))
+        self.paths(&part_stem(input), t).0
+    }
+
+    /// Table `t`'s part for the input with this stem: the final path, and the temporary
+    /// one it is written under (in the same folder).
+    fn paths(&self, stem: &str, t: usize) -> (PathBuf, PathBuf) {
+        let dir = self.dest.join(TABLES[t].name);
+        let ext = self.format.ext();
+        (dir.join(format!("{stem}.{ext}")), dir.join(format!(".{stem}.{ext}.tmp-{}", std::process::id())))
+    }
+
+    /// [`LocalSink::paths`], creating the table's folder.
+    fn create_paths(&self, stem: &str, t: usize) -> io::Result<(PathBuf, PathBuf)> {
+        let p = self.paths(stem, t);
+        std::fs::create_dir_all(p.0.parent().expect("a table folder"))?;
+        Ok(p)
     }
 
     /// Starts writing parts for one input file.
@@ -80,16 +94,10 @@ fn part_stem(input: &Input) -> String {
 }
 
 impl FileParts {
-    fn final_path(&self, t: usize) -> PathBuf {
-        self.sink.dest.join(TABLES[t].name).join(format!("{}.{}", self.stem, self.sink.format.ext()))
-    }
-
     /// Writes one batch of table `t`.
     pub fn write(&mut self, t: usize, batch: &RecordBatch) -> io::Result<()> {
         if self.parts[t].is_none() {
-            let dir = self.sink.dest.join(TABLES[t].name);
-            std::fs::create_dir_all(&dir)?;
-            let tmp = dir.join(format!(".{}.{}.tmp-{}", self.stem, self.sink.format.ext(), std::process::id()));
+            let (_, tmp) = self.sink.create_paths(&self.stem, t)?;
             let file = File::create(&tmp)?;
             let part = match self.sink.format {
                 Format::Parquet => Part::Parquet(
@@ -125,7 +133,7 @@ impl FileParts {
     pub fn commit(mut self) -> io::Result<Vec<PathBuf>> {
         let mut done = vec![];
         for t in 0..self.parts.len() {
-            let fin = self.final_path(t);
+            let fin = self.sink.paths(&self.stem, t).0;
             match self.parts[t].take() {
                 Some((part, tmp)) => {
                     Self::close(part)?;
@@ -168,16 +176,14 @@ impl LocalSink {
     pub fn begin_row_groups(&self, input: &Input) -> io::Result<(RowGroupParts, Vec<ArrowRowGroupWriterFactory>)> {
         let stem = part_stem(input);
         let (mut parts, mut factories, mut finals) = (vec![], vec![], vec![]);
-        for (t, spec) in TABLES.iter().enumerate() {
-            let dir = self.dest.join(spec.name);
-            std::fs::create_dir_all(&dir)?;
-            let tmp = dir.join(format!(".{stem}.parquet.tmp-{}", std::process::id()));
+        for t in 0..TABLES.len() {
+            let (fin, tmp) = self.create_paths(&stem, t)?;
             let writer =
                 ArrowWriter::try_new(File::create(&tmp)?, arrow_schema(t), Some(self.props()?)).map_err(io_err)?;
             let (writer, factory) = writer.into_serialized_writer().map_err(io_err)?;
             parts.push(Some((writer, tmp)));
             factories.push(factory);
-            finals.push(dir.join(format!("{stem}.parquet")));
+            finals.push(fin);
         }
         Ok((RowGroupParts { final_paths: finals, parts }, factories))
     }
