@@ -100,7 +100,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     let (files, secs) = super::run_files(&inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)?;
     let mut report = Report::new("load", files, secs);
     report.shard = shard.map(|s| s.to_string());
-    super::finish(&report, &args.run)
+    super::finish(report, &args.run)
 }
 
 fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
@@ -152,7 +152,7 @@ fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
     let mut report = Report::new("load", files, secs + start.elapsed().as_secs_f64());
     report.shard = shard.map(|s| s.to_string());
     report.set_loads(loads);
-    super::finish(&report, &args.run)
+    super::finish(report, &args.run)
 }
 
 /// Loads every table from the parts of the files that loaded, one job per table.

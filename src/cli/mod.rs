@@ -183,15 +183,13 @@ pub fn run_files(
 }
 
 /// Prints the summary, writes `--report`, returns the exit code.
-pub fn finish(report: &Report, args: &RunArgs) -> anyhow::Result<i32> {
-    let mut report = report.clone();
+pub fn finish(mut report: Report, args: &RunArgs) -> anyhow::Result<i32> {
     if args.allow_invalid && report.exit_code == crate::EXIT_REJECTED {
         report.exit_code = crate::EXIT_OK;
     }
-    let report = &report;
     eprintln!("{}", report.summary());
     if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(report)?;
+        let json = serde_json::to_vec_pretty(&report)?;
         std::fs::write(path, json).map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
     }
     Ok(report.exit_code)

@@ -15,5 +15,5 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<i32> {
     let (files, secs) = super::run_files(&inputs, None, None, 16_384, &args.run)?;
     let mut report = crate::report::Report::new("validate", files, secs);
     report.shard = shard.map(|s| s.to_string());
-    super::finish(&report, &args.run)
+    super::finish(report, &args.run)
 }
