@@ -1,33 +1,34 @@
-//! Generates the record types, decoders and schemas from `xsd/*.xsd` into `OUT_DIR`.
-
-#[path = "codegen/mod.rs"]
-mod codegen;
+//! Compiles the schema into Rust (in `OUT_DIR`) for the `xml2bq` binary.
+//!
+//! `XML2BQ_SCHEMA` names a mapping file (`.toml`) or a schema document (`.xsd`),
+//! absolute or relative to the repository root; without it, the repository's own
+//! setup, `xsd/customer_orders.toml`. What cannot be compiled is reported with the
+//! construct and where it is, and the build stops (no panic, no broken code).
 
 use std::path::PathBuf;
 
 fn main() {
-    println!("cargo:rerun-if-changed=xsd");
-    println!("cargo:rerun-if-changed=codegen");
-    let mut xsds: Vec<PathBuf> = std::fs::read_dir("xsd")
-        .expect("the xsd/ folder must exist")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "xsd"))
-        .collect();
-    xsds.sort();
-    let [xsd] = xsds.as_slice() else {
-        panic!("xsd/ must hold exactly one .xsd file, found {}: {xsds:?}", xsds.len());
+    println!("cargo:rerun-if-env-changed=XML2BQ_SCHEMA");
+    let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let schema = match std::env::var_os("XML2BQ_SCHEMA") {
+        Some(p) if !p.is_empty() => root.join(PathBuf::from(p)),
+        _ => root.join("xsd/customer_orders.toml"),
     };
-    println!("cargo:rerun-if-changed={}", xsd.display());
-    let text = std::fs::read_to_string(xsd).unwrap_or_else(|e| panic!("cannot read {}: {e}", xsd.display()));
-    let code = codegen::generate(&text).unwrap_or_else(|e| panic!("{}: {e}", xsd.display()));
-    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    std::fs::write(out_dir.join("schema_gen.rs"), code).expect("write generated code");
-    // A variant schema for the tests: the generator's whole subset, compiled and run.
-    let variant = "tests/fixtures/variant.xsd";
-    println!("cargo:rerun-if-changed={variant}");
-    if let Ok(text) = std::fs::read_to_string(variant) {
-        let code = codegen::generate(&text).unwrap_or_else(|e| panic!("{variant}: {e}"));
-        std::fs::write(out_dir.join("variant_gen.rs"), code).expect("write generated code");
+    println!("cargo:rerun-if-changed={}", schema.display());
+    let compiled = match xml2bq_codegen::compile(&schema) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: xml2bq cannot compile the schema {}:\n  {e}", schema.display());
+            eprintln!("  (XML2BQ_SCHEMA names the mapping or .xsd to build for; the README lists what is supported)");
+            std::process::exit(1);
+        }
+    };
+    for f in &compiled.files {
+        println!("cargo:rerun-if-changed={}", f.display());
     }
-    println!("cargo:rustc-env=XML2BQ_XSD={}", xsd.file_name().unwrap().to_string_lossy());
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("schema.rs");
+    if let Err(e) = std::fs::write(&out, compiled.code) {
+        eprintln!("error: cannot write {}: {e}", out.display());
+        std::process::exit(1);
+    }
 }

@@ -6,14 +6,14 @@
 //! a Cloud Storage source is deleted only at the generation that was read). Any
 //! failure leaves the source in place.
 
-use crate::gcp::Cloud;
-use crate::parse::DecodeError;
-use crate::source::{Input, Loc, Location, stable_hash};
+use crate::source::{Input, Loc, Location};
 use bytes::Bytes;
 use serde::Serialize;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
+use xml2bq_core::{DecodeError, Schema, stable_hash};
+use xml2bq_gcp::Cloud;
 
 /// Where invalid files go.
 #[derive(Clone, Debug)]
@@ -36,7 +36,8 @@ pub struct Reason<'a> {
     pub size: u64,
     pub crc32c: String,
     pub source_removed: bool,
-    pub xsd: &'static str,
+    /// The mapping or schema file xml2bq was built with.
+    pub schema: &'static str,
     pub tool: String,
 }
 
@@ -81,7 +82,7 @@ fn unverified(what: &str, want: (u64, u32), got: (u64, u32)) -> io::Error {
 
 impl DeadLetter {
     /// Moves `input` to the dead-letter location with `err` as its reason; returns the copy's URI.
-    pub fn take(&self, input: &Input, err: &DecodeError) -> io::Result<String> {
+    pub fn take(&self, input: &Input, err: &DecodeError, schema: &'static Schema) -> io::Result<String> {
         let want = input_checksum(input)?;
         if want.0 != input.size {
             return Err(io::Error::other(format!("{} changed while it was read; left in place", input.uri)));
@@ -132,7 +133,7 @@ impl DeadLetter {
             size: want.0,
             crc32c: format!("{:08x}", want.1),
             source_removed: !self.keep_source,
-            xsd: crate::schema::XSD_FILE,
+            schema: schema.info.mapping.or(schema.info.files.first().map(|f| f.0)).unwrap_or(""),
             tool: format!("xml2bq {}", env!("CARGO_PKG_VERSION")),
         };
         let mut json = serde_json::to_vec_pretty(&reason).map_err(io::Error::other)?;

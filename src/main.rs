@@ -1,20 +1,11 @@
-//! The `xml2bq` binary: parse arguments, run the subcommand, exit with its code.
+//! The `xml2bq` binary: the command line over the schema compiled in at build time.
 
-use clap::Parser;
-use xml2bq::cli::{Cli, Command};
+/// The schema, compiled by `build.rs` from `XML2BQ_SCHEMA` (default: `xsd/customer_orders.toml`).
+#[allow(clippy::all, dead_code, unused_variables, unused_mut)]
+mod schema {
+    include!(concat!(env!("OUT_DIR"), "/schema.rs"));
+}
 
 fn main() {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Load(a) => xml2bq::cli::load::run(*a),
-        Command::Validate(a) => xml2bq::cli::validate::run(a),
-        Command::Schema(a) => xml2bq::cli::schema::run(a),
-    };
-    match result {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
-            eprintln!("xml2bq: error: {e:#}");
-            std::process::exit(xml2bq::EXIT_FATAL);
-        }
-    }
+    std::process::exit(xml2bq::cli::main(&schema::SCHEMA));
 }

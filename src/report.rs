@@ -1,9 +1,8 @@
 //! The run report: what happened to each file, totals, and the JSON written by `--report`.
 
-use crate::parse::DecodeError;
-use crate::schema::TABLES;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use xml2bq_core::{DecodeError, Schema};
 
 /// The state a file ended in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -59,9 +58,9 @@ impl FileReport {
         }
     }
 
-    /// Sets rows from a per-table vector (in `TABLES` order).
-    pub fn with_rows(mut self, rows: &[u64]) -> Self {
-        self.rows = TABLES.iter().zip(rows).map(|(t, n)| (t.name.to_string(), *n)).collect();
+    /// Sets rows from a per-table vector (in the schema's table order).
+    pub fn with_rows(mut self, schema: &Schema, rows: &[u64]) -> Self {
+        self.rows = schema.tables.iter().zip(rows).map(|(t, n)| (t.name.to_string(), *n)).collect();
         self
     }
 }
@@ -92,13 +91,13 @@ pub struct Report {
     pub files: Vec<FileReport>,
     /// BigQuery loads, one per table (BigQuery destinations only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub loads: Vec<crate::gcp::bigquery::load::TableLoad>,
+    pub loads: Vec<xml2bq_gcp::bigquery::load::TableLoad>,
 }
 
 impl Report {
-    pub fn new(command: &str, files: Vec<FileReport>, seconds: f64) -> Self {
+    pub fn new(command: &str, schema: &Schema, files: Vec<FileReport>, seconds: f64) -> Self {
         let count = |s: Status| files.iter().filter(|f| f.status == s).count();
-        let mut rows: BTreeMap<String, u64> = TABLES.iter().map(|t| (t.name.to_string(), 0)).collect();
+        let mut rows: BTreeMap<String, u64> = schema.tables.iter().map(|t| (t.name.to_string(), 0)).collect();
         for f in &files {
             for (t, n) in &f.rows {
                 *rows.entry(t.clone()).or_default() += n;
@@ -127,7 +126,7 @@ impl Report {
     }
 
     /// Records the BigQuery loads; any failed table makes the run fatal.
-    pub fn set_loads(&mut self, loads: Vec<crate::gcp::bigquery::load::TableLoad>) {
+    pub fn set_loads(&mut self, loads: Vec<xml2bq_gcp::bigquery::load::TableLoad>) {
         if loads.iter().any(|l| l.state == "failed") {
             self.exit_code = crate::EXIT_FATAL;
         }

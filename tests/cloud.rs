@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use xml2bq::gcp::Cloud;
+use xml2bq_gcp::Cloud;
 
 const NEEDS: &str = "needs the emulators: run ./scripts/test.sh";
 const PROJECT: &str = "test-project";

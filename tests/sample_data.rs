@@ -146,6 +146,6 @@ fn schema_command_prints_bigquery_types() {
     let arr: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(arr, v["orders"]);
     let o = xml2bq(&["schema", "--table", "nope"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a usage error");
     assert!(stderr(&o).contains("\"customers\""), "names the real tables: {}", stderr(&o));
 }

@@ -3,15 +3,15 @@
 
 use super::RunArgs;
 use crate::deadletter::DeadLetter;
-use crate::gcp::Cloud;
-use crate::gcp::bigquery::{Dest, LoadOptions, WriteMode, load, tables};
-use crate::gcp::gcs::GsPath;
 use crate::report::{FileReport, Report, Status};
-use crate::schema::TABLES;
 use crate::sink::{Format, LocalSink};
 use crate::source::{self, Input, Location};
 use clap::Args;
 use std::path::PathBuf;
+use xml2bq_core::Schema;
+use xml2bq_gcp::Cloud;
+use xml2bq_gcp::bigquery::{Dest, LoadOptions, WriteMode, load, tables};
+use xml2bq_gcp::gcs::GsPath;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -77,9 +77,9 @@ pub struct LoadArgs {
     pub work_dir: Option<PathBuf>,
 }
 
-pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
+pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
     if args.dest.starts_with("bq://") {
-        return run_bigquery(args);
+        return run_bigquery(schema, args);
     }
     if args.dest.starts_with("gs://") {
         anyhow::bail!(
@@ -95,15 +95,16 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     let exclude = [Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()];
     let (inputs, shard) = args.run.shard_inputs(source::expand(&args.run.inputs, &exclude)?)?;
     std::fs::create_dir_all(&dest).map_err(|e| anyhow::anyhow!("cannot create destination {}: {e}", dest.display()))?;
-    let sink = LocalSink { dest, format: args.format, row_group_rows: args.row_group_rows as usize };
+    let sink = LocalSink { schema, dest, format: args.format, row_group_rows: args.row_group_rows as usize };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
-    let (files, secs) = super::run_files(&inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)?;
-    let mut report = Report::new("load", files, secs);
+    let (files, secs) =
+        super::run_files(schema, &inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)?;
+    let mut report = Report::new("load", schema, files, secs);
     report.shard = shard.map(|s| s.to_string());
     super::finish(report, &args.run)
 }
 
-fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
+fn run_bigquery(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
     let dest = Dest::parse(&args.dest).map_err(anyhow::Error::msg)?;
     let Some(dead) = &args.dead_letter else {
         anyhow::bail!(
@@ -117,9 +118,15 @@ fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
         Some(s) => Some(GsPath::parse(s).ok_or_else(|| anyhow::anyhow!("--staging {s}: expected gs://BUCKET/PREFIX"))?),
         None => None,
     };
+    let table_names: Vec<&str> = schema.tables.iter().map(|t| t.name).collect();
     let opts = LoadOptions {
         dest,
-        tables: LoadOptions::table_names(&args.table_names).map_err(anyhow::Error::msg)?,
+        tables: LoadOptions::table_names(&table_names, &args.table_names).map_err(anyhow::Error::msg)?,
+        schemas: schema.tables.iter().map(xml2bq_gcp::bigquery::schema::fields).collect(),
+        description: format!(
+            "Loaded by xml2bq from {}",
+            schema.info.mapping.or(schema.info.files.first().map(|f| f.0)).unwrap_or("its schema")
+        ),
         write: args.write,
         partition_by: args.partition_by.clone(),
         cluster_by: args.cluster_by.clone(),
@@ -140,16 +147,17 @@ fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
         None => std::env::temp_dir().join(format!("xml2bq-{}", std::process::id())),
     };
     std::fs::create_dir_all(&work).map_err(|e| anyhow::anyhow!("cannot create work folder {}: {e}", work.display()))?;
-    let sink = LocalSink { dest: work.clone(), format: Format::Parquet, row_group_rows: args.row_group_rows as usize };
+    let sink =
+        LocalSink { schema, dest: work.clone(), format: Format::Parquet, row_group_rows: args.row_group_rows as usize };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
     let (files, secs) =
-        super::run_files(&inputs, Some(sink.clone()), Some(dead_letter), args.batch_rows as usize, &args.run)?;
+        super::run_files(schema, &inputs, Some(sink.clone()), Some(dead_letter), args.batch_rows as usize, &args.run)?;
     let start = std::time::Instant::now();
-    let loads = load_tables(&cloud, &opts, &sink, &inputs, &files, &work);
+    let loads = load_tables(schema, &cloud, &opts, &sink, &inputs, &files, &work);
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
-    let mut report = Report::new("load", files, secs + start.elapsed().as_secs_f64());
+    let mut report = Report::new("load", schema, files, secs + start.elapsed().as_secs_f64());
     report.shard = shard.map(|s| s.to_string());
     report.set_loads(loads);
     super::finish(report, &args.run)
@@ -157,6 +165,7 @@ fn run_bigquery(args: LoadArgs) -> anyhow::Result<i32> {
 
 /// Loads every table from the parts of the files that loaded, one job per table.
 fn load_tables(
+    schema: &'static Schema,
     cloud: &Cloud,
     opts: &LoadOptions,
     sink: &LocalSink,
@@ -171,7 +180,8 @@ fn load_tables(
     let nonce = (opts.write == WriteMode::Truncate).then(|| {
         format!("{:?}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default())
     });
-    TABLES
+    schema
+        .tables
         .iter()
         .enumerate()
         .map(|(t, spec)| {

@@ -6,11 +6,12 @@ pub mod validate;
 
 use crate::report::{FileReport, Report, Status};
 use crate::source::shard::Shard;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use xml2bq_core::Schema;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -35,8 +36,34 @@ pub enum Command {
     Load(Box<load::LoadArgs>),
     /// Check XML files against the schema; report, touch nothing.
     Validate(validate::ValidateArgs),
-    /// Print the BigQuery JSON schemas of the tables (as `bq mk --schema` takes them).
+    /// Print the tables' BigQuery schemas (JSON), or what the binary was built from (--info).
     Schema(schema::SchemaArgs),
+}
+
+/// Runs the command line against `schema`; returns the process exit code.
+pub fn main(schema: &'static Schema) -> i32 {
+    // Built once per process; clap keeps it for the process's life.
+    let version: &'static str = Box::leak(schema::version(schema).into_boxed_str());
+    let cmd = Cli::command().long_version(version);
+    let cli = match cmd.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { crate::EXIT_USAGE } else { crate::EXIT_OK };
+        }
+    };
+    let result = match cli.command {
+        Command::Load(a) => load::run(schema, *a),
+        Command::Validate(a) => validate::run(schema, a),
+        Command::Schema(a) => schema::run(schema, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xml2bq: error: {e:#}");
+            crate::EXIT_FATAL
+        }
+    }
 }
 
 /// Options shared by load and validate.
@@ -160,6 +187,7 @@ pub fn file_line(f: &FileReport) -> String {
 /// Runs `inputs` through a job built from `sink` and `dead_letter`; returns each
 /// file's report and the seconds taken.
 pub fn run_files(
+    schema: &'static Schema,
     inputs: &[crate::source::Input],
     sink: Option<crate::sink::LocalSink>,
     dead_letter: Option<crate::deadletter::DeadLetter>,
@@ -168,6 +196,7 @@ pub fn run_files(
 ) -> anyhow::Result<(Vec<FileReport>, f64)> {
     let progress = Arc::new(Progress::new(inputs.iter().map(|i| i.size).sum(), args.quiet));
     let job = crate::pipeline::Job {
+        schema,
         sink,
         dead_letter,
         batch_rows,

@@ -1,44 +1,97 @@
-//! `xml2bq schema`: print the BigQuery JSON schemas generated from the XSD.
+//! `xml2bq schema`: the tables' BigQuery schemas, or what the binary was built from.
 
-use crate::schema::{TABLES, table_index};
 use clap::Args;
 use std::path::PathBuf;
+use xml2bq_core::Schema;
+use xml2bq_gcp::bigquery::schema::fields;
 
 #[derive(Args, Debug)]
 pub struct SchemaArgs {
     /// Print only this table's schema, as a bare JSON array (`bq mk --schema FILE` takes it).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "info")]
     pub table: Option<String>,
     /// Write <table>.json for every table into this folder instead of printing.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "info")]
     pub out_dir: Option<PathBuf>,
+    /// Print the mapping and schema files the binary was built with, the tables, and
+    /// the relaxations of the schema the mapping states.
+    #[arg(long)]
+    pub info: bool,
 }
 
-fn parsed(t: usize) -> serde_json::Value {
-    serde_json::from_str(TABLES[t].bigquery_schema).expect("generated schema is JSON")
+/// `--version`'s long text: the version and the schema the binary was built with.
+pub fn version(schema: &Schema) -> String {
+    format!("{}\n{}", env!("CARGO_PKG_VERSION"), info(schema))
 }
 
-pub fn run(args: SchemaArgs) -> anyhow::Result<i32> {
+/// What the binary was built with, as text.
+pub fn info(schema: &Schema) -> String {
+    let i = &schema.info;
+    let mut s = String::new();
+    match i.mapping {
+        Some(m) => s.push_str(&format!("mapping: {m}\n")),
+        None => s.push_str("mapping: none (the automatic tables of the schema)\n"),
+    }
+    s.push_str("schema files (sha256):\n");
+    for (f, h) in i.files {
+        s.push_str(&format!("  {f}  {h}\n"));
+    }
+    s.push_str("roots:\n");
+    for r in schema.roots {
+        let ns = schema.namespace(r.ns);
+        if ns.is_empty() {
+            s.push_str(&format!("  <{}>\n", r.local));
+        } else {
+            s.push_str(&format!("  <{}> in {ns}\n", r.local));
+        }
+    }
+    s.push_str("tables:\n");
+    for t in schema.tables {
+        let rows: Vec<String> =
+            t.rows.iter().map(|r| r.elements.iter().map(|(_, l)| format!("/{l}")).collect::<String>()).collect();
+        let what = if t.document { "one row per file".to_string() } else { rows.join(", ") };
+        s.push_str(&format!("  {} ({what})\n", t.name));
+    }
+    if i.relaxations.is_empty() {
+        s.push_str("relaxations of the schema: none\n");
+    } else {
+        s.push_str("relaxations of the schema (stated by the mapping):\n");
+        for r in i.relaxations {
+            s.push_str(&format!("  {r}\n"));
+        }
+    }
+    s.push_str(&format!("unzoned xs:dateTime values are read in: {}\n", i.timezone));
+    s.push_str(&format!("RECORD nesting kept as columns: {} levels (deeper: XML text)\n", i.max_depth));
+    s
+}
+
+pub fn run(schema: &'static Schema, args: SchemaArgs) -> anyhow::Result<i32> {
+    if args.info {
+        print!("{}", info(schema));
+        return Ok(crate::EXIT_OK);
+    }
     if let Some(dir) = &args.out_dir {
-        std::fs::create_dir_all(dir)?;
-        for (t, spec) in TABLES.iter().enumerate() {
-            let path = dir.join(format!("{}.json", spec.name));
-            std::fs::write(&path, serde_json::to_string_pretty(&parsed(t))? + "\n")?;
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        for t in schema.tables {
+            let path = dir.join(format!("{}.json", t.name));
+            let text = serde_json::to_string_pretty(&fields(t))? + "\n";
+            std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
         return Ok(crate::EXIT_OK);
     }
     let value = match &args.table {
         Some(name) => {
-            let t = table_index(name).ok_or_else(|| {
-                let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
-                anyhow::anyhow!("no table {name:?}; the tables are {names:?}")
-            })?;
-            parsed(t)
+            let Some(t) = schema.table(name) else {
+                let names: Vec<&str> = schema.tables.iter().map(|t| t.name).collect();
+                eprintln!("xml2bq: error: --table {name:?}: no such table; the tables are {names:?}");
+                return Ok(crate::EXIT_USAGE);
+            };
+            serde_json::Value::Array(fields(&schema.tables[t]))
         }
-        None => {
-            serde_json::Value::Object(TABLES.iter().enumerate().map(|(t, s)| (s.name.to_string(), parsed(t))).collect())
-        }
+        None => serde_json::Value::Object(
+            schema.tables.iter().map(|t| (t.name.to_string(), serde_json::Value::Array(fields(t)))).collect(),
+        ),
     };
     println!("{}", serde_json::to_string_pretty(&value)?);
     Ok(crate::EXIT_OK)

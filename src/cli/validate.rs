@@ -10,10 +10,10 @@ pub struct ValidateArgs {
     pub run: RunArgs,
 }
 
-pub fn run(args: ValidateArgs) -> anyhow::Result<i32> {
+pub fn run(schema: &'static xml2bq_core::Schema, args: ValidateArgs) -> anyhow::Result<i32> {
     let (inputs, shard) = args.run.shard_inputs(source::expand(&args.run.inputs, &[])?)?;
-    let (files, secs) = super::run_files(&inputs, None, None, 16_384, &args.run)?;
-    let mut report = crate::report::Report::new("validate", files, secs);
+    let (files, secs) = super::run_files(schema, &inputs, None, None, 16_384, &args.run)?;
+    let mut report = crate::report::Report::new("validate", schema, files, secs);
     report.shard = shard.map(|s| s.to_string());
     super::finish(report, &args.run)
 }

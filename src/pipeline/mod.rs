@@ -5,8 +5,6 @@
 mod parallel;
 
 use crate::deadletter::{self, DeadLetter};
-use crate::parse::utf8::Utf8Reader;
-use crate::parse::{DecodeError, Decoder, Rule, document};
 use crate::report::{FileReport, Status};
 use crate::sink::LocalSink;
 use crate::source::{Counting, Input};
@@ -14,10 +12,16 @@ use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
+use xml2bq_core::columns::{Columns, writer_stopped};
+use xml2bq_core::events::Buffered;
+use xml2bq_core::parse::Decoder;
+use xml2bq_core::utf8::Utf8Reader;
+use xml2bq_core::{DecodeError, Rule, Schema, document};
 
 /// What to do with each file.
 #[derive(Clone)]
 pub struct Job {
+    pub schema: &'static Schema,
     /// Where rows go; `None` validates only.
     pub sink: Option<LocalSink>,
     /// Where invalid files go; `None` leaves them in place (validate).
@@ -54,23 +58,27 @@ fn failed(input: &Input, why: String) -> FileReport {
     r
 }
 
-/// Decodes one file, emitting batches to `emit`.
+/// Decodes one file, handing each full batch to `sink`; returns the rows per table.
 fn decode_file(
     job: &Job,
     input: &Input,
-    emit: impl FnMut(usize, RecordBatch) -> Result<(), DecodeError>,
+    sink: impl FnMut(usize, RecordBatch) -> Result<(), DecodeError> + Send + 'static,
 ) -> Result<Vec<u64>, DecodeError> {
     let stream = input.open().map_err(|e| DecodeError::new(Rule::Io, format!("cannot open: {e}"), 0))?;
     let on_bytes = job.on_bytes.clone();
     let counted = Counting { inner: stream, on_read: Box::new(move |n| on_bytes(n)) };
-    let mut d = Decoder::new(Utf8Reader::new(counted));
-    document::decode::<crate::schema::Tables, _>(&mut d, &input.uri, job.batch_rows, emit)
+    let mut events = Buffered::new(Utf8Reader::new(counted));
+    let mut d = Decoder::new(&mut events, job.schema.namespaces);
+    let mut out = Columns::new(job.schema, &input.uri, job.batch_rows).with_sink(Box::new(sink));
+    document::decode(job.schema, &mut d, &mut out)?;
+    out.flush()?;
+    Ok(out.rows())
 }
 
 type Decoded = (Result<(Vec<u64>, usize), DecodeError>, std::io::Result<Vec<String>>);
 
-/// Tries the segment-parallel path for a large file; None: decode it sequentially.
-fn parallel_attempt(job: &Job, input: &Input, sink: &crate::sink::LocalSink) -> Option<Decoded> {
+/// Tries the segment-parallel path for a large file; None: decode it in one pass.
+fn parallel_attempt(job: &Job, input: &Input, sink: &LocalSink) -> Option<Decoded> {
     let workers = rayon::current_num_threads();
     if workers < 2 || input.size < job.split_min_bytes {
         return None;
@@ -82,7 +90,7 @@ fn parallel_attempt(job: &Job, input: &Input, sink: &crate::sink::LocalSink) -> 
 }
 
 /// Decodes a file in one pass on this thread while a second thread writes its parts.
-fn one_pass(job: &Job, input: &Input, sink: &crate::sink::LocalSink) -> Decoded {
+fn one_pass(job: &Job, input: &Input, sink: &LocalSink) -> Decoded {
     let parts = sink.begin(input);
     let (tx, rx) = sync_channel::<(usize, RecordBatch)>(4);
     std::thread::scope(|s| {
@@ -93,10 +101,7 @@ fn one_pass(job: &Job, input: &Input, sink: &crate::sink::LocalSink) -> Decoded 
             }
             Ok::<_, std::io::Error>(parts)
         });
-        let decoded = decode_file(job, input, |t, b| {
-            tx.send((t, b)).map_err(|_| DecodeError::new(Rule::Io, "the part writer stopped", 0))
-        });
-        drop(tx);
+        let decoded = decode_file(job, input, move |t, b| tx.send((t, b)).map_err(|_| writer_stopped()));
         let parts = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
         match (decoded, parts) {
             (Ok(rows), Ok(parts)) => (Ok((rows, 0)), parts.commit().map(paths)),
@@ -131,7 +136,7 @@ pub fn run_file(job: &Job, input: &Input) -> FileReport {
     match decoded {
         Ok((rows, segments)) => {
             let status = if job.sink.is_some() { Status::Loaded } else { Status::Valid };
-            let mut r = FileReport::new(&input.uri, input.size, status).with_rows(&rows);
+            let mut r = FileReport::new(&input.uri, input.size, status).with_rows(job.schema, &rows);
             r.outputs = outputs;
             r.segments = segments;
             r
@@ -143,7 +148,7 @@ pub fn run_file(job: &Job, input: &Input) -> FileReport {
             }
             let mut r = FileReport::new(&input.uri, input.size, Status::Invalid);
             if let Some(dl) = &job.dead_letter {
-                match dl.take(input, &e) {
+                match dl.take(input, &e, job.schema) {
                     Ok(p) => {
                         r.status = Status::DeadLettered;
                         r.dead_letter = Some(p);

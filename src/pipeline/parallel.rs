@@ -1,39 +1,36 @@
-//! One large file on every core: the stream is cut into segments after record end
-//! tags ([`crate::source::split`]); worker threads decode each segment and encode it
-//! into one Parquet row group per table; this thread appends the row groups in order.
+//! One large file on every core. The stream is cut into segments after row end tags
+//! ([`crate::source::split`]); worker threads decode the run of rows each segment
+//! starts with and encode it into Parquet row groups; this thread decodes the document
+//! itself, stitched from the segments, and takes each worker's run at the segment
+//! boundary where it belongs (`Next::Run` in the generated decoders), so everything
+//! outside the runs (containers, document-table content, the file's other rows) is
+//! decoded and checked in order, exactly as in one pass.
 //!
-//! Each cut is a guess, and each guess is checked: a segment must decode cleanly,
-//! stop exactly between two records of the table it was cut after (the last one must
-//! end the document), and hold exactly as many records as the splitter counted (its
-//! ordinals were numbered from that count). Anything else — an invalid file, or
-//! `</Order>` inside a comment — returns `None`, and the caller decodes the file in
-//! one pass instead, which is also the path that reports errors. Rows, ordinals and
-//! part files never depend on the thread count.
+//! Every guess is checked: a segment must start right after a row of the table it was
+//! cut after, in that row's parent, with the namespace bindings, row numbers and
+//! ancestor numbers the worker assumed. Anything else — an invalid file, `</Order>`
+//! inside a comment — gives up, and the caller decodes the file in one pass, which is
+//! also the path that reports errors. Rows, ordinals and their order in the parts
+//! never depend on the thread count.
 
 use super::Job;
-use crate::parse::document::{self, Entry, Exit};
-use crate::parse::{DecodeError, Decoder, Rule};
-use crate::schema::{TABLES, Tables};
 use crate::sink::{LocalSink, encode_row_group};
-use crate::source::split::{Segment, Splitter};
+use crate::source::split::{Segment, Splitter, Targets};
 use crate::source::{Counting, Input};
-use arrow_array::RecordBatch;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use quick_xml::events::Event;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex};
+use xml2bq_core::columns::Columns;
+use xml2bq_core::events::{Borrowed, Events, ResyncSignal, Run};
+use xml2bq_core::parse::Decoder;
+use xml2bq_core::{DecodeError, Rule, Schema, document};
 
-/// Per table, the encoded row group of a segment (None: no rows of that table).
+/// Per table, the encoded row group of a segment's run (None: no rows of that table).
 type RowGroups = Vec<Option<Vec<ArrowColumnChunk>>>;
-
-/// A decoded and encoded segment.
-struct Encoded {
-    seq: usize,
-    cut_after: Option<usize>,
-    records: Vec<u64>,
-    result: Result<(RowGroups, document::Part), DecodeError>,
-}
 
 /// What a successful parallel pass did: rows per table, segments, part paths.
 pub struct Written {
@@ -42,73 +39,300 @@ pub struct Written {
     pub parts: Vec<std::path::PathBuf>,
 }
 
-fn encode_segment(
+/// A worker's run: the rows a segment starts with.
+struct Done {
+    table: usize,
+    row: usize,
+    rows: u64,
+    /// Where in the segment the stitched decode goes on.
+    stop: usize,
+    rows_before: u64,
+    counters: Vec<u64>,
+    groups: RowGroups,
+}
+
+fn resync() -> DecodeError {
+    DecodeError::new(Rule::Resync, "a segment's guess did not hold", 0)
+}
+
+/// Decodes the rows a segment starts with (a worker's part).
+fn work(
+    schema: &'static Schema,
     seg: &Segment,
-    source: &str,
+    targets: &Targets,
+    uri: &str,
     batch_rows: usize,
     factories: &[ArrowRowGroupWriterFactory],
-) -> Result<(RowGroups, document::Part), DecodeError> {
-    let io = |e: std::io::Error| DecodeError::new(Rule::Io, e.to_string(), 0);
+) -> Result<Done, DecodeError> {
+    let cut = seg.after.as_ref().ok_or_else(resync)?;
     if simdutf8::basic::from_utf8(&seg.bytes).is_err() {
-        return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a segment", 0));
+        return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a segment", seg.offset));
     }
-    let mut d = match seg.entry {
-        Entry::Document => Decoder::slice(&seg.bytes),
-        Entry::Container(_) => Decoder::segment(&seg.bytes),
+    let path = &schema.tables[cut.table].rows[cut.row];
+    let &(ns, local) = path.elements.last().ok_or_else(resync)?;
+    let mut events = Borrowed::new(&seg.bytes);
+    let mut d = Decoder::segment(&mut events, schema.namespaces, &targets.bindings);
+    let mut cols = Columns::new(schema, uri, batch_rows);
+    cols.resume(&seg.rows_before, &seg.counters_before);
+    let mut rows = 0;
+    let stop = loop {
+        match d.next_child()? {
+            Some(n) if n == ns && d.local() == local.as_bytes() => {
+                (path.decode)(&mut d, &mut cols)?;
+                rows += 1;
+            }
+            _ => break d.event_start() as usize,
+        }
     };
-    let mut batches: Vec<Vec<RecordBatch>> = vec![vec![]; TABLES.len()];
-    let last = seg.cut_after.is_none();
-    let part = document::decode_part::<Tables, _>(
-        &mut d,
-        source,
-        batch_rows,
-        seg.entry,
-        !last,
-        &seg.records_before,
-        |t, b| {
-            batches[t].push(b);
-            Ok(())
-        },
-    )?;
-    let groups = batches
-        .iter()
-        .enumerate()
-        .map(|(t, b)| if b.is_empty() { Ok(None) } else { encode_row_group(&factories[t], t, b).map(Some) })
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
-    Ok((groups, part))
+    let mut groups: RowGroups = schema.tables.iter().map(|_| None).collect();
+    let mut batches = vec![];
+    for (t, b) in cols.flush()? {
+        if t == cut.table {
+            batches.push(b);
+        }
+    }
+    if !batches.is_empty() {
+        let g = encode_row_group(&factories[cut.table], &batches)
+            .map_err(|e| DecodeError::new(Rule::Io, e.to_string(), 0))?;
+        groups[cut.table] = Some(g);
+    }
+    Ok(Done {
+        table: cut.table,
+        row: cut.row,
+        rows,
+        stop,
+        rows_before: seg.rows_before[cut.table],
+        counters: seg.counters_before.clone(),
+        groups,
+    })
+}
+
+/// A segment's bytes, as a reader's buffer.
+struct SegBytes(Arc<Segment>);
+
+impl AsRef<[u8]> for SegBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0.bytes
+    }
+}
+
+/// The document this thread decodes: the segments in order, each from where its
+/// worker's run stopped, with the run handed over at the boundary.
+struct Stitched<'a> {
+    schema: &'static Schema,
+    targets: &'a Targets,
+    segments: &'a Receiver<Arc<Segment>>,
+    results: &'a Receiver<(usize, Result<Done, DecodeError>)>,
+    early: BTreeMap<usize, Result<Done, DecodeError>>,
+    tokens: &'a SyncSender<()>,
+    current: Option<Arc<Segment>>,
+    reader: quick_xml::Reader<Cursor<SegBytes>>,
+    /// Where in the current segment the reader started.
+    start: usize,
+    buf: Vec<u8>,
+    pending: Option<Run>,
+    groups: Arc<Mutex<Option<RowGroups>>>,
+    /// The last event was the end tag the current segment was cut after.
+    ended_at_cut: bool,
+    broken: bool,
+    finished: bool,
+    seen: usize,
+}
+
+impl<'a> Stitched<'a> {
+    fn reader(seg: &Arc<Segment>, from: usize) -> quick_xml::Reader<Cursor<SegBytes>> {
+        let mut c = Cursor::new(SegBytes(seg.clone()));
+        c.set_position(from as u64);
+        quick_xml::Reader::from_reader(c)
+    }
+
+    fn at_end(&self) -> bool {
+        match &self.current {
+            Some(s) => self.start + self.reader.buffer_position() as usize >= s.bytes.len(),
+            None => true,
+        }
+    }
+
+    /// The worker's result for segment `seq`.
+    fn result(&mut self, seq: usize) -> Result<Done, DecodeError> {
+        loop {
+            if let Some(r) = self.early.remove(&seq) {
+                return r;
+            }
+            match self.results.recv() {
+                Ok((s, r)) => {
+                    self.early.insert(s, r);
+                }
+                Err(_) => return Err(resync()),
+            }
+        }
+    }
+
+    /// Moves to the next segment; false when the stitching cannot go on.
+    fn advance(&mut self) -> bool {
+        if let Some(cur) = &self.current {
+            if cur.cut.is_none() {
+                self.finished = true;
+                return true;
+            }
+            if !self.ended_at_cut {
+                return false;
+            }
+            let _ = self.tokens.try_send(());
+        }
+        let Ok(seg) = self.segments.recv() else { return false };
+        self.seen += 1;
+        let cfg = self.reader.config().clone();
+        if seg.seq == 0 {
+            if simdutf8::basic::from_utf8(&seg.bytes).is_err() {
+                return false;
+            }
+            self.reader = Self::reader(&seg, 0);
+            self.start = 0;
+        } else {
+            let Ok(done) = self.result(seg.seq) else { return false };
+            self.reader = Self::reader(&seg, done.stop);
+            self.start = done.stop;
+            if done.rows > 0 {
+                let table = &self.schema.tables[done.table];
+                self.pending = Some(Run {
+                    table: done.table as u16,
+                    path: table.rows[done.row].elements,
+                    rows: done.rows,
+                    rows_before: done.rows_before,
+                    counters: done.counters,
+                    bindings: self.targets.bindings.clone(),
+                });
+                *self.groups.lock().unwrap_or_else(|e| e.into_inner()) = Some(done.groups);
+            }
+        }
+        *self.reader.config_mut() = cfg;
+        // A run that reaches the end of its segment ended with the row end tag the
+        // segment was cut after.
+        self.ended_at_cut = self.pending.is_some() && self.start == seg.bytes.len();
+        self.current = Some(seg);
+        true
+    }
+}
+
+fn resync_io() -> quick_xml::Error {
+    quick_xml::Error::Io(Arc::new(std::io::Error::other(ResyncSignal)))
+}
+
+impl Events for Stitched<'_> {
+    fn next(&mut self) -> quick_xml::Result<Event<'_>> {
+        if self.broken || self.pending.is_some() {
+            return Err(resync_io());
+        }
+        while !self.finished && self.at_end() {
+            if !self.advance() {
+                self.broken = true;
+                return Err(resync_io());
+            }
+            // A run here, where no rows belong: give up.
+            if self.pending.is_some() {
+                self.broken = true;
+                return Err(resync_io());
+            }
+        }
+        if self.finished {
+            return Ok(Event::Eof);
+        }
+        self.buf.clear();
+        let ev = self.reader.read_event_into(&mut self.buf);
+        self.ended_at_cut = match (&ev, self.current.as_ref().and_then(|s| s.cut.as_ref())) {
+            (Ok(Event::End(e)), Some(cut)) => e.name().as_ref() == cut.name.as_slice(),
+            _ => false,
+        };
+        ev
+    }
+
+    fn take_run(&mut self) -> Option<Run> {
+        let at_boundary = self.pending.is_none() && !self.broken && !self.finished && self.current.is_some();
+        if at_boundary && self.at_end() && !self.advance() {
+            self.broken = true;
+        }
+        self.pending.take()
+    }
+
+    fn position(&self) -> u64 {
+        self.current.as_ref().map_or(0, |s| s.offset) + (self.start as u64) + self.reader.buffer_position()
+    }
+
+    fn error_position(&self) -> u64 {
+        self.current.as_ref().map_or(0, |s| s.offset) + (self.start as u64) + self.reader.error_position()
+    }
+
+    fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
+        self.reader.config_mut()
+    }
+}
+
+/// The parts this thread appends to, shared by its own rows and the workers' runs.
+struct Assembler {
+    parts: crate::sink::RowGroupParts,
+    factories: Arc<Vec<ArrowRowGroupWriterFactory>>,
+}
+
+fn io(e: std::io::Error) -> DecodeError {
+    DecodeError::new(Rule::Io, format!("writing output failed: {e}"), 0)
 }
 
 /// Decodes and writes `input` on `workers` threads. `Some(Ok(written))` when every
-/// segment checked out; `Some(Err)` when writing failed; `None` to decode
-/// the file in one pass instead (nothing of this attempt is left behind).
+/// guess held; `Some(Err)` when writing failed; `None` to decode the file in one pass
+/// instead (nothing of this attempt is left behind).
 pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Option<std::io::Result<Written>> {
     if sink.format != crate::sink::Format::Parquet {
         return None;
     }
-    let stream = input.open().ok()?;
-    let (mut parts, factories) = match sink.begin_row_groups(input) {
+    let schema = job.schema;
+    let mut stream = input.open().ok()?;
+    let mut head = vec![0u8; 256 << 10];
+    let mut filled = 0;
+    while filled < head.len() {
+        match stream.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(_) => return None,
+        }
+    }
+    head.truncate(filled);
+    (job.on_bytes)(filled as u64);
+    let bom = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    let targets = Targets::find(schema, &head[bom..])?;
+    let (parts, factories) = match sink.begin_row_groups(input) {
         Ok(p) => p,
         Err(e) => return Some(Err(e)),
     };
+    let factories = Arc::new(factories);
     let on_bytes = job.on_bytes.clone();
     let counted = Counting { inner: stream, on_read: Box::new(move |n| on_bytes(n)) };
-    let records: Vec<&str> = TABLES.iter().map(|t| t.record).collect();
-    let mut splitter = Splitter::new(counted, &records, job.segment_bytes, job.segment_bytes.saturating_mul(16));
+    let mut splitter =
+        Splitter::new(counted, head.split_off(bom), &targets, job.segment_bytes, job.segment_bytes.saturating_mul(16));
     let stop = AtomicBool::new(false);
-    let (seg_tx, seg_rx) = sync_channel::<Segment>(1);
+    let (seg_tx, seg_rx) = sync_channel::<Arc<Segment>>(1);
     let seg_rx = Mutex::new(seg_rx);
-    let (out_tx, out_rx) = channel::<Encoded>();
+    let (main_tx, main_rx) = channel::<Arc<Segment>>();
+    let (res_tx, res_rx) = channel::<(usize, Result<Done, DecodeError>)>();
+    // Segments alive at once (bounds memory): the splitter takes a token per segment,
+    // this thread gives one back when it leaves a segment.
+    let (token_tx, token_rx) = sync_channel::<()>(workers + 2);
+    for _ in 0..workers + 2 {
+        let _ = token_tx.try_send(());
+    }
+    let asm = Arc::new(Mutex::new(Assembler { parts, factories: factories.clone() }));
+    let groups: Arc<Mutex<Option<RowGroups>>> = Arc::new(Mutex::new(None));
     let outcome = std::thread::scope(|s| {
-        // Reader: cut the stream. A read error or a segment with no record end ends the
-        // attempt before the last segment, so it never finishes (the one-pass decode will
-        // meet the same input and say what is wrong).
         let stop_r = &stop;
         s.spawn(move || {
-            while !stop_r.load(Ordering::Relaxed) {
+            while !stop_r.load(Ordering::Relaxed) && token_rx.recv().is_ok() {
                 match splitter.next_segment() {
                     Ok(Ok(Some(seg))) => {
-                        if seg_tx.send(seg).is_err() {
+                        let seg = Arc::new(seg);
+                        if seg.seq > 0 && seg_tx.send(seg.clone()).is_err() {
+                            break;
+                        }
+                        if main_tx.send(seg).is_err() {
                             break;
                         }
                     }
@@ -121,62 +345,94 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
             }
         });
         for _ in 0..workers {
-            let (rx, tx, stop_w, factories) = (&seg_rx, out_tx.clone(), &stop, &factories);
+            let (rx, tx, stop_w, factories, targets) = (&seg_rx, res_tx.clone(), &stop, &factories, &targets);
             s.spawn(move || {
                 loop {
-                    // Take the lock for the receive only (a `while let` would hold it
-                    // for the whole body and run the workers one at a time).
-                    let next = rx.lock().expect("segment queue").recv();
-                    let Ok(seg) = next else { break };
-                    if stop_w.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let result = encode_segment(&seg, &input.uri, job.batch_rows, factories);
-                    let done = Encoded { seq: seg.seq, cut_after: seg.cut_after, records: seg.records, result };
-                    if tx.send(done).is_err() {
+                    // Hold the lock for the receive only, so that workers run side by side.
+                    let next = rx.lock().map(|r| r.recv());
+                    let Ok(Ok(seg)) = next else { break };
+                    // After a stop, keep receiving (so the splitter never blocks) and answer
+                    // every segment (so this thread never waits for one).
+                    let result = if stop_w.load(Ordering::Relaxed) {
+                        Err(resync())
+                    } else {
+                        work(schema, &seg, targets, &input.uri, job.batch_rows, factories)
+                    };
+                    if tx.send((seg.seq, result)).is_err() {
                         break;
                     }
                 }
             });
         }
-        drop(out_tx);
-        // This thread: check each segment in order and append its row groups.
-        let mut pending = BTreeMap::new();
-        let (mut next, mut finished) = (0, false);
-        let mut rows = vec![0u64; TABLES.len()];
-        for e in out_rx.iter() {
-            pending.insert(e.seq, e);
-            while let Some(e) = pending.remove(&next) {
-                let Ok((groups, part)) = e.result else {
-                    stop.store(true, Ordering::SeqCst);
-                    return None;
-                };
-                let exit_ok = match (e.cut_after, part.exit) {
-                    (Some(t), Exit::Container(c)) => t == c,
-                    (None, Exit::Document) => true,
-                    _ => false,
-                };
-                if !exit_ok || part.rows != e.records {
-                    stop.store(true, Ordering::SeqCst);
-                    return None;
+        drop(res_tx);
+        let mut stitched = Stitched {
+            schema,
+            targets: &targets,
+            segments: &main_rx,
+            results: &res_rx,
+            early: BTreeMap::new(),
+            tokens: &token_tx,
+            current: None,
+            reader: quick_xml::Reader::from_reader(Cursor::new(SegBytes(Arc::new(Segment {
+                seq: usize::MAX,
+                bytes: Arc::new(vec![]),
+                offset: 0,
+                after: None,
+                cut: None,
+                rows_before: vec![],
+                counters_before: vec![],
+            })))),
+            start: 0,
+            buf: Vec::with_capacity(4096),
+            pending: None,
+            groups: groups.clone(),
+            ended_at_cut: false,
+            broken: false,
+            finished: false,
+            seen: 0,
+        };
+        let asm_sink = asm.clone();
+        let (asm_hook, groups_hook) = (asm.clone(), groups.clone());
+        let mut out = Columns::new(schema, &input.uri, job.batch_rows)
+            .with_sink(Box::new(move |t, b| {
+                let mut a = asm_sink.lock().unwrap_or_else(|e| e.into_inner());
+                let chunks = encode_row_group(&a.factories[t], &[b]).map_err(io)?;
+                a.parts.append(t, chunks).map_err(io)
+            }))
+            .with_run_hook(Box::new(move |run| {
+                let g = groups_hook.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(mut g) = g
+                    && let Some(chunks) = g.get_mut(run.table as usize).and_then(Option::take)
+                {
+                    let mut a = asm_hook.lock().unwrap_or_else(|e| e.into_inner());
+                    a.parts.append(run.table as usize, chunks).map_err(io)?;
                 }
-                for (t, g) in groups.into_iter().enumerate() {
-                    if let Some(chunks) = g
-                        && let Err(err) = parts.append(t, chunks)
-                    {
-                        stop.store(true, Ordering::SeqCst);
-                        return Some(Err(err));
-                    }
-                    rows[t] += part.rows[t];
-                }
-                finished = e.cut_after.is_none();
-                next += 1;
+                Ok(())
+            }));
+        let decoded = {
+            let mut d = Decoder::new(&mut stitched, schema.namespaces);
+            document::decode(schema, &mut d, &mut out).and_then(|()| out.flush().map(drop))
+        };
+        let rows = out.rows();
+        drop(out);
+        let segments = stitched.seen;
+        let whole = stitched.finished;
+        // Stop the others, however this ended.
+        stop.store(true, Ordering::SeqCst);
+        drop(stitched);
+        drop(token_tx);
+        drop(main_rx);
+        match decoded {
+            Ok(()) if whole => Some(Ok((rows, segments))),
+            Err(e) if e.rule == Rule::Io && e.message.starts_with("writing output failed") => {
+                Some(Err(std::io::Error::other(e.message)))
             }
+            _ => None,
         }
-        finished.then_some(Ok((rows, next)))
     });
+    let asm = Arc::try_unwrap(asm).ok()?.into_inner().unwrap_or_else(|e| e.into_inner());
     match outcome? {
-        Ok((rows, segments)) => Some(parts.commit(&rows).map(|p| Written { rows, segments, parts: p })),
+        Ok((rows, segments)) => Some(asm.parts.commit(&rows).map(|p| Written { rows, segments, parts: p })),
         Err(e) => Some(Err(e)),
     }
 }

@@ -3,8 +3,7 @@
 //! into place only when the whole file decoded (all-or-nothing), and a re-run of the
 //! same input replaces its parts instead of adding to them.
 
-use crate::schema::{TABLES, arrow_schema};
-use crate::source::{Input, stable_hash};
+use crate::source::Input;
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
@@ -14,6 +13,8 @@ use parquet::file::writer::SerializedFileWriter;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
+use xml2bq_core::columns::arrow_schema;
+use xml2bq_core::{Schema, stable_hash};
 
 /// Output file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -37,6 +38,7 @@ impl Format {
 /// A local folder of tables.
 #[derive(Clone, Debug)]
 pub struct LocalSink {
+    pub schema: &'static Schema,
     pub dest: PathBuf,
     pub format: Format,
     /// Rows per Parquet row group.
@@ -68,7 +70,7 @@ impl LocalSink {
     /// Table `t`'s part for the input with this stem: the final path, and the temporary
     /// one it is written under (in the same folder).
     fn paths(&self, stem: &str, t: usize) -> (PathBuf, PathBuf) {
-        let dir = self.dest.join(TABLES[t].name);
+        let dir = self.dest.join(self.schema.tables[t].name);
         let ext = self.format.ext();
         (dir.join(format!("{stem}.{ext}")), dir.join(format!(".{stem}.{ext}.tmp-{}", std::process::id())))
     }
@@ -82,7 +84,11 @@ impl LocalSink {
 
     /// Starts writing parts for one input file.
     pub fn begin(&self, input: &Input) -> FileParts {
-        FileParts { sink: self.clone(), stem: part_stem(input), parts: TABLES.iter().map(|_| None).collect() }
+        FileParts {
+            sink: self.clone(),
+            stem: part_stem(input),
+            parts: self.schema.tables.iter().map(|_| None).collect(),
+        }
     }
 }
 
@@ -101,7 +107,8 @@ impl FileParts {
             let file = File::create(&tmp)?;
             let part = match self.sink.format {
                 Format::Parquet => Part::Parquet(
-                    ArrowWriter::try_new(file, arrow_schema(t), Some(self.sink.props()?)).map_err(io_err)?,
+                    ArrowWriter::try_new(file, arrow_schema(&self.sink.schema.tables[t]), Some(self.sink.props()?))
+                        .map_err(io_err)?,
                 ),
                 Format::Ndjson => {
                     Part::Ndjson(arrow_json::LineDelimitedWriter::new(BufWriter::with_capacity(1 << 20, file)))
@@ -176,10 +183,11 @@ impl LocalSink {
     pub fn begin_row_groups(&self, input: &Input) -> io::Result<(RowGroupParts, Vec<ArrowRowGroupWriterFactory>)> {
         let stem = part_stem(input);
         let (mut parts, mut factories, mut finals) = (vec![], vec![], vec![]);
-        for t in 0..TABLES.len() {
+        for t in 0..self.schema.tables.len() {
             let (fin, tmp) = self.create_paths(&stem, t)?;
             let writer =
-                ArrowWriter::try_new(File::create(&tmp)?, arrow_schema(t), Some(self.props()?)).map_err(io_err)?;
+                ArrowWriter::try_new(File::create(&tmp)?, arrow_schema(&self.schema.tables[t]), Some(self.props()?))
+                    .map_err(io_err)?;
             let (writer, factory) = writer.into_serialized_writer().map_err(io_err)?;
             parts.push(Some((writer, tmp)));
             factories.push(factory);
@@ -200,10 +208,10 @@ impl LocalSink {
 /// Encodes batches of table `t` into the column chunks of one row group.
 pub fn encode_row_group(
     factory: &ArrowRowGroupWriterFactory,
-    t: usize,
     batches: &[RecordBatch],
 ) -> io::Result<Vec<ArrowColumnChunk>> {
-    let schema = arrow_schema(t);
+    let Some(first) = batches.first() else { return Ok(vec![]) };
+    let schema = first.schema();
     let mut writers = factory.create_column_writers(0).map_err(io_err)?;
     for b in batches {
         let mut w = writers.iter_mut();

@@ -5,12 +5,12 @@
 pub mod shard;
 pub mod split;
 
-use crate::gcp::Cloud;
-use crate::gcp::gcs::{GsPath, Object, ObjectReader};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use xml2bq_gcp::Cloud;
+use xml2bq_gcp::gcs::{GsPath, Object, ObjectReader};
 
 /// Where an input lives.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -104,7 +104,7 @@ fn has_glob(s: &str) -> bool {
 /// Lists the objects a `gs://` argument names: an object, a folder (`gs://b/in/`,
 /// all `*.xml` below it) or a glob (`gs://b/in/*.xml`, `gs://b/in/**/*.xml`).
 fn expand_gcs(arg: &str) -> Result<Vec<Object>, ExpandError> {
-    let remote = |e: crate::gcp::CloudError| ExpandError::Remote(arg.to_string(), e.to_string());
+    let remote = |e: xml2bq_gcp::CloudError| ExpandError::Remote(arg.to_string(), e.to_string());
     let gs = GsPath::parse(arg).ok_or_else(|| ExpandError::Remote(arg.into(), "expected gs://BUCKET/PATH".into()))?;
     let cloud = Cloud::get().map_err(remote)?;
     let xml = |o: &Object| o.name.to_ascii_lowercase().ends_with(".xml");
@@ -180,11 +180,6 @@ pub fn expand(args: &[String], exclude: &[String]) -> Result<Vec<Input>, ExpandE
     out.sort_by(|a, b| a.uri.cmp(&b.uri));
     out.dedup_by(|a, b| a.uri == b.uri);
     Ok(out)
-}
-
-/// A stable 64-bit FNV-1a hash (names part files; the same URI always gives the same name).
-pub fn stable_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// Counts bytes as they are read (for progress and throughput).

@@ -5,7 +5,7 @@
 //! with the count from `--shard-count` / `XML2BQ_SHARD_COUNT`) and Cloud Run Jobs
 //! (`CLOUD_RUN_TASK_INDEX`, `CLOUD_RUN_TASK_COUNT`).
 
-use super::stable_hash;
+use xml2bq_core::stable_hash;
 
 /// This worker's part of the inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,34 +1,149 @@
-//! Cuts a byte stream into segments that end right after a record's end tag
-//! (`</Order>`, `</Customer>`), so that segments can be decoded in parallel.
+//! Cuts a byte stream into segments that end right after a table row's end tag
+//! (`</Order>`, `</g:trkpt>`), so that segments can be decoded in parallel.
 //!
-//! The cut is a guess: `</Order>` inside a comment or CDATA would fool it. The
-//! decoders check every guess (see `pipeline::parallel`), and a wrong one only costs
-//! a sequential re-read, never a wrong row.
+//! The names are searched as the document writes them: with the prefixes its root
+//! element binds. Each cut is a guess (`</Order>` inside a comment or CDATA would
+//! fool it), and so are the counts of rows and ancestors before each segment; the
+//! stitched decode checks every guess (see `pipeline::parallel`), and a wrong one only
+//! costs a sequential re-read, never a wrong row.
 
-use crate::parse::document::Entry;
 use memchr::memmem::{Finder, FinderRev};
+use quick_xml::events::Event;
 use std::io::{self, Read};
+use std::sync::Arc;
+use xml2bq_core::Schema;
+use xml2bq_core::schema::NS_NONE;
 
-/// One segment: bytes, where its decoding starts, and (unless last) which table's
-/// record end tag it was cut after.
+/// Which row's end tag ends a segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+    pub table: usize,
+    /// The row path (of the table's `rows`).
+    pub row: usize,
+    /// The end tag's name as written, e.g. `g:trkpt`.
+    pub name: Vec<u8>,
+}
+
+/// One segment: its bytes, where it is in the file, what ends it (None for the last),
+/// what ended the one before (None for the first), and the rows and ancestors counted
+/// before it (guesses).
 pub struct Segment {
     pub seq: usize,
-    pub bytes: Vec<u8>,
-    pub entry: Entry,
-    /// The table whose record end tag ends this segment; None for the last segment.
-    pub cut_after: Option<usize>,
-    /// Per table: the record start tags seen in this segment (a guess, like the cut:
-    /// the decoder's exact count must agree) and how many all earlier segments held.
-    pub records: Vec<u64>,
-    pub records_before: Vec<u64>,
+    pub bytes: Arc<Vec<u8>>,
+    pub offset: u64,
+    pub after: Option<Cut>,
+    pub cut: Option<Cut>,
+    pub rows_before: Vec<u64>,
+    pub counters_before: Vec<u64>,
+}
+
+/// What to look for in a document: derived from the schema and the root's bindings.
+#[derive(Clone, Debug)]
+pub struct Targets {
+    /// The prefix bindings the root element declares.
+    pub bindings: Vec<(String, String)>,
+    /// `</name>` of every row element form, with its cut.
+    ends: Vec<(Vec<u8>, Cut)>,
+    /// Per table: `<name` of its row elements' forms.
+    row_starts: Vec<Vec<Vec<u8>>>,
+    /// Per counter: `<name` of its element's forms.
+    counter_starts: Vec<Vec<Vec<u8>>>,
+}
+
+impl Targets {
+    /// Reads the root start tag at the start of `head` (the file's first bytes). None
+    /// when it cannot be found there, or no row can be cut after.
+    pub fn find(schema: &Schema, head: &[u8]) -> Option<Targets> {
+        let mut reader = quick_xml::Reader::from_reader(head);
+        let root = loop {
+            match reader.read_event().ok()? {
+                Event::Start(e) | Event::Empty(e) => break e.into_owned(),
+                Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::Text(_) => {}
+                _ => return None,
+            }
+        };
+        let mut bindings = vec![];
+        for a in root.attributes() {
+            let a = a.ok()?;
+            let key = a.key.as_ref();
+            let prefix = if key == b"xmlns" {
+                String::new()
+            } else if let Some(p) = key.strip_prefix(b"xmlns:") {
+                String::from_utf8(p.to_vec()).ok()?
+            } else {
+                continue;
+            };
+            let uri = a.unescape_value().ok()?.into_owned();
+            bindings.push((prefix, uri));
+        }
+        let ns_of = |uri: &str| schema.namespaces.iter().position(|n| *n == uri).map(|i| i as u16);
+        // The forms an element (ns, local) can take in this document.
+        let forms = |ns: u16, local: &str| -> Vec<Vec<u8>> {
+            let mut out = vec![];
+            let default = bindings.iter().rev().find(|(p, _)| p.is_empty()).map(|(_, u)| u.as_str()).unwrap_or("");
+            if (ns == NS_NONE && default.is_empty()) || (ns != NS_NONE && ns_of(default) == Some(ns)) {
+                out.push(local.as_bytes().to_vec());
+            }
+            for (p, u) in &bindings {
+                if !p.is_empty() && ns != NS_NONE && ns_of(u) == Some(ns) {
+                    out.push(format!("{p}:{local}").into_bytes());
+                }
+            }
+            out
+        };
+        let mut ends = vec![];
+        let mut row_starts = vec![];
+        let mut counter_starts = vec![vec![]; schema.counters];
+        for (t, table) in schema.tables.iter().enumerate() {
+            let mut starts = vec![];
+            for (r, row) in table.rows.iter().enumerate() {
+                let Some(&(ns, local)) = row.elements.last() else { continue };
+                // Two row paths of one table ending in the same element: the cut could not
+                // tell which parent its rows belong to.
+                let ambiguous =
+                    table.rows.iter().enumerate().any(|(k, o)| k != r && o.elements.last() == row.elements.last());
+                for f in forms(ns, local) {
+                    if !ambiguous {
+                        let mut end = b"</".to_vec();
+                        end.extend_from_slice(&f);
+                        end.push(b'>');
+                        ends.push((end, Cut { table: t, row: r, name: f.clone() }));
+                    }
+                    starts.push([b"<".as_slice(), &f].concat());
+                }
+                for a in table.ancestors {
+                    if let Some(&(ans, alocal)) = row.elements.get(a.depth as usize) {
+                        let c = &mut counter_starts[a.counter as usize];
+                        for f in forms(ans, alocal) {
+                            let s = [b"<".as_slice(), &f].concat();
+                            if !c.contains(&s) {
+                                c.push(s);
+                            }
+                        }
+                    }
+                }
+            }
+            row_starts.push(starts);
+        }
+        if ends.is_empty() {
+            return None;
+        }
+        Some(Targets { bindings, ends, row_starts, counter_starts })
+    }
 }
 
 /// Counts start tags `<name>`, `<name ...>`, `<name/>` in `bytes`.
-fn count_starts(bytes: &[u8], finder: &Finder<'_>) -> u64 {
-    finder
-        .find_iter(bytes)
-        .filter(|&p| matches!(bytes.get(p + finder.needle().len()), Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r')))
-        .count() as u64
+fn count_starts(bytes: &[u8], needles: &[Finder<'static>]) -> u64 {
+    needles
+        .iter()
+        .map(|f| {
+            f.find_iter(bytes)
+                .filter(|&p| {
+                    matches!(bytes.get(p + f.needle().len()), Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r'))
+                })
+                .count() as u64
+        })
+        .sum()
 }
 
 /// Splits a stream into segments of about `target` bytes.
@@ -36,68 +151,73 @@ pub struct Splitter<R> {
     input: R,
     target: usize,
     max: usize,
-    finders: Vec<(usize, FinderRev<'static>)>,
-    starts: Vec<Finder<'static>>,
-    before: Vec<u64>,
+    ends: Vec<(FinderRev<'static>, Cut)>,
+    row_starts: Vec<Vec<Finder<'static>>>,
+    counter_starts: Vec<Vec<Finder<'static>>>,
+    rows_before: Vec<u64>,
+    counters_before: Vec<u64>,
     buf: Vec<u8>,
+    offset: u64,
     seq: usize,
-    entry: Entry,
+    after: Option<Cut>,
     done: bool,
-    started: bool,
 }
 
-/// A segment grew past the limit without a record end tag in it.
+/// A segment grew past the limit without a row end tag in it.
 #[derive(Debug)]
 pub struct NoCut;
 
 impl<R: Read> Splitter<R> {
-    /// `records`: the record element names, by table index.
-    pub fn new(input: R, records: &[&str], target: usize, max: usize) -> Self {
-        let finders = records
-            .iter()
-            .enumerate()
-            .map(|(t, r)| (t, FinderRev::new(format!("</{r}>").as_bytes()).into_owned()))
-            .collect();
-        let starts = records.iter().map(|r| Finder::new(format!("<{r}").as_bytes()).into_owned()).collect();
-        let before = vec![0; records.len()];
+    /// `head`: bytes already read from `input` (they come first).
+    pub fn new(input: R, head: Vec<u8>, targets: &Targets, target: usize, max: usize) -> Self {
+        let finders = |v: &Vec<Vec<u8>>| v.iter().map(|n| Finder::new(n).into_owned()).collect::<Vec<_>>();
         Splitter {
             input,
             target,
             max,
-            finders,
-            starts,
-            before,
-            buf: Vec::new(),
+            ends: targets.ends.iter().map(|(n, c)| (FinderRev::new(n).into_owned(), c.clone())).collect(),
+            row_starts: targets.row_starts.iter().map(finders).collect(),
+            counter_starts: targets.counter_starts.iter().map(finders).collect(),
+            rows_before: vec![0; targets.row_starts.len()],
+            counters_before: vec![0; targets.counter_starts.len()],
+            buf: head,
+            offset: 0,
             seq: 0,
-            entry: Entry::Document,
+            after: None,
             done: false,
-            started: false,
         }
     }
 
-    /// Makes a segment of `bytes`, counting its record start tags.
-    fn segment(&mut self, bytes: Vec<u8>, entry: Entry, cut_after: Option<usize>) -> Segment {
-        let records: Vec<u64> = self.starts.iter().map(|f| count_starts(&bytes, f)).collect();
-        let records_before = self.before.clone();
-        for (b, n) in self.before.iter_mut().zip(&records) {
-            *b += n;
+    fn segment(&mut self, bytes: Vec<u8>, cut: Option<Cut>) -> Segment {
+        let rows_before = self.rows_before.clone();
+        let counters_before = self.counters_before.clone();
+        for (n, f) in self.rows_before.iter_mut().zip(&self.row_starts) {
+            *n += count_starts(&bytes, f);
+        }
+        for (n, f) in self.counters_before.iter_mut().zip(&self.counter_starts) {
+            *n += count_starts(&bytes, f);
         }
         let seq = self.seq;
         self.seq += 1;
-        Segment { seq, bytes, entry, cut_after, records, records_before }
+        let offset = self.offset;
+        self.offset += bytes.len() as u64;
+        let after = std::mem::replace(&mut self.after, cut.clone());
+        Segment { seq, bytes: Arc::new(bytes), offset, after, cut, rows_before, counters_before }
     }
 
-    /// The end of the last record end tag in `buf`, and its table. Records are small:
+    /// The end of the last row end tag in `buf[..limit]`, and its cut. Rows are small:
     /// look in the last 64 KiB first, and widen only when nothing is there.
-    fn last_record_end(&self) -> Option<(usize, usize)> {
+    fn last_row_end(&self, limit: usize) -> Option<(usize, Cut)> {
+        let buf = &self.buf[..limit];
         let mut window = 64 << 10;
         loop {
-            let from = self.buf.len().saturating_sub(window);
+            let from = buf.len().saturating_sub(window);
             let hit = self
-                .finders
+                .ends
                 .iter()
-                .filter_map(|(t, f)| f.rfind(&self.buf[from..]).map(|p| (from + p + f.needle().len(), *t)))
-                .max();
+                .filter_map(|(f, c)| f.rfind(&buf[from..]).map(|p| (from + p + f.needle().len(), c)))
+                .max_by_key(|(end, _)| *end)
+                .map(|(end, c)| (end, c.clone()));
             if hit.is_some() || from == 0 {
                 return hit;
             }
@@ -128,89 +248,20 @@ impl<R: Read> Splitter<R> {
         let mut want = self.target;
         loop {
             let eof = self.fill(want)?;
-            if !self.started {
-                self.started = true;
-                if self.buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-                    self.buf.drain(..3);
-                }
-            }
             if eof {
                 self.done = true;
                 let bytes = std::mem::take(&mut self.buf);
-                return Ok(Ok(Some(self.segment(bytes, self.entry, None))));
+                return Ok(Ok(Some(self.segment(bytes, None))));
             }
-            let cut = self.last_record_end();
-            match cut {
-                Some((end, t)) => {
+            match self.last_row_end(want.min(self.buf.len())) {
+                Some((end, cut)) => {
                     let rest = self.buf.split_off(end);
                     let bytes = std::mem::replace(&mut self.buf, rest);
-                    let entry = std::mem::replace(&mut self.entry, Entry::Container(t));
-                    return Ok(Ok(Some(self.segment(bytes, entry, Some(t)))));
+                    return Ok(Ok(Some(self.segment(bytes, Some(cut)))));
                 }
-                None if self.buf.len() >= self.max => return Ok(Err(NoCut)),
-                None => want = self.buf.len() + self.target,
+                None if want >= self.max => return Ok(Err(NoCut)),
+                None => want += self.target,
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Hands out at most `n` bytes per read, so the splitter sees the input in pieces.
-    struct Pieces<'a>(&'a [u8], usize);
-    impl Read for Pieces<'_> {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            let n = self.0.len().min(self.1).min(out.len());
-            out[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-    }
-
-    #[test]
-    fn segments_chain_and_join_back_to_the_input() {
-        let mut doc = b"\xEF\xBB\xBF<R><A>".to_vec();
-        for i in 0..40 {
-            doc.extend_from_slice(format!("<a>{i}</a>").as_bytes());
-        }
-        doc.extend_from_slice(b"</A><B>");
-        for i in 0..40 {
-            doc.extend_from_slice(format!("<b>{i}</b>").as_bytes());
-        }
-        doc.extend_from_slice(b"</B></R>");
-        for piece in [1, 7, 64, 4096] {
-            let mut s = Splitter::new(Pieces(&doc, piece), &["a", "b"], 50, 1 << 20);
-            let mut segs = vec![];
-            while let Some(seg) = s.next_segment().unwrap().unwrap() {
-                segs.push(seg);
-            }
-            assert!(segs.len() > 5, "{} segments", segs.len());
-            assert_eq!(segs[0].entry, Entry::Document);
-            for (k, seg) in segs.iter().enumerate() {
-                assert_eq!(seg.seq, k);
-                match seg.cut_after {
-                    Some(t) => {
-                        assert!(seg.bytes.ends_with(if t == 0 { b"</a>" } else { b"</b>" }));
-                        assert_eq!(segs[k + 1].entry, Entry::Container(t));
-                    }
-                    None => assert_eq!(k, segs.len() - 1),
-                }
-            }
-            let counts: Vec<u64> = (0..2).map(|t| segs.iter().map(|s| s.records[t]).sum()).collect();
-            assert_eq!(counts, vec![40, 40], "every record start counted once");
-            let last = segs.last().unwrap();
-            assert_eq!((0..2).map(|t| last.records_before[t] + last.records[t]).collect::<Vec<_>>(), vec![40, 40]);
-            let joined: Vec<u8> = segs.iter().flat_map(|s| s.bytes.clone()).collect();
-            assert_eq!(joined, &doc[3..], "the BOM is dropped, nothing else");
-        }
-    }
-
-    #[test]
-    fn gives_up_without_a_cut() {
-        let doc = [b'x'; 100];
-        let mut s = Splitter::new(&doc[..], &["a"], 10, 50);
-        assert!(s.next_segment().unwrap().is_err());
     }
 }

@@ -1,0 +1,1433 @@
+//! From schema components and a mapping to a [`Plan`]: which elements are table
+//! rows, the columns of every record, and one decoder per complex type and layout.
+//!
+//! Layouts depend on where an element is (a mapping rule may split a table off, rename
+//! or exclude something below it, relax its content) and on how deep it is (BigQuery
+//! nests RECORDs at most 15 levels; deeper content is kept as XML text). So records
+//! are instantiated per (type, path, depth), sharing one instance wherever no rule
+//! lies below and the type's own depth fits: most types get exactly one decoder.
+//!
+//! The automatic rule (no mapping): for each root, the outermost repeated elements of
+//! complex type are tables named by their local name; everything else is in the
+//! root's document table.
+
+use crate::automaton::{self, Compiled, Symbol};
+use crate::error::{Error, Result};
+use crate::mapping::{ColumnRule, Mapping, NodePath, TypeChoice};
+use crate::plan::*;
+use crate::xsd::dom::{XML, XS};
+use crate::xsd::model::{
+    Builtin, ComplexId, Content, Derivation, ElemId, NsConstraint, QName, Schema, SimpleId, TypeRef, Variety,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// One schema set to plan, with a name for its generated items.
+pub struct Set<'a> {
+    pub name: String,
+    pub schema: &'a Schema,
+}
+
+/// A record instantiated for a declared type in one context.
+#[derive(Clone, Debug)]
+struct Inst {
+    record: usize,
+    variants: Vec<Variant>,
+    xsi_field: Option<u16>,
+    columns: usize,
+}
+
+/// A table being planned.
+struct TableBuild {
+    name: String,
+    /// Row paths (elements), from the mapping or the automatic rule.
+    paths: Vec<Vec<QName>>,
+    record: Option<usize>,
+    rows: Vec<RowPathPlan>,
+    document: bool,
+}
+
+struct Planner<'a> {
+    mapping: &'a Mapping,
+    plan: Plan,
+    ns_ids: BTreeMap<Option<String>, u16>,
+    tables: Vec<TableBuild>,
+    /// Row path → table.
+    row_paths: BTreeMap<Vec<QName>, usize>,
+    /// Strict prefixes of row paths.
+    prefixes: BTreeSet<Vec<QName>>,
+    /// Element paths of every mapping rule (tables, columns, relaxations).
+    rule_paths: Vec<Vec<QName>>,
+    columns: BTreeMap<(Vec<QName>, Option<QName>), ColumnRule>,
+    used_rules: BTreeSet<String>,
+    counters: BTreeMap<Vec<QName>, u16>,
+    records: HashMap<RecordPlan, usize>,
+    names: BTreeSet<String>,
+    set_plans: Vec<SetState>,
+}
+
+/// What a record instance depends on: the declared type, the path (when a mapping
+/// rule lies below it), the depth (when the type could reach the nesting limit), and
+/// whether the element is nillable.
+type InstKey = (ComplexId, Option<Vec<QName>>, Option<u32>, bool);
+
+/// Memo tables of one schema set.
+#[derive(Default)]
+struct SetState {
+    insts: HashMap<InstKey, Inst>,
+    simples: HashMap<(SimpleId, Scalar), usize>,
+    models: HashMap<(ComplexId, Vec<QName>), (usize, Compiled)>,
+    heights: HashMap<ComplexId, Option<u32>>,
+    prefix: String,
+}
+
+/// Plans every set against one mapping.
+pub fn plan(mapping: &Mapping, sets: &[Set<'_>]) -> Result<Plan> {
+    let mut p = Planner {
+        mapping,
+        plan: Plan { timezone_minutes: mapping.timezone_minutes, ..Plan::default() },
+        ns_ids: BTreeMap::new(),
+        tables: vec![],
+        row_paths: BTreeMap::new(),
+        prefixes: BTreeSet::new(),
+        rule_paths: vec![],
+        columns: BTreeMap::new(),
+        used_rules: BTreeSet::new(),
+        counters: BTreeMap::new(),
+        records: HashMap::new(),
+        names: BTreeSet::new(),
+        set_plans: vec![],
+    };
+    p.namespaces(sets);
+    for (k, r) in &mapping.columns {
+        p.columns.insert((r_path(k), k.attribute.clone()), r.clone());
+        p.rule_paths.push(k.elements.clone());
+    }
+    for o in mapping.optional.iter().chain(mapping.require_one_of.iter().flatten()) {
+        p.rule_paths.push(o.elements.clone());
+    }
+    if mapping.tables.is_empty() {
+        for (i, s) in sets.iter().enumerate() {
+            p.set_plans.push(SetState { prefix: prefix(&s.name, sets.len()), ..SetState::default() });
+            p.automatic_tables(i, s.schema)?;
+        }
+    } else {
+        for _ in sets {
+            p.set_plans.push(SetState::default());
+        }
+        for (i, s) in sets.iter().enumerate() {
+            p.set_plans[i].prefix = prefix(&s.name, sets.len());
+        }
+        for t in &mapping.tables {
+            if p.tables.iter().any(|x| x.name.eq_ignore_ascii_case(&t.name)) {
+                return Err(Error::new(format!("two tables are named {:?}", t.name)));
+            }
+            let paths: Vec<Vec<QName>> = t.rows.iter().map(|r| r.elements.clone()).collect();
+            p.add_table(t.name.clone(), paths, false)?;
+        }
+    }
+    // Roots of every set, and everything reachable from them.
+    let mut seen_roots = BTreeSet::new();
+    for (i, s) in sets.iter().enumerate() {
+        for &r in &s.schema.roots {
+            let name = s.schema.elements[r].name.clone();
+            if !seen_roots.insert(name.clone()) {
+                return Err(Error::new(format!("root element {name} is declared by two of the schema documents")));
+            }
+            p.root(i, s.schema, r)?;
+        }
+    }
+    for (i, s) in sets.iter().enumerate() {
+        p.globals(i, s.schema)?;
+    }
+    p.finish_tables()?;
+    p.check_rules_used()?;
+    Ok(p.plan)
+}
+
+fn r_path(p: &NodePath) -> Vec<QName> {
+    p.elements.clone()
+}
+
+fn prefix(name: &str, sets: usize) -> String {
+    if sets > 1 { format!("{}_", snake(name)) } else { String::new() }
+}
+
+/// `CustomerID` → `customer_id`; any other character becomes `_`.
+pub fn snake(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
+                _ => false,
+            };
+            if boundary && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) { format!("t_{out}") } else { out }
+}
+
+/// A column name BigQuery accepts: letters, digits and underscores, not starting with
+/// `_` (reserved for lineage columns) or a digit.
+pub fn column_name(local: &str) -> String {
+    let s: String = local.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let s = s.trim_start_matches('_').to_string();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) { format!("c_{s}") } else { s }
+}
+
+/// Columns of a record being laid out.
+#[derive(Default)]
+struct Layout {
+    columns: Vec<ColumnPlan>,
+}
+
+impl Layout {
+    /// Adds a column (or finds the same one, added by another variant); names are
+    /// compared as BigQuery does, ignoring case. `mine` holds the names this
+    /// decoder added, to catch two of its own fields sharing a name.
+    fn add(&mut self, c: ColumnPlan, mine: &mut BTreeMap<String, String>, what: &str, context: &str) -> Result<u16> {
+        let key = c.name.to_ascii_lowercase();
+        if let Some(prev) = mine.get(&key) {
+            return Err(Error::new(format!(
+                "{context}: {prev} and {what} would both be column {:?}; rename one in the mapping \
+                 ([columns.\"/path\"] rename = \"...\")",
+                c.name
+            )));
+        }
+        mine.insert(key.clone(), what.to_string());
+        if let Some(i) = self.columns.iter().position(|x| x.name.to_ascii_lowercase() == key) {
+            if self.columns[i] != c {
+                return Err(Error::new(format!(
+                    "{context}: two types that may appear here (by xsi:type) both have a column {:?}, of different types; \
+                     rename one in the mapping",
+                    c.name
+                )));
+            }
+            return Ok(i as u16);
+        }
+        self.columns.push(c);
+        Ok((self.columns.len() - 1) as u16)
+    }
+}
+
+impl<'a> Planner<'a> {
+    fn namespaces(&mut self, sets: &[Set<'_>]) {
+        let mut all: BTreeSet<String> = BTreeSet::new();
+        for s in sets {
+            let sc = s.schema;
+            for e in &sc.elements {
+                all.extend(e.name.ns.clone());
+            }
+            for c in &sc.complex {
+                all.extend(c.name.as_ref().and_then(|n| n.ns.clone()));
+                for a in &c.attributes {
+                    all.extend(a.decl.name.ns.clone());
+                }
+                if let Some(w) = &c.attr_wildcard {
+                    wildcard_ns(&w.ns, &mut all);
+                }
+            }
+            for t in sc.simple.iter().filter_map(|t| t.name.as_ref()) {
+                all.extend(t.ns.clone());
+            }
+            for a in sc.global_attributes.keys() {
+                all.extend(a.ns.clone());
+            }
+            for c in &sc.complex {
+                if let Content::Elements { particle, .. } = &c.content {
+                    collect_wildcard_ns(particle, &mut all);
+                }
+            }
+        }
+        for ns in self.mapping.xsd_namespaces() {
+            all.insert(ns);
+        }
+        let mut list = vec![String::new(), XML.to_string(), XSI.to_string()];
+        for ns in all {
+            if !list.contains(&ns) {
+                list.push(ns);
+            }
+        }
+        for (i, ns) in list.iter().enumerate() {
+            let key = if ns.is_empty() { None } else { Some(ns.clone()) };
+            self.ns_ids.insert(key, i as u16);
+        }
+        self.plan.namespaces = list;
+    }
+
+    fn ns(&self, ns: &Option<String>) -> u16 {
+        self.ns_ids.get(ns).copied().unwrap_or(u16::MAX)
+    }
+
+    fn add_table(&mut self, name: String, paths: Vec<Vec<QName>>, document: bool) -> Result<usize> {
+        let t = self.tables.len();
+        for p in &paths {
+            if self.row_paths.insert(p.clone(), t).is_some() {
+                return Err(Error::new(format!("the row path {} belongs to two tables", show(p))));
+            }
+            for k in 1..p.len() {
+                self.prefixes.insert(p[..k].to_vec());
+            }
+            self.rule_paths.push(p.clone());
+        }
+        self.tables.push(TableBuild { name, paths, record: None, rows: vec![], document });
+        Ok(t)
+    }
+
+    /// A unique Rust identifier derived from `base`.
+    fn unique(&mut self, base: &str) -> String {
+        let mut name = base.to_string();
+        let mut k = 2;
+        while self.names.contains(&name) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        self.names.insert(name.clone());
+        name
+    }
+
+    fn intern_record(&mut self, r: RecordPlan) -> usize {
+        if let Some(&i) = self.records.get(&r) {
+            return i;
+        }
+        let i = self.plan.records.len();
+        self.plan.records.push(r.clone());
+        self.records.insert(r, i);
+        i
+    }
+
+    /// Is there a mapping rule at or below `path`?
+    fn rules_below(&self, path: &[QName]) -> bool {
+        self.rule_paths.iter().any(|r| r.len() >= path.len() && r.starts_with(path))
+    }
+
+    // ---- the automatic rule ----
+
+    fn automatic_tables(&mut self, set: usize, schema: &Schema) -> Result<()> {
+        let mut found: Vec<(String, Vec<QName>)> = vec![];
+        for &r in &schema.roots {
+            let e = &schema.elements[r];
+            if let TypeRef::Complex(c) = e.ty {
+                let mut visiting = BTreeSet::new();
+                self.auto_walk(set, schema, c, vec![e.name.clone()], &mut visiting, &mut found)?;
+            }
+        }
+        // Names: the local name, or parent_local where two tables would share one.
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for (n, _) in &found {
+            *counts.entry(n.to_ascii_lowercase()).or_default() += 1;
+        }
+        for (n, path) in found {
+            let name = if counts[&n.to_ascii_lowercase()] > 1 && path.len() >= 2 {
+                format!("{}_{}", path[path.len() - 2].local, n)
+            } else {
+                n
+            };
+            let name = table_name(&name);
+            if self.tables.iter().any(|t| t.name.eq_ignore_ascii_case(&name)) {
+                continue;
+            }
+            self.add_table(name, vec![path], false)?;
+        }
+        Ok(())
+    }
+
+    fn auto_walk(
+        &mut self,
+        set: usize,
+        schema: &Schema,
+        ty: ComplexId,
+        path: Vec<QName>,
+        visiting: &mut BTreeSet<ComplexId>,
+        found: &mut Vec<(String, Vec<QName>)>,
+    ) -> Result<()> {
+        if !visiting.insert(ty) {
+            return Ok(());
+        }
+        if let Content::Elements { particle, .. } = &schema.complex[ty].content {
+            let hint = path.last().map_or("", |q| q.local.as_str()).to_string();
+            let compiled = self.model(set, schema, ty, particle, &[], &hint)?.1;
+            for (s, sym) in compiled.symbols.iter().enumerate() {
+                let Symbol::Element { name, decl } = sym else { continue };
+                let TypeRef::Complex(ct) = schema.elements[*decl].ty else { continue };
+                if ct == schema.any_type || simple_like(schema, ct) {
+                    continue;
+                }
+                let mut p = path.clone();
+                p.push(name.clone());
+                if compiled.repeated[s] {
+                    found.push((name.local.clone(), p));
+                } else {
+                    self.auto_walk(set, schema, ct, p, visiting, found)?;
+                }
+            }
+        }
+        visiting.remove(&ty);
+        Ok(())
+    }
+
+    // ---- roots and tables ----
+
+    fn root(&mut self, set: usize, schema: &Schema, r: ElemId) -> Result<()> {
+        let e = schema.elements[r].clone();
+        let path = vec![e.name.clone()];
+        let ns = self.ns(&e.name.ns);
+        let declared = schema.type_name(e.ty);
+        match e.ty {
+            TypeRef::Simple(s) => {
+                let (out, list) = self.column_type(schema, s, None, &path, None)?;
+                let simple = self.simple(set, schema, s, out)?;
+                let mode = if list {
+                    Mode::Repeated
+                } else if e.nillable {
+                    Mode::Nullable
+                } else {
+                    Mode::Required
+                };
+                let record = self.intern_record(RecordPlan {
+                    columns: vec![ColumnPlan { name: "value".into(), ty: ColType::Scalar(out), mode }],
+                });
+                let t = self.add_table(table_name(&e.name.local), vec![], true)?;
+                self.tables[t].record = Some(record);
+                self.plan.roots.push(RootPlan {
+                    ns,
+                    local: e.name.local.clone(),
+                    table: Some(t as u16),
+                    variants: vec![],
+                    declared,
+                    nillable: e.nillable,
+                    simple: Some(simple),
+                });
+            }
+            TypeRef::Complex(c) => {
+                let inst = self.record(set, schema, c, Some(&path), 0, e.nillable, &e.block, &e.name.local)?;
+                let table = if inst.columns > 0 {
+                    let name = match &self.mapping.document_name {
+                        Some(n) if self.tables.iter().any(|t| t.paths.iter().any(|p| p[0] == e.name)) => n.clone(),
+                        _ => table_name(&e.name.local),
+                    };
+                    if self.tables.iter().any(|t| t.name.eq_ignore_ascii_case(&name)) {
+                        return Err(Error::new(format!(
+                            "the document table of <{}> would be named {name:?} like another table; \
+                             name it in the mapping ([document] name = \"...\")",
+                            e.name.local
+                        )));
+                    }
+                    let t = self.add_table(name, vec![], true)?;
+                    self.tables[t].record = Some(inst.record);
+                    Some(t as u16)
+                } else {
+                    None
+                };
+                self.plan.roots.push(RootPlan {
+                    ns,
+                    local: e.name.local.clone(),
+                    table,
+                    variants: inst.variants,
+                    declared,
+                    nillable: e.nillable,
+                    simple: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Validators for the global elements of a set, when a strict or lax wildcard may meet them.
+    fn globals(&mut self, set: usize, schema: &Schema) -> Result<()> {
+        let wants = self.plan.decoders.iter().any(|d| match &d.content {
+            ContentPlan::Elements { children, .. } => children.iter().any(
+                |c| matches!(&c.action, ChildAction::Wildcard(w) if w.process != crate::xsd::model::Process::Skip),
+            ),
+            _ => false,
+        });
+        let mut g = GlobalsPlan { fn_name: format!("{}global_element", self.set_plans[set].prefix), elements: vec![] };
+        if wants {
+            let globals: Vec<(QName, ElemId)> = schema.global_elements.iter().map(|(q, e)| (q.clone(), *e)).collect();
+            for (q, e) in globals {
+                let decl = schema.elements[e].clone();
+                if decl.is_abstract {
+                    continue;
+                }
+                let action = match decl.ty {
+                    TypeRef::Simple(st) => {
+                        let (out, _) = self.column_type(schema, st, None, &[], None)?;
+                        GlobalAction::Value(self.simple(set, schema, st, out)?)
+                    }
+                    TypeRef::Complex(c) => {
+                        let inst = self.record(set, schema, c, None, 0, decl.nillable, &decl.block, &q.local)?;
+                        GlobalAction::Decoder(inst.variants, schema.type_name(decl.ty))
+                    }
+                };
+                g.elements.push((self.ns(&q.ns), q.local.clone(), action));
+            }
+        }
+        self.plan.globals.push(g);
+        Ok(())
+    }
+
+    fn finish_tables(&mut self) -> Result<()> {
+        for (t, tb) in self.tables.iter().enumerate() {
+            if !tb.document && tb.rows.len() < tb.paths.len() {
+                let missing: Vec<String> = tb
+                    .paths
+                    .iter()
+                    .filter(|p| !tb.rows.iter().any(|r| r.elements.len() == p.len()))
+                    .map(|p| show(p))
+                    .collect();
+                return Err(Error::new(format!(
+                    "table {:?}: rows path {} is not an element of the schema (check the names and their namespaces)",
+                    tb.name,
+                    missing.join(", ")
+                )));
+            }
+            let mut ancestors = vec![];
+            let mut used: BTreeMap<String, usize> = BTreeMap::new();
+            if let Some(p) = tb.paths.first() {
+                for k in 1..p.len() {
+                    if let Some(&c) = self.counters.get(&p[..k]) {
+                        let base = format!("_{}_ordinal", column_name(&p[k - 1].local));
+                        let n = used.entry(base.clone()).or_default();
+                        *n += 1;
+                        let name =
+                            if *n > 1 { format!("_{}_{}_ordinal", column_name(&p[k - 1].local), n) } else { base };
+                        ancestors.push((name, c, (k - 1) as u16));
+                    }
+                }
+                for other in &tb.paths[1..] {
+                    let count = (1..other.len()).filter(|&k| self.counters.contains_key(&other[..k])).count();
+                    if count != ancestors.len() {
+                        return Err(Error::new(format!(
+                            "table {:?}: its row paths have different repeated ancestors; split it into two tables",
+                            tb.name
+                        )));
+                    }
+                }
+            }
+            self.plan.tables.push(TablePlan {
+                name: tb.name.clone(),
+                record: tb.record.unwrap_or(0),
+                ancestors,
+                rows: tb.rows.clone(),
+                document: tb.document,
+            });
+            let _ = t;
+        }
+        let mut counters = vec![String::new(); self.counters.len()];
+        for (p, &c) in &self.counters {
+            counters[c as usize] = show(p);
+        }
+        self.plan.counters = counters;
+        Ok(())
+    }
+
+    fn check_rules_used(&self) -> Result<()> {
+        for k in self.mapping.columns.keys() {
+            if !self.used_rules.contains(&k.text) {
+                return Err(Error::new(format!(
+                    "[columns.{:?}] matches no element or attribute of the schema (check the names and their namespaces)",
+                    k.text
+                )));
+            }
+        }
+        for o in self.mapping.optional.iter().chain(self.mapping.require_one_of.iter().flatten()) {
+            if !self.used_rules.contains(&o.text) {
+                return Err(Error::new(format!("[relax] path {} matches no element of the schema", o.text)));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- records ----
+
+    /// The RECORD nesting below a type (None: unbounded, the type is recursive).
+    fn height(&mut self, set: usize, schema: &Schema, c: ComplexId, stack: &mut Vec<ComplexId>) -> Option<u32> {
+        if let Some(h) = self.set_plans[set].heights.get(&c) {
+            return *h;
+        }
+        if stack.contains(&c) {
+            return None;
+        }
+        stack.push(c);
+        let mut h = Some(0);
+        let mut types: Vec<ComplexId> = vec![c];
+        types.extend(derived(schema, c, &[]));
+        for t in types {
+            if let Content::Elements { particle, .. } = &schema.complex[t].content {
+                let mut elems = vec![];
+                collect_elements(schema, particle, &mut elems);
+                for e in elems {
+                    if let TypeRef::Complex(cc) = schema.elements[e].ty
+                        && !simple_like(schema, cc)
+                    {
+                        h = match (h, self.height(set, schema, cc, stack)) {
+                            (Some(a), Some(b)) => Some(a.max(b + 1)),
+                            _ => None,
+                        };
+                    }
+                }
+            }
+        }
+        stack.pop();
+        self.set_plans[set].heights.insert(c, h);
+        h
+    }
+
+    /// The record and decoders of elements declared with complex type `declared` at `path`
+    /// (None: outside the mapping's reach), `depth` RECORD levels deep.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        set: usize,
+        schema: &Schema,
+        declared: ComplexId,
+        path: Option<&[QName]>,
+        depth: u32,
+        nillable: bool,
+        block: &[String],
+        hint: &str,
+    ) -> Result<Inst> {
+        let specialized = path.filter(|p| self.rules_below(p)).map(|p| p.to_vec());
+        let fits = self.height(set, schema, declared, &mut vec![]).is_some_and(|h| h + depth <= self.mapping.max_depth);
+        let depth_key = if fits && specialized.is_none() { None } else { Some(depth) };
+        let key = (declared, specialized.clone(), depth_key, nillable);
+        if let Some(i) = self.set_plans[set].insts.get(&key) {
+            return Ok(i.clone());
+        }
+        let ct = &schema.complex[declared];
+        let mut types = vec![];
+        if !ct.is_abstract {
+            types.push((declared, false));
+        }
+        for d in derived(schema, declared, block) {
+            if !schema.complex[d].is_abstract {
+                types.push((d, true));
+            }
+        }
+        let mut layout = Layout::default();
+        let mut variants = vec![];
+        let mut written: Vec<BTreeSet<u16>> = vec![];
+        for &(t, by_xsi) in &types {
+            let (dec, fields) = self.decoder(set, schema, t, path, depth, nillable, &mut layout, hint)?;
+            written.push(fields);
+            let xsi = schema.complex[t].name.as_ref().map(|n| (self.ns(&n.ns), n.local.clone()));
+            variants.push(Variant { xsi, decoder: dec, only_by_xsi: by_xsi });
+        }
+        // A column not every type writes can be absent.
+        for (i, c) in layout.columns.iter_mut().enumerate() {
+            if c.mode == Mode::Required && written.iter().any(|w| !w.contains(&(i as u16))) {
+                c.mode = Mode::Nullable;
+            }
+        }
+        let xsi_field = if types.len() > 1 || (types.len() == 1 && types[0].1) {
+            let mut mine = BTreeMap::new();
+            let c = ColumnPlan { name: "xsi_type".into(), ty: ColType::Scalar(Scalar::String), mode: Mode::Nullable };
+            Some(layout.add(c, &mut mine, "the xsi:type column", &schema.type_name(TypeRef::Complex(declared)))?)
+        } else {
+            None
+        };
+        let columns = layout.columns.len();
+        let record = self.intern_record(RecordPlan { columns: layout.columns });
+        let inst = Inst { record, variants, xsi_field, columns };
+        self.set_plans[set].insts.insert(key, inst.clone());
+        Ok(inst)
+    }
+
+    /// The decoder of concrete type `t` writing into `layout`.
+    #[allow(clippy::too_many_arguments)]
+    fn decoder(
+        &mut self,
+        set: usize,
+        schema: &Schema,
+        t: ComplexId,
+        path: Option<&[QName]>,
+        depth: u32,
+        nillable: bool,
+        layout: &mut Layout,
+        hint: &str,
+    ) -> Result<(usize, BTreeSet<u16>)> {
+        let ct = schema.complex[t].clone();
+        let type_name = match &ct.name {
+            Some(n) => n.local.clone(),
+            None => format!("<{hint}>"),
+        };
+        let context = match path {
+            Some(p) => format!("type {type_name} at {}", show(p)),
+            None => format!("type {type_name}"),
+        };
+        let mut mine = BTreeMap::new();
+        let mut attrs = vec![];
+        for u in &ct.attributes {
+            let rule = path.and_then(|p| self.rule(p, Some(&u.decl.name)));
+            let (out, list) = self.column_type(
+                schema,
+                u.decl.ty,
+                rule.as_ref().and_then(|r| r.ty),
+                path.unwrap_or(&[]),
+                Some(&u.decl.name),
+            )?;
+            let simple = self.simple(set, schema, u.decl.ty, out)?;
+            let field = if rule.as_ref().is_some_and(|r| r.exclude) {
+                None
+            } else {
+                let name =
+                    rule.as_ref().and_then(|r| r.rename.clone()).unwrap_or_else(|| column_name(&u.decl.name.local));
+                let mode = if list {
+                    Mode::Repeated
+                } else if u.required || u.decl.default.is_some() || u.decl.fixed.is_some() {
+                    Mode::Required
+                } else {
+                    Mode::Nullable
+                };
+                let what = format!("attribute {}", u.decl.name.local);
+                Some(layout.add(ColumnPlan { name, ty: ColType::Scalar(out), mode }, &mut mine, &what, &context)?)
+            };
+            attrs.push(AttrPlan {
+                ns: self.ns(&u.decl.name.ns),
+                local: u.decl.name.local.clone(),
+                value: ValuePlan { simple, field, list, wrap: false },
+                required: u.required,
+                default: u.decl.default.clone(),
+                fixed: u.decl.fixed.clone(),
+            });
+        }
+        let content = match &ct.content {
+            Content::Empty => ContentPlan::Empty,
+            Content::Simple(s) => {
+                let (out, list) = self.column_type(schema, *s, None, path.unwrap_or(&[]), None)?;
+                let simple = self.simple(set, schema, *s, out)?;
+                let mode = if list {
+                    Mode::Repeated
+                } else if nillable {
+                    Mode::Nullable
+                } else {
+                    Mode::Required
+                };
+                let c = ColumnPlan { name: "value".into(), ty: ColType::Scalar(out), mode };
+                let field = layout.add(c, &mut mine, "the element's text (value)", &context)?;
+                ContentPlan::Simple { value: ValuePlan { simple, field: Some(field), list, wrap: false } }
+            }
+            Content::Elements { particle, mixed } => {
+                let relaxed: Vec<QName> = match path {
+                    Some(p) => self
+                        .mapping
+                        .optional
+                        .iter()
+                        .filter(|o| o.elements.len() == p.len() + 1 && o.elements.starts_with(p))
+                        .map(|o| {
+                            self.used_rules.insert(o.text.clone());
+                            o.elements[p.len()].clone()
+                        })
+                        .collect(),
+                    None => vec![],
+                };
+                let (model, compiled) = self.model(set, schema, t, particle, &relaxed, hint)?;
+                let mut children = vec![];
+                // Elements first, then the mixed text, then wildcards.
+                for (s, sym) in compiled.symbols.iter().enumerate() {
+                    if let Symbol::Element { name, decl } = sym {
+                        children.push(self.child(
+                            set, schema, s as u16, name, *decl, &compiled, path, depth, layout, &mut mine, &context,
+                        )?);
+                    }
+                }
+                let mixed = if *mixed {
+                    let mode = if nillable { Mode::Nullable } else { Mode::Required };
+                    let c = ColumnPlan { name: "value".into(), ty: ColType::Scalar(Scalar::String), mode };
+                    Some(Some(layout.add(c, &mut mine, "the element's text (value)", &context)?))
+                } else {
+                    None
+                };
+                let mut wildcard_no = 0;
+                for (s, sym) in compiled.symbols.iter().enumerate() {
+                    if let Symbol::Wildcard(w) = sym {
+                        wildcard_no += 1;
+                        let name = if wildcard_no == 1 { "any".to_string() } else { format!("any_{wildcard_no}") };
+                        let mode = column_mode(&compiled, s, false);
+                        let c = ColumnPlan { name, ty: ColType::Scalar(Scalar::String), mode };
+                        let field = Some(layout.add(c, &mut mine, "an xs:any wildcard", &context)?);
+                        children.push(ChildPlan {
+                            symbol: s as u16,
+                            name: None,
+                            action: ChildAction::Wildcard(WildcardPlan {
+                                test: self.ns_test(&w.ns),
+                                process: w.process,
+                                field,
+                            }),
+                            nillable: false,
+                            default: None,
+                            fixed: None,
+                            counter: None,
+                        });
+                    }
+                }
+                let mut require_one_of = vec![];
+                if let Some(p) = path {
+                    for group in &self.mapping.require_one_of {
+                        if group.iter().all(|g| g.elements.len() == p.len() + 1 && g.elements.starts_with(p)) {
+                            let mut syms = vec![];
+                            let mut names = vec![];
+                            for g in group {
+                                self.used_rules.insert(g.text.clone());
+                                let q = &g.elements[p.len()];
+                                if let Some(i) = compiled
+                                    .symbols
+                                    .iter()
+                                    .position(|s| matches!(s, Symbol::Element { name, .. } if name == q))
+                                {
+                                    syms.push(i as u16);
+                                    names.push(q.local.clone());
+                                }
+                            }
+                            require_one_of.push((syms, names));
+                        }
+                    }
+                }
+                ContentPlan::Elements { model, children, mixed, require_one_of }
+            }
+        };
+        let attr_wildcard = match &ct.attr_wildcard {
+            Some(w) => {
+                let c = ColumnPlan {
+                    name: "any_attributes".into(),
+                    ty: ColType::Scalar(Scalar::String),
+                    mode: Mode::Nullable,
+                };
+                let field = Some(layout.add(c, &mut mine, "an xs:anyAttribute wildcard", &context)?);
+                Some(WildcardPlan { test: self.ns_test(&w.ns), process: w.process, field })
+            }
+            None => None,
+        };
+        let base = format!("{}{}", self.set_plans[set].prefix, snake(&type_name_for_fn(schema, t, hint)));
+        let fn_name = self.unique(&base);
+        let doc = match path {
+            Some(p) => format!("Decodes type `{type_name}` at `{}`.", show(p)),
+            None => format!("Decodes type `{type_name}` (validation, recursion cuts and wildcards)."),
+        };
+        let written = layout
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| mine.contains_key(&c.name.to_ascii_lowercase()))
+            .map(|(i, _)| i as u16)
+            .collect();
+        self.plan.decoders.push(DecoderPlan {
+            fn_name,
+            doc,
+            type_name,
+            is_abstract: ct.is_abstract,
+            attrs,
+            attr_wildcard,
+            content,
+        });
+        Ok((self.plan.decoders.len() - 1, written))
+    }
+
+    /// The plan of one element symbol of a content model (and its column).
+    #[allow(clippy::too_many_arguments)]
+    fn child(
+        &mut self,
+        set: usize,
+        schema: &Schema,
+        symbol: u16,
+        name: &QName,
+        decl: ElemId,
+        compiled: &Compiled,
+        path: Option<&[QName]>,
+        depth: u32,
+        layout: &mut Layout,
+        mine: &mut BTreeMap<String, String>,
+        context: &str,
+    ) -> Result<ChildPlan> {
+        let e = schema.elements[decl].clone();
+        let s = symbol as usize;
+        let cpath: Option<Vec<QName>> = path.map(|p| {
+            let mut v = p.to_vec();
+            v.push(name.clone());
+            v
+        });
+        let repeated = compiled.repeated[s];
+        let mode = column_mode(compiled, s, e.nillable);
+        let counter = match &cpath {
+            Some(cp) if repeated && self.prefixes.contains(cp) => {
+                let n = self.counters.len() as u16;
+                Some(*self.counters.entry(cp.clone()).or_insert(n))
+            }
+            _ => None,
+        };
+        let rule = match &cpath {
+            Some(cp) => self.element_rule(cp),
+            None => None,
+        };
+        let excluded = rule.as_ref().is_some_and(|r| r.exclude);
+        let col_name = rule.as_ref().and_then(|r| r.rename.clone()).unwrap_or_else(|| column_name(&name.local));
+        let what = format!("element <{}>", name.local);
+        let declared = schema.type_name(e.ty);
+        let table = cpath.as_ref().and_then(|cp| self.row_paths.get(cp).copied());
+        let action = if let Some(t) = table {
+            let TypeRef::Complex(c) = e.ty else {
+                return Err(Error::new(format!(
+                    "table {:?}: its rows <{}> have a simple type; a table row must be an element of complex type",
+                    self.tables[t].name, name.local
+                )));
+            };
+            let cp = cpath.clone().unwrap_or_default();
+            let inst = self.record(set, schema, c, Some(&cp), 0, e.nillable, &e.block, &name.local)?;
+            let tb = &mut self.tables[t];
+            match tb.record {
+                Some(r) if r != inst.record => {
+                    return Err(Error::new(format!(
+                        "table {:?}: its row paths give rows of different columns; split it into two tables",
+                        tb.name
+                    )));
+                }
+                _ => tb.record = Some(inst.record),
+            }
+            let elements: Vec<(u16, String)> = cp.iter().map(|q| (self.ns(&q.ns), q.local.clone())).collect();
+            self.tables[t].rows.push(RowPathPlan {
+                elements,
+                variants: inst.variants.clone(),
+                declared: declared.clone(),
+                nillable: e.nillable,
+            });
+            ChildAction::Record {
+                place: Place::Row { table: t as u16 },
+                variants: inst.variants,
+                declared: declared.clone(),
+            }
+        } else {
+            match e.ty {
+                TypeRef::Simple(st) => {
+                    let (out, list) = self.column_type(
+                        schema,
+                        st,
+                        rule.as_ref().and_then(|r| r.ty),
+                        cpath.as_deref().unwrap_or(&[]),
+                        None,
+                    )?;
+                    let simple = self.simple(set, schema, st, out)?;
+                    let field = if excluded {
+                        None
+                    } else {
+                        Some(self.value_column(layout, mine, &col_name, out, list, repeated, mode, &what, context)?)
+                    };
+                    ChildAction::Value(ValuePlan { simple, field, list, wrap: list && repeated })
+                }
+                TypeRef::Complex(c) if simple_like(schema, c) => {
+                    let Content::Simple(st) = schema.complex[c].content else { unreachable!("simple_like") };
+                    let (out, list) = self.column_type(
+                        schema,
+                        st,
+                        rule.as_ref().and_then(|r| r.ty),
+                        cpath.as_deref().unwrap_or(&[]),
+                        None,
+                    )?;
+                    let simple = self.simple(set, schema, st, out)?;
+                    let field = if excluded {
+                        None
+                    } else {
+                        Some(self.value_column(layout, mine, &col_name, out, list, repeated, mode, &what, context)?)
+                    };
+                    ChildAction::Value(ValuePlan { simple, field, list, wrap: list && repeated })
+                }
+                TypeRef::Complex(c) if excluded => {
+                    let inst = self.record(set, schema, c, None, 0, e.nillable, &e.block, &name.local)?;
+                    ChildAction::Record { place: Place::Discard, variants: inst.variants, declared: declared.clone() }
+                }
+                TypeRef::Complex(c) if depth + 1 > self.mapping.max_depth => {
+                    let inst = self.record(set, schema, c, None, 0, e.nillable, &e.block, &name.local)?;
+                    let col = ColumnPlan { name: col_name, ty: ColType::Scalar(Scalar::String), mode };
+                    let field = Some(layout.add(col, mine, &what, context)?);
+                    ChildAction::Cut { field, variants: inst.variants, declared: declared.clone() }
+                }
+                TypeRef::Complex(c) => {
+                    let inst =
+                        self.record(set, schema, c, cpath.as_deref(), depth + 1, e.nillable, &e.block, &name.local)?;
+                    if inst.columns > 0 {
+                        let col = ColumnPlan { name: col_name, ty: ColType::Record(inst.record), mode };
+                        let field = layout.add(col, mine, &what, context)?;
+                        ChildAction::Record {
+                            place: Place::Column { field, xsi_field: inst.xsi_field },
+                            variants: inst.variants,
+                            declared: declared.clone(),
+                        }
+                    } else if schema_empty(schema, c) && !excluded {
+                        let col = ColumnPlan { name: col_name, ty: ColType::Scalar(Scalar::Bool), mode };
+                        let field = Some(layout.add(col, mine, &what, context)?);
+                        let decoder = inst.variants.first().map_or(0, |v| v.decoder);
+                        ChildAction::Presence { field, decoder }
+                    } else {
+                        ChildAction::Record {
+                            place: Place::Transparent,
+                            variants: inst.variants,
+                            declared: declared.clone(),
+                        }
+                    }
+                }
+            }
+        };
+        Ok(ChildPlan {
+            symbol,
+            name: Some((self.ns(&name.ns), name.local.clone())),
+            action,
+            nillable: e.nillable,
+            default: e.default.clone(),
+            fixed: e.fixed.clone(),
+            counter,
+        })
+    }
+
+    /// Adds the column of a simple value: a scalar, a list (REPEATED), or a record
+    /// holding each occurrence's list when a list-valued element repeats.
+    #[allow(clippy::too_many_arguments)]
+    fn value_column(
+        &mut self,
+        layout: &mut Layout,
+        mine: &mut BTreeMap<String, String>,
+        name: &str,
+        out: Scalar,
+        list: bool,
+        repeated: bool,
+        mode: Mode,
+        what: &str,
+        context: &str,
+    ) -> Result<u16> {
+        let c = if list && repeated {
+            let inner = self.intern_record(RecordPlan {
+                columns: vec![ColumnPlan { name: "value".into(), ty: ColType::Scalar(out), mode: Mode::Repeated }],
+            });
+            ColumnPlan { name: name.to_string(), ty: ColType::Record(inner), mode: Mode::Repeated }
+        } else if list {
+            ColumnPlan { name: name.to_string(), ty: ColType::Scalar(out), mode: Mode::Repeated }
+        } else {
+            ColumnPlan { name: name.to_string(), ty: ColType::Scalar(out), mode }
+        };
+        layout.add(c, mine, what, context)
+    }
+
+    /// The column rule of an element path (marks it used).
+    fn element_rule(&mut self, path: &[QName]) -> Option<ColumnRule> {
+        self.rule(path, None)
+    }
+
+    fn rule(&mut self, path: &[QName], attribute: Option<&QName>) -> Option<ColumnRule> {
+        let key = (path.to_vec(), attribute.cloned());
+        let r = self.columns.get(&key).cloned()?;
+        if let Some((k, _)) =
+            self.mapping.columns.iter().find(|(k, _)| k.elements == path && k.attribute.as_ref() == attribute)
+        {
+            self.used_rules.insert(k.text.clone());
+        }
+        Some(r)
+    }
+
+    fn ns_test(&self, c: &NsConstraint) -> NsTest {
+        match c {
+            NsConstraint::Any => NsTest::Any,
+            NsConstraint::Not(t) => {
+                let mut v = vec![0];
+                if t.is_some() {
+                    v.push(self.ns(t));
+                }
+                NsTest::Not(v)
+            }
+            NsConstraint::Set(s) => NsTest::In(s.iter().map(|n| self.ns(n)).collect()),
+        }
+    }
+
+    // ---- content models ----
+
+    fn model(
+        &mut self,
+        set: usize,
+        schema: &Schema,
+        t: ComplexId,
+        particle: &crate::xsd::model::Particle,
+        relaxed: &[QName],
+        hint: &str,
+    ) -> Result<(usize, Compiled)> {
+        let key = (t, relaxed.to_vec());
+        if let Some((i, c)) = self.set_plans[set].models.get(&key) {
+            return Ok((*i, c.clone()));
+        }
+        let type_name = schema.type_name(TypeRef::Complex(t));
+        let context =
+            format!("type {type_name}{}", schema.complex[t].loc.as_ref().map_or(String::new(), |l| format!(" ({l})")));
+        let relaxed_set: BTreeSet<QName> = relaxed.iter().cloned().collect();
+        let compiled = automaton::compile(schema, particle, &relaxed_set, &context)?;
+        let symbols = compiled
+            .symbols
+            .iter()
+            .map(|s| match s {
+                Symbol::Element { name, .. } => (Some(self.ns(&name.ns)), name.local.clone()),
+                Symbol::Wildcard(w) => (None, describe_wildcard(&w.ns)),
+            })
+            .collect();
+        let wildcards = compiled
+            .symbols
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Symbol::Wildcard(w) => Some((i as u16, self.ns_test(&w.ns))),
+                _ => None,
+            })
+            .collect();
+        let base = format!("{}{}_model", self.set_plans[set].prefix, snake(&type_name_for_fn(schema, t, hint)));
+        let name = self.unique(&base).to_ascii_uppercase();
+        self.plan.models.push(ModelPlan { name, symbols, wildcards, automaton: compiled.automaton.clone() });
+        let i = self.plan.models.len() - 1;
+        self.set_plans[set].models.insert(key, (i, compiled.clone()));
+        Ok((i, compiled))
+    }
+
+    // ---- simple values ----
+
+    /// The column type of simple type `s` (and whether it is a list): the mapping's
+    /// choice for this path, else for the type (or a type it derives from), else the default.
+    fn column_type(
+        &mut self,
+        schema: &Schema,
+        s: SimpleId,
+        chosen: Option<TypeChoice>,
+        path: &[QName],
+        attr: Option<&QName>,
+    ) -> Result<(Scalar, bool)> {
+        let st = &schema.simple[s];
+        match &st.variety {
+            Variety::List(item) => Ok((self.column_type(schema, *item, chosen, path, attr)?.0, true)),
+            Variety::Union(members) => {
+                if let Some(TypeChoice::String) = chosen {
+                    return Ok((Scalar::String, false));
+                }
+                let mut outs = BTreeSet::new();
+                for &m in members {
+                    let (o, list) = self.column_type(schema, m, None, path, attr)?;
+                    outs.insert((o, list));
+                }
+                match outs.len() {
+                    1 => Ok(*outs.iter().next().unwrap_or(&(Scalar::String, false))),
+                    _ => Ok((Scalar::String, false)),
+                }
+            }
+            Variety::Atomic(b) => {
+                let by_type = self.type_choice(schema, s);
+                let choice = chosen.or(by_type);
+                let default = default_scalar(*b, &st.facets);
+                let out = match choice {
+                    None => default,
+                    Some(c) => {
+                        let out = match c {
+                            TypeChoice::String => Scalar::String,
+                            TypeChoice::Int64 => Scalar::Int64,
+                            TypeChoice::Float64 => Scalar::Float64,
+                            TypeChoice::Numeric => Scalar::Numeric,
+                            TypeChoice::BigNumeric => Scalar::BigNumeric,
+                            TypeChoice::DateTime => Scalar::DateTime,
+                            TypeChoice::Timestamp => Scalar::Timestamp,
+                        };
+                        let ok = out == Scalar::String
+                            || out == default
+                            || match b {
+                                b if b.is_integer() => {
+                                    matches!(out, Scalar::Numeric | Scalar::BigNumeric | Scalar::Float64)
+                                }
+                                Builtin::Decimal => {
+                                    matches!(out, Scalar::Numeric | Scalar::BigNumeric | Scalar::Float64)
+                                }
+                                Builtin::DateTime | Builtin::DateTimeStamp => {
+                                    matches!(out, Scalar::DateTime | Scalar::Timestamp)
+                                }
+                                _ => false,
+                            };
+                        if !ok {
+                            let mut at = show(path);
+                            if let Some(a) = attr {
+                                at.push_str(&format!("/@{}", a.local));
+                            }
+                            return Err(Error::new(format!(
+                                "{at}: xs:{} values cannot be stored as {}",
+                                b.name(),
+                                out.bigquery()
+                            )));
+                        }
+                        out
+                    }
+                };
+                Ok((out, false))
+            }
+        }
+    }
+
+    /// The mapping's `[types]` choice for `s` or the nearest type it derives from.
+    fn type_choice(&self, schema: &Schema, s: SimpleId) -> Option<TypeChoice> {
+        let mut cur = Some(s);
+        while let Some(t) = cur {
+            if let Some(n) = &schema.simple[t].name
+                && let Some(c) = self.mapping.types.get(n)
+            {
+                return Some(*c);
+            }
+            cur = schema.simple[t].base;
+        }
+        None
+    }
+
+    fn simple(&mut self, set: usize, schema: &Schema, s: SimpleId, out: Scalar) -> Result<usize> {
+        if let Some(&i) = self.set_plans[set].simples.get(&(s, out)) {
+            return Ok(i);
+        }
+        let st = schema.simple[s].clone();
+        let type_label = match &st.name {
+            Some(n) if n.ns.as_deref() == Some(XS) => format!("xs:{}", n.local),
+            Some(n) => n.local.clone(),
+            None => "an anonymous simple type".to_string(),
+        };
+        let kind = match &st.variety {
+            Variety::Atomic(b) => {
+                for step in &st.facets.patterns {
+                    for p in step {
+                        crate::xsd_regex::translate(p).map_err(|e| {
+                            let at = st.loc.as_ref().map_or(String::new(), |l| format!("{l}: "));
+                            Error::new(format!("{at}pattern {p:?} of {type_label}: {e}"))
+                        })?;
+                    }
+                }
+                SimpleKind::Atomic { builtin: *b, facets: st.facets.clone() }
+            }
+            Variety::List(item) => {
+                let item = self.simple(set, schema, *item, out)?;
+                SimpleKind::List { item, facets: st.facets.clone() }
+            }
+            Variety::Union(members) => {
+                let mut ids = vec![];
+                for &m in members {
+                    let (mo, _) = self.column_type(schema, m, None, &[], None)?;
+                    let mo = if out == Scalar::String { mo } else { out };
+                    ids.push(self.simple(set, schema, m, mo)?);
+                }
+                SimpleKind::Union { members: ids, facets: st.facets.clone() }
+            }
+        };
+        let base = match &st.name {
+            Some(n) if n.ns.as_deref() == Some(XS) => format!("{}xs_{}", self.set_plans[set].prefix, snake(&n.local)),
+            Some(n) => format!("{}{}", self.set_plans[set].prefix, snake(&n.local)),
+            None => format!("{}anonymous", self.set_plans[set].prefix),
+        };
+        let base = if out == default_out(schema, s) {
+            base
+        } else {
+            format!("{base}_as_{}", out.bigquery().to_ascii_lowercase())
+        };
+        let fn_name = self.unique(&base);
+        let doc = format!("{type_label} as {}", out.bigquery());
+        self.plan.simples.push(SimplePlan { fn_name, doc, out, ws: st.whitespace, kind });
+        let i = self.plan.simples.len() - 1;
+        self.set_plans[set].simples.insert((s, out), i);
+        Ok(i)
+    }
+}
+
+/// The default column type of a simple type (for naming value functions).
+fn default_out(schema: &Schema, s: SimpleId) -> Scalar {
+    match &schema.simple[s].variety {
+        Variety::Atomic(b) => default_scalar(*b, &schema.simple[s].facets),
+        Variety::List(i) => default_out(schema, *i),
+        Variety::Union(_) => Scalar::String,
+    }
+}
+
+/// XSD built-in → column type (README: "Types").
+fn default_scalar(b: Builtin, f: &crate::xsd::model::Facets) -> Scalar {
+    use Builtin::*;
+    match b {
+        Boolean => Scalar::Bool,
+        Float | Double => Scalar::Float64,
+        Decimal => {
+            let frac = f.fraction_digits.or(f.total_digits);
+            let total = f.total_digits;
+            match (frac, total) {
+                (Some(fr), Some(t)) if fr <= 9 && t.saturating_sub(fr.min(t)) <= 29 => Scalar::Numeric,
+                (Some(fr), None) if fr <= 9 && bounded_integer_part(f) => Scalar::Numeric,
+                _ => Scalar::BigNumeric,
+            }
+        }
+        b if b.is_integer() => Scalar::Int64,
+        Date => Scalar::Date,
+        Time => Scalar::Time,
+        DateTime | DateTimeStamp => Scalar::Timestamp,
+        Base64Binary | HexBinary => Scalar::Bytes,
+        _ => Scalar::String,
+    }
+}
+
+/// True when range facets bound a decimal's integer part to 29 digits.
+fn bounded_integer_part(f: &crate::xsd::model::Facets) -> bool {
+    let digits = |v: &Option<String>| {
+        v.as_ref()
+            .map(|s| s.trim_start_matches(['-', '+']).split('.').next().unwrap_or("").trim_start_matches('0').len())
+    };
+    let lo = digits(&f.min_inclusive).or(digits(&f.min_exclusive));
+    let hi = digits(&f.max_inclusive).or(digits(&f.max_exclusive));
+    matches!((lo, hi), (Some(a), Some(b)) if a <= 28 && b <= 28)
+}
+
+fn column_mode(c: &Compiled, s: usize, nillable: bool) -> Mode {
+    if c.repeated[s] {
+        Mode::Repeated
+    } else if c.optional[s] || nillable {
+        Mode::Nullable
+    } else {
+        Mode::Required
+    }
+}
+
+/// A complex type with simple content and nothing else: its element is a plain value.
+fn simple_like(schema: &Schema, c: ComplexId) -> bool {
+    let t = &schema.complex[c];
+    matches!(t.content, Content::Simple(_))
+        && t.attributes.is_empty()
+        && t.attr_wildcard.is_none()
+        && derived(schema, c, &[]).is_empty()
+}
+
+/// A complex type with no attributes, no content and no derived types.
+fn schema_empty(schema: &Schema, c: ComplexId) -> bool {
+    let t = &schema.complex[c];
+    matches!(t.content, Content::Empty)
+        && t.attributes.is_empty()
+        && t.attr_wildcard.is_none()
+        && derived(schema, c, &[]).is_empty()
+}
+
+/// Named complex types derived from `base` (by any steps) that xsi:type may name,
+/// minus those `block` (of the element or the type) forbids.
+fn derived(schema: &Schema, base: ComplexId, element_block: &[String]) -> Vec<ComplexId> {
+    let type_block = &schema.complex[base].block;
+    let mut out = vec![];
+    for (i, t) in schema.complex.iter().enumerate() {
+        if i == base || t.name.is_none() || i == schema.any_type {
+            continue;
+        }
+        // Walk up from i to base, noting the derivation methods used.
+        let mut methods = vec![];
+        let mut cur = i;
+        let mut reached = false;
+        while let Some(TypeRef::Complex(b)) = schema.complex[cur].base {
+            methods.push(schema.complex[cur].derivation);
+            if b == base {
+                reached = true;
+                break;
+            }
+            if b == cur || b == schema.any_type {
+                break;
+            }
+            cur = b;
+        }
+        if !reached {
+            continue;
+        }
+        let blocked = methods.iter().any(|m| {
+            let name = if *m == Derivation::Extension { "extension" } else { "restriction" };
+            type_block.iter().chain(element_block).any(|b| b == name)
+        });
+        if !blocked {
+            out.push(i);
+        }
+    }
+    out
+}
+
+fn collect_elements(schema: &Schema, p: &crate::xsd::model::Particle, out: &mut Vec<ElemId>) {
+    use crate::xsd::model::Term;
+    match &p.term {
+        Term::Element(e) => {
+            out.push(*e);
+            out.extend(schema.substitutes.get(e).cloned().unwrap_or_default());
+        }
+        Term::Wildcard(_) => {}
+        Term::Sequence(ps) | Term::Choice(ps) | Term::All(ps) => {
+            for c in ps {
+                collect_elements(schema, c, out);
+            }
+        }
+    }
+}
+
+fn collect_wildcard_ns(p: &crate::xsd::model::Particle, out: &mut BTreeSet<String>) {
+    use crate::xsd::model::Term;
+    match &p.term {
+        Term::Wildcard(w) => wildcard_ns(&w.ns, out),
+        Term::Sequence(ps) | Term::Choice(ps) | Term::All(ps) => {
+            for c in ps {
+                collect_wildcard_ns(c, out);
+            }
+        }
+        Term::Element(_) => {}
+    }
+}
+
+fn wildcard_ns(ns: &NsConstraint, out: &mut BTreeSet<String>) {
+    match ns {
+        NsConstraint::Set(s) => out.extend(s.iter().flatten().cloned()),
+        NsConstraint::Not(t) => out.extend(t.clone()),
+        NsConstraint::Any => {}
+    }
+}
+
+fn describe_wildcard(ns: &NsConstraint) -> String {
+    match ns {
+        NsConstraint::Any => "an element of any namespace".into(),
+        NsConstraint::Not(Some(t)) => format!("an element of a namespace other than {t}"),
+        NsConstraint::Not(None) => "an element in a namespace".into(),
+        NsConstraint::Set(s) => {
+            let names: Vec<String> = s.iter().map(|n| n.clone().unwrap_or_else(|| "no namespace".into())).collect();
+            format!("an element of {}", names.join(" or "))
+        }
+    }
+}
+
+/// A type's name for generated identifiers (an anonymous type: its element's name).
+fn type_name_for_fn(schema: &Schema, t: ComplexId, hint: &str) -> String {
+    match &schema.complex[t].name {
+        Some(n) => n.local.clone(),
+        None => hint.to_string(),
+    }
+}
+
+/// A table name BigQuery accepts.
+fn table_name(n: &str) -> String {
+    let s: String = n.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if s.is_empty() { "table".into() } else { s }
+}
+
+/// `/p:a/b` style, with `{ns}` for namespaced names.
+pub fn show(p: &[QName]) -> String {
+    p.iter().map(|q| format!("/{}", q.local)).collect()
+}
+
+impl Mapping {
+    /// The namespaces the mapping names (so a document in them gets a namespace id).
+    fn xsd_namespaces(&self) -> Vec<String> {
+        let mut v = vec![];
+        for t in &self.tables {
+            for r in &t.rows {
+                v.extend(r.elements.iter().filter_map(|q| q.ns.clone()));
+            }
+        }
+        v
+    }
+}

@@ -1,0 +1,93 @@
+//! xml2bq's build-time compiler: reads XSD files and a mapping, writes Rust.
+//!
+//! The flow: [`mapping`] (what the user asked for) and [`xsd`] (the schema
+//! components) → [`layout`] (tables, records, decoders: a [`plan::Plan`], with
+//! content models compiled by [`automaton`]) → [`emit`] (the Rust module).
+//! `build.rs` calls [`compile`]; the `xml2bq-codegen preview` command prints a
+//! plan's tables without building anything.
+
+pub mod automaton;
+pub mod emit;
+pub mod error;
+pub mod layout;
+pub mod mapping;
+pub mod plan;
+pub mod preview;
+pub mod xsd;
+pub mod xsd_regex;
+
+use error::{Error, Result};
+use sha2::Digest;
+use std::path::{Path, PathBuf};
+
+/// The result of compiling a schema: the module text, the plan, and every file read.
+pub struct Compiled {
+    pub code: String,
+    pub plan: plan::Plan,
+    pub mapping: mapping::Mapping,
+    /// The mapping (if any) and every schema file, for cargo's rerun-if-changed.
+    pub files: Vec<PathBuf>,
+}
+
+/// Compiles a mapping file (`.toml`) or a bare schema document (`.xsd`).
+pub fn compile(path: &Path) -> Result<Compiled> {
+    let mapping = mapping::Mapping::read(path)?;
+    let mut files: Vec<PathBuf> = mapping.file.iter().cloned().collect();
+    let mut schemas = vec![];
+    let mut names = vec![];
+    for x in &mapping.xsd {
+        if !x.exists() {
+            return Err(Error::new(format!("schema file {} does not exist", x.display())));
+        }
+        let set = xsd::load::load(std::slice::from_ref(x), &mapping.schema_locations)?;
+        files.extend(set.files.iter().cloned());
+        schemas.push(xsd::resolve::resolve(&set)?);
+        names.push(x.file_stem().map_or_else(|| "schema".to_string(), |s| s.to_string_lossy().into_owned()));
+    }
+    let sets: Vec<layout::Set<'_>> =
+        schemas.iter().zip(&names).map(|(schema, name)| layout::Set { name: name.clone(), schema }).collect();
+    let plan = layout::plan(&mapping, &sets)?;
+    files.sort();
+    files.dedup();
+    let mut hashed = vec![];
+    for f in &files {
+        let bytes = std::fs::read(f).map_err(|e| Error::new(format!("cannot read {}: {e}", f.display())))?;
+        let digest = sha2::Sha256::digest(&bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        hashed.push((display(f), hex));
+    }
+    let source = emit::Source {
+        mapping: mapping.file.as_ref().map(|f| display(f)),
+        files: hashed,
+        relaxations: relaxations(&mapping),
+        timezone: mapping.timezone.clone(),
+        max_depth: mapping.max_depth,
+    };
+    let code = emit::emit(&plan, &source);
+    Ok(Compiled { code, plan, mapping, files })
+}
+
+/// A path as shown to users: relative to the current folder when under it.
+fn display(p: &Path) -> String {
+    let here = std::env::current_dir().ok().and_then(|d| std::fs::canonicalize(d).ok());
+    match here.and_then(|h| p.strip_prefix(h).ok().map(Path::to_path_buf)) {
+        Some(rel) => rel.display().to_string(),
+        None => p.display().to_string(),
+    }
+}
+
+/// The mapping's relaxations of the schema, one sentence each.
+fn relaxations(m: &mapping::Mapping) -> Vec<String> {
+    let mut out = vec![];
+    for o in &m.optional {
+        out.push(format!(
+            "{} may be absent although the schema requires it (its identity constraints are then not checked)",
+            o.text
+        ));
+    }
+    for g in &m.require_one_of {
+        let names: Vec<&str> = g.iter().map(|p| p.text.as_str()).collect();
+        out.push(format!("at least one of {} must be present (rule no-tables)", names.join(", ")));
+    }
+    out
+}

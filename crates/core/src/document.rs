@@ -1,0 +1,38 @@
+//! A whole document: the prolog, the root element (matched against the schema's
+//! roots by namespace and local name, never by prefix), and what may follow it.
+
+use crate::columns::Columns;
+use crate::error::{DecodeError, Rule};
+use crate::parse::Decoder;
+use crate::schema::{NS_NONE, Schema};
+
+/// Decodes a document with the schema's root decoders into `out`.
+pub fn decode(schema: &'static Schema, d: &mut Decoder<'_>, out: &mut Columns) -> Result<(), DecodeError> {
+    let ns = d.root()?;
+    let local = d.local();
+    let Some(root) = schema.roots.iter().find(|r| r.ns == ns && r.local.as_bytes() == local) else {
+        return Err(wrong_root(schema, d, ns));
+    };
+    (root.decode)(d, out)?;
+    d.finish()
+}
+
+#[cold]
+fn wrong_root(schema: &Schema, d: &Decoder<'_>, ns: u16) -> DecodeError {
+    let local = String::from_utf8_lossy(d.local()).into_owned();
+    let in_ns = |n: u16| {
+        if n == NS_NONE { "in no namespace".to_string() } else { format!("in namespace {:?}", schema.namespace(n)) }
+    };
+    let roots: Vec<String> = schema.roots.iter().map(|r| format!("<{}> {}", r.local, in_ns(r.ns))).collect();
+    let mut e = if let Some(r) = schema.roots.iter().find(|r| r.local == local) {
+        let msg = format!("the root <{local}> is {}; the schema's <{local}> is {}", in_ns(ns), in_ns(r.ns));
+        d.error(Rule::WrongNamespace, msg)
+    } else {
+        d.error(
+            Rule::WrongRoot,
+            format!("the root element <{local}> {} is not one of the schema's: {}", in_ns(ns), roots.join(", ")),
+        )
+    };
+    e.path = local;
+    e
+}

@@ -1,0 +1,181 @@
+//! The reason a file is invalid: a rule, a message, where (element path, byte, line, column).
+
+use serde::Serialize;
+use std::fmt;
+
+/// The rule a file broke, as a stable machine-readable name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    NotWellFormed,
+    InvalidUtf8,
+    UnsupportedEncoding,
+    DoctypeForbidden,
+    Truncated,
+    WrongRoot,
+    WrongNamespace,
+    /// A rule of the mapping: none of the elements of a `require_one_of` group is present.
+    NoTables,
+    UnknownElement,
+    UnknownAttribute,
+    MissingElement,
+    MissingAttribute,
+    OutOfOrder,
+    UnexpectedText,
+    InvalidValue,
+    FacetEnumeration,
+    FacetPattern,
+    FacetLength,
+    FacetRange,
+    FacetDigits,
+    FixedValue,
+    Nil,
+    XsiType,
+    Abstract,
+    KeyDuplicate,
+    KeyMissing,
+    Keyref,
+    /// A value the XSD accepts but BigQuery cannot hold.
+    Unrepresentable,
+    /// Not the file's fault: the input could not be read. Such files are left in place.
+    Io,
+    /// Internal to the segment-parallel path: a guess did not hold; decode in one pass.
+    Resync,
+}
+
+impl Rule {
+    /// The kebab-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        use Rule::*;
+        match self {
+            NotWellFormed => "not-well-formed",
+            InvalidUtf8 => "invalid-utf8",
+            UnsupportedEncoding => "unsupported-encoding",
+            DoctypeForbidden => "doctype-forbidden",
+            Truncated => "truncated",
+            WrongRoot => "wrong-root",
+            NoTables => "no-tables",
+            UnknownElement => "unknown-element",
+            UnknownAttribute => "unknown-attribute",
+            MissingElement => "missing-element",
+            MissingAttribute => "missing-attribute",
+            OutOfOrder => "out-of-order",
+            UnexpectedText => "unexpected-text",
+            InvalidValue => "invalid-value",
+            WrongNamespace => "wrong-namespace",
+            FacetEnumeration => "facet-enumeration",
+            FacetPattern => "facet-pattern",
+            FacetLength => "facet-length",
+            FacetRange => "facet-range",
+            FacetDigits => "facet-digits",
+            FixedValue => "fixed-value",
+            Nil => "nil",
+            XsiType => "xsi-type",
+            Abstract => "abstract",
+            KeyDuplicate => "key-duplicate",
+            KeyMissing => "key-missing",
+            Keyref => "keyref",
+            Unrepresentable => "unrepresentable",
+            Io => "io",
+            Resync => "resync",
+        }
+    }
+}
+
+/// Why a document was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DecodeError {
+    pub rule: Rule,
+    pub message: String,
+    /// Element path, e.g. `Root/Orders/Order[3]/ShipInfo/Freight` (`@Name` for attributes).
+    pub path: String,
+    /// Byte offset in the file, near the error.
+    pub offset: u64,
+    /// 1-based line and column of `offset`, when known.
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+}
+
+impl DecodeError {
+    pub fn new(rule: Rule, message: impl Into<String>, offset: u64) -> Self {
+        DecodeError { rule, message: message.into(), path: String::new(), offset, line: None, column: None }
+    }
+
+    /// Maps a read error: invalid UTF-8 (from [`super::utf8`]) is the file's fault, anything else is I/O.
+    pub fn from_io(e: &std::io::Error, offset: u64) -> Self {
+        if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<crate::utf8::InvalidUtf8>()) {
+            return DecodeError::new(Rule::InvalidUtf8, bad.to_string(), bad.offset);
+        }
+        if e.get_ref().is_some_and(|r| r.is::<crate::events::ResyncSignal>()) {
+            return DecodeError::new(Rule::Resync, "a segment's guess did not hold", offset);
+        }
+        DecodeError::new(Rule::Io, format!("read failed: {e}"), offset)
+    }
+
+    /// Prefixes the path with an element (or `@attribute`) name.
+    pub fn within(mut self, name: &str) -> Self {
+        self.path = if self.path.is_empty() { name.to_string() } else { format!("{name}/{}", self.path) };
+        self
+    }
+
+    /// Adds an attribute (`@name`) to the end of the path.
+    pub fn within_attr(mut self, name: &str) -> Self {
+        if !self.path.is_empty() {
+            self.path.push('/');
+        }
+        self.path.push('@');
+        self.path.push_str(name);
+        self
+    }
+
+    /// Prefixes the path with the `n`th (1-based) occurrence of an element.
+    pub fn within_item(self, name: &str, n: usize) -> Self {
+        self.within(&format!("{name}[{n}]"))
+    }
+
+    /// True when the file itself is at fault (dead-letter it); false for read failures.
+    pub fn is_invalid_input(&self) -> bool {
+        !matches!(self.rule, Rule::Io | Rule::Resync)
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.rule.as_str())?;
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, " at line {l}, column {c}")?,
+            _ => write!(f, " at byte {}", self.offset)?,
+        }
+        if !self.path.is_empty() {
+            write!(f, " ({})", self.path)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Why a value is invalid: the rule it breaks (a facet, the lexical space, BigQuery's
+/// range) and a message. Value parsers and facet checks return it; the decoder adds
+/// where it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid {
+    pub rule: Rule,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(rule: Rule, message: impl Into<String>) -> Self {
+        Invalid { rule, message: message.into() }
+    }
+}
+
+impl From<crate::value::ValueError> for Invalid {
+    fn from(e: crate::value::ValueError) -> Self {
+        let rule = match e.kind {
+            crate::value::ValueErrorKind::Invalid => Rule::InvalidValue,
+            crate::value::ValueErrorKind::Unrepresentable => Rule::Unrepresentable,
+        };
+        Invalid { rule, message: e.message }
+    }
+}

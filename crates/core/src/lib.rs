@@ -1,0 +1,40 @@
+//! xml2bq's runtime, the crate that generated decoders depend on: the streaming
+//! decoder ([`parse`]), XSD values ([`value`]) and facets ([`facet`]), content models
+//! ([`model`]), and the Arrow columns decoded values go to ([`columns`] through
+//! [`out::Out`]). No I/O beyond reading a stream, no async, no HTTP.
+
+pub mod columns;
+pub mod document;
+pub mod error;
+pub mod events;
+pub mod facet;
+pub mod model;
+pub mod out;
+pub mod parse;
+pub mod schema;
+pub mod utf8;
+pub mod value;
+
+pub use error::{DecodeError, Invalid, Rule};
+pub use schema::Schema;
+
+/// What generated code uses, in one import.
+pub mod prelude {
+    pub use crate::columns::Columns;
+    pub use crate::error::{DecodeError, Invalid, Rule};
+    pub use crate::facet;
+    pub use crate::model::{Automaton, Model, NsTest, Symbol, WILDCARD};
+    pub use crate::out::{Discard, Out};
+    pub use crate::parse::{Decoder, Next};
+    pub use crate::schema::{Ancestor, Column, ColumnType, Info, Mode, Root, RowPath, Schema, Table};
+    pub use crate::value::{self, IntegerType, Ws};
+    pub use arrow_buffer::i256;
+    pub use regex::Regex;
+    pub use std::sync::LazyLock;
+}
+
+/// A stable 64-bit FNV-1a hash of a string: names part files and jobs, assigns shards
+/// (the same URI always gives the same value, on every machine and version).
+pub fn stable_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}

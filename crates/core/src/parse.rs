@@ -1,0 +1,1254 @@
+//! The streaming decoder that generated code drives: quick-xml events in, one
+//! element at a time, with namespaces resolved to the schema's namespace ids.
+//!
+//! A generated decoder asks for the attributes of the element just started
+//! ([`Decoder::next_attribute`]), then either its text ([`Decoder::text`]) or its
+//! children one by one ([`Decoder::next_child`]), each start tag resolved to a
+//! namespace id and a local name. The decoder keeps the stack of open elements
+//! (namespace scopes, the path for error messages) and nothing else: no element is
+//! buffered beyond its start tag and one text value.
+
+use crate::error::{DecodeError, Invalid, Rule};
+use crate::events::{Events, Run};
+use crate::model::{Miss, Model, State, Symbol, WILDCARD};
+use crate::schema::{NS_NONE, NS_OTHER, NS_XSI};
+use crate::value::{self, Ws};
+use quick_xml::events::attributes::Attributes;
+use quick_xml::events::{BytesStart, Event};
+use std::ops::Range;
+
+/// An attribute of the current start tag (offsets into the tag's bytes).
+#[derive(Clone, Debug)]
+struct Attr {
+    ns: u16,
+    /// The local name (after the prefix).
+    local: Range<usize>,
+    /// The whole name as written.
+    name: Range<usize>,
+    value: Range<usize>,
+}
+
+/// A prefix binding in scope.
+#[derive(Clone, Debug)]
+struct Binding {
+    prefix: Range<usize>,
+    uri: Range<usize>,
+    ns: u16,
+}
+
+/// An open element.
+#[derive(Clone, Debug)]
+struct Frame {
+    /// The qualified name as written, in `Decoder::names`.
+    name: Range<usize>,
+    local_start: usize,
+    ns: u16,
+    /// `bindings.len()` before this element's declarations.
+    bindings: usize,
+    default_ns: u16,
+    /// An empty-element tag: no content and no end tag to read.
+    empty: bool,
+    /// Position among consecutive siblings of the same name (1-based), for paths.
+    index: u32,
+    /// Hash of the last child's name and how many consecutive children had it.
+    child_hash: u64,
+    child_count: u32,
+    /// A table row: its path always shows its index.
+    row: bool,
+}
+
+/// What the current start tag said with `xsi:` attributes.
+#[derive(Clone, Debug, Default)]
+struct Xsi {
+    /// `xsi:type`: (namespace id, local name) of the type.
+    ty: Option<(u16, Range<usize>)>,
+    nil: bool,
+}
+
+/// A schema-driven pull decoder over quick-xml events.
+pub struct Decoder<'s> {
+    src: &'s mut dyn Events,
+    namespaces: &'static [&'static str],
+    /// The last start tag's content: name and attributes.
+    tag: Vec<u8>,
+    name_len: usize,
+    attrs: Vec<Attr>,
+    next_attr: usize,
+    xsi: Xsi,
+    /// xsi:type's local name (resolved from the QName value).
+    xsi_local: String,
+    frames: Vec<Frame>,
+    names: Vec<u8>,
+    bindings: Vec<Binding>,
+    /// Prefixes and URIs of the bindings.
+    strings: Vec<u8>,
+    text: String,
+    scratch: String,
+    text_start: u64,
+    /// The qualified name (and index) of the element that ended last, for error paths.
+    last_closed: String,
+    capture: String,
+    captures: Vec<(usize, usize)>,
+    /// A segment of a document: end tags of elements opened before it may come.
+    segment: bool,
+    /// Byte offset where the last event read began.
+    event_start: u64,
+}
+
+/// Start tags whose content holds this are scanned for namespace declarations.
+const XMLNS: &[u8] = b"xmlns";
+
+fn hash(bytes: &[u8]) -> u64 {
+    // FNV-1a: only compares sibling names for error paths.
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+fn is_blank(b: &[u8]) -> bool {
+    b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+impl<'s> Decoder<'s> {
+    /// A decoder over `src`; `namespaces` are the schema's namespace URIs by id.
+    pub fn new(src: &'s mut dyn Events, namespaces: &'static [&'static str]) -> Self {
+        let cfg = src.config_mut();
+        // End tags are matched here, against the decoder's own stack: that works the
+        // same for a whole document and for one stitched from segments.
+        cfg.check_end_names = false;
+        cfg.allow_unmatched_ends = true;
+        cfg.check_comments = true;
+        cfg.expand_empty_elements = false;
+        cfg.trim_text(false);
+        let mut d = Decoder {
+            src,
+            namespaces,
+            tag: Vec::with_capacity(256),
+            name_len: 0,
+            attrs: vec![],
+            next_attr: 0,
+            xsi: Xsi::default(),
+            xsi_local: String::new(),
+            frames: vec![],
+            names: vec![],
+            bindings: vec![],
+            strings: vec![],
+            text: String::new(),
+            scratch: String::new(),
+            text_start: 0,
+            last_closed: String::new(),
+            capture: String::new(),
+            captures: vec![],
+            segment: false,
+            event_start: 0,
+        };
+        d.bind(b"xml", b"http://www.w3.org/XML/1998/namespace");
+        d
+    }
+
+    /// A decoder for a segment of a document that starts between two rows inside
+    /// elements opened before it, with the prefix bindings then in scope.
+    pub fn segment(
+        src: &'s mut dyn Events,
+        namespaces: &'static [&'static str],
+        bindings: &[(String, String)],
+    ) -> Self {
+        src.config_mut().allow_unmatched_ends = true;
+        let mut d = Decoder::new(src, namespaces);
+        for (p, uri) in bindings {
+            d.bind(p.as_bytes(), uri.as_bytes());
+        }
+        d.segment = true;
+        // A frame standing for the elements around the segment.
+        let default_ns = d.lookup(b"").unwrap_or(NS_NONE);
+        d.frames.push(Frame {
+            name: 0..0,
+            local_start: 0,
+            ns: NS_NONE,
+            bindings: d.bindings.len(),
+            default_ns,
+            empty: false,
+            index: 1,
+            child_hash: 0,
+            child_count: 0,
+            row: false,
+        });
+        d
+    }
+
+    fn bind(&mut self, prefix: &[u8], uri: &[u8]) -> u16 {
+        let ns = self.intern(uri);
+        let p0 = self.strings.len();
+        self.strings.extend_from_slice(prefix);
+        let u0 = self.strings.len();
+        self.strings.extend_from_slice(uri);
+        self.bindings.push(Binding { prefix: p0..u0, uri: u0..self.strings.len(), ns });
+        ns
+    }
+
+    fn intern(&self, uri: &[u8]) -> u16 {
+        self.namespaces.iter().position(|n| n.as_bytes() == uri).map_or(NS_OTHER, |i| i as u16)
+    }
+
+    /// The namespace bound to `prefix` (`b""`: the default namespace).
+    fn lookup(&self, prefix: &[u8]) -> Option<u16> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|b| &self.strings[b.prefix.clone()] == prefix)
+            .map(|b| if b.uri.is_empty() { NS_NONE } else { b.ns })
+    }
+
+    /// Byte offset of the reader in the input.
+    pub fn position(&self) -> u64 {
+        self.src.position()
+    }
+
+    /// The path of the open elements, `Root/Orders/Order[3]/ShipInfo`.
+    pub fn path(&self) -> String {
+        let mut p = String::new();
+        for f in &self.frames {
+            if f.name.is_empty() {
+                continue;
+            }
+            if !p.is_empty() {
+                p.push('/');
+            }
+            p.push_str(&String::from_utf8_lossy(&self.names[f.name.clone()]));
+            if f.index > 1 || f.row {
+                p.push_str(&format!("[{}]", f.index));
+            }
+        }
+        p
+    }
+
+    /// Marks the current element as a table row (error paths show its index).
+    #[inline]
+    pub fn mark_row(&mut self) {
+        if let Some(f) = self.frames.last_mut() {
+            f.row = true;
+        }
+    }
+
+    /// An error at the current position, with the current path.
+    pub fn error(&self, rule: Rule, message: impl Into<String>) -> DecodeError {
+        let mut e = DecodeError::new(rule, message, self.position());
+        e.path = self.path();
+        e
+    }
+
+    fn xml_error(&self, e: quick_xml::Error) -> DecodeError {
+        let offset = self.src.error_position();
+        let mut err = match e {
+            quick_xml::Error::Io(io) => DecodeError::from_io(&io, offset),
+            quick_xml::Error::Syntax(s) if format!("{s:?}").starts_with("Unclosed") => {
+                DecodeError::new(Rule::Truncated, format!("the file ends inside markup ({s}); cut short?"), offset)
+            }
+            other => DecodeError::new(Rule::NotWellFormed, format!("not well-formed XML: {other}"), offset),
+        };
+        err.path = self.path();
+        err
+    }
+
+    /// The error for input that ends before the document does.
+    pub fn eof(&self) -> DecodeError {
+        self.error(Rule::Truncated, "the file ends before the document does (cut short?)")
+    }
+
+    /// The namespace id of the current element.
+    pub fn ns(&self) -> u16 {
+        self.frames.last().map_or(NS_NONE, |f| f.ns)
+    }
+
+    /// The local name of the current element.
+    pub fn local(&self) -> &[u8] {
+        match self.frames.last() {
+            Some(f) => &self.names[f.local_start..f.name.end],
+            None => b"",
+        }
+    }
+
+    /// The qualified name of the current element, as written.
+    fn qname(&self) -> String {
+        self.frames
+            .last()
+            .map_or_else(String::new, |f| String::from_utf8_lossy(&self.names[f.name.clone()]).into_owned())
+    }
+
+    // ---- reading events ----
+
+    /// Pushes the frame and namespace scope of the start tag in `tag`; returns its namespace id.
+    fn open(&mut self, empty: bool) -> Result<u16, DecodeError> {
+        self.attrs.clear();
+        self.next_attr = 0;
+        self.xsi = Xsi::default();
+        let bindings_before = self.bindings.len();
+        if self.tag.len() > self.name_len {
+            self.read_attributes()?;
+        }
+        // The element's name.
+        let name = &self.tag[..self.name_len];
+        let colon = memchr::memchr(b':', name);
+        let declared = self.bindings.len() > bindings_before;
+        let default_ns = match self.frames.last() {
+            Some(parent) if !declared => parent.default_ns,
+            _ => self.lookup(b"").unwrap_or(NS_NONE),
+        };
+        let ns = match colon {
+            None => default_ns,
+            Some(c) => {
+                let prefix = &self.tag[..c];
+                match self.lookup(prefix) {
+                    Some(ns) if prefix != b"xmlns" => ns,
+                    _ => {
+                        let p = String::from_utf8_lossy(prefix).into_owned();
+                        return Err(self.error(Rule::NotWellFormed, format!("namespace prefix {p:?} is not declared")));
+                    }
+                }
+            }
+        };
+        let start = self.names.len();
+        self.names.extend_from_slice(&self.tag[..self.name_len]);
+        let h = hash(&self.tag[..self.name_len]);
+        let index = match self.frames.last_mut() {
+            Some(parent) => {
+                if parent.child_count > 0 && parent.child_hash == h {
+                    parent.child_count += 1;
+                } else {
+                    parent.child_hash = h;
+                    parent.child_count = 1;
+                }
+                parent.child_count
+            }
+            None => 1,
+        };
+        self.frames.push(Frame {
+            name: start..self.names.len(),
+            local_start: start + colon.map_or(0, |c| c + 1),
+            ns,
+            bindings: bindings_before,
+            default_ns,
+            empty,
+            index,
+            child_hash: 0,
+            child_count: 0,
+            row: false,
+        });
+        Ok(ns)
+    }
+
+    /// Parses the current tag's attributes: namespace declarations are bound, `xsi:`
+    /// attributes noted, the others kept for [`Decoder::next_attribute`].
+    fn read_attributes(&mut self) -> Result<(), DecodeError> {
+        let pos = self.position();
+        let content = match simdutf8::basic::from_utf8(&self.tag) {
+            Ok(s) => s,
+            Err(_) => return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", pos)),
+        };
+        let base = content.as_ptr() as usize;
+        let offset = |s: &[u8]| s.as_ptr() as usize - base;
+        let mut raw: Vec<(Range<usize>, Range<usize>)> = vec![];
+        for a in Attributes::new(content, self.name_len) {
+            let a = a.map_err(|e| {
+                let mut err = DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), pos);
+                err.path = self.path();
+                err
+            })?;
+            let key = a.key.as_ref();
+            let k0 = offset(key);
+            let v0 = offset(&a.value);
+            raw.push((k0..k0 + key.len(), v0..v0 + a.value.len()));
+        }
+        let has_xmlns = memchr::memmem::find(&self.tag[self.name_len..], XMLNS).is_some();
+        if has_xmlns {
+            for (k, v) in &raw {
+                let key = &self.tag[k.clone()];
+                let prefix: Option<&[u8]> = if key == XMLNS { Some(b"") } else { key.strip_prefix(b"xmlns:") };
+                if let Some(prefix) = prefix {
+                    let prefix = prefix.to_vec();
+                    let uri = quick_xml::escape::unescape(&String::from_utf8_lossy(&self.tag[v.clone()]))
+                        .map(|c| c.into_owned())
+                        .map_err(|e| self.error(Rule::NotWellFormed, format!("bad namespace name: {e}")))?;
+                    if prefix == b"xml" || prefix == b"xmlns" {
+                        continue;
+                    }
+                    if uri.is_empty() && !prefix.is_empty() {
+                        let p = String::from_utf8_lossy(&prefix).into_owned();
+                        return Err(
+                            self.error(Rule::NotWellFormed, format!("prefix {p:?} bound to an empty namespace"))
+                        );
+                    }
+                    self.bind(&prefix, uri.as_bytes());
+                }
+            }
+        }
+        for (k, v) in raw {
+            let key = &self.tag[k.clone()];
+            if key == XMLNS || key.starts_with(b"xmlns:") {
+                continue;
+            }
+            let (ns, local) = match memchr::memchr(b':', key) {
+                None => (NS_NONE, k.clone()),
+                Some(c) => {
+                    let prefix = &key[..c];
+                    let ns = match self.lookup(prefix) {
+                        Some(ns) => ns,
+                        None => {
+                            let p = String::from_utf8_lossy(prefix).into_owned();
+                            return Err(
+                                self.error(Rule::NotWellFormed, format!("namespace prefix {p:?} is not declared"))
+                            );
+                        }
+                    };
+                    (ns, k.start + c + 1..k.end)
+                }
+            };
+            if ns == NS_XSI {
+                self.xsi_attribute(local, v)?;
+                continue;
+            }
+            self.attrs.push(Attr { ns, local, name: k, value: v });
+        }
+        Ok(())
+    }
+
+    fn xsi_attribute(&mut self, local: Range<usize>, v: Range<usize>) -> Result<(), DecodeError> {
+        let value = String::from_utf8_lossy(&self.tag[v.clone()]).trim().to_string();
+        match &self.tag[local] {
+            b"type" => {
+                let (prefix, name) = value.split_once(':').unwrap_or(("", &value));
+                let ns = self.lookup(prefix.as_bytes()).or((prefix.is_empty()).then_some(NS_NONE));
+                let Some(ns) = ns else {
+                    return Err(
+                        self.error(Rule::XsiType, format!("xsi:type {value:?}: prefix {prefix:?} is not declared"))
+                    );
+                };
+                self.xsi_local = name.to_string();
+                self.xsi.ty = Some((ns, 0..name.len()));
+            }
+            b"nil" => {
+                self.xsi.nil = match value.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => return Err(self.error(Rule::InvalidValue, format!("xsi:nil={value:?} is not a boolean"))),
+                }
+            }
+            b"schemaLocation" | b"noNamespaceSchemaLocation" => {}
+            other => {
+                let other = String::from_utf8_lossy(other).into_owned();
+                return Err(self.error(
+                    Rule::UnknownAttribute,
+                    format!("xsi:{other} is not an attribute of XML Schema instances"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pops the current element's frame and its namespace scope.
+    fn close(&mut self) {
+        if let Some(f) = self.frames.pop() {
+            self.names.truncate(f.name.start);
+            self.bindings.truncate(f.bindings);
+            if let Some(b) = self.bindings.last() {
+                self.strings.truncate(b.uri.end);
+            } else {
+                self.strings.clear();
+            }
+        }
+    }
+
+    /// Reads the prolog up to the root element's start tag; returns its namespace id.
+    pub fn root(&mut self) -> Result<u16, DecodeError> {
+        loop {
+            match self.src.next() {
+                Ok(Event::Decl(d)) => {
+                    if let Some(enc) = d.encoding() {
+                        let enc = enc.map_err(|e| DecodeError::new(Rule::NotWellFormed, e.to_string(), 0))?;
+                        if !enc.eq_ignore_ascii_case(b"utf-8") && !enc.eq_ignore_ascii_case(b"us-ascii") {
+                            let enc = String::from_utf8_lossy(&enc).into_owned();
+                            return Err(self.error(
+                                Rule::UnsupportedEncoding,
+                                format!(
+                                    "encoding {enc:?} is not supported; convert the file to UTF-8 (e.g. iconv -t UTF-8)"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Ok(Event::DocType(_)) => {
+                    return Err(self.error(
+                        Rule::DoctypeForbidden,
+                        "DOCTYPE declarations are refused (no entity expansion, no external fetch)",
+                    ));
+                }
+                Ok(Event::Start(e)) => {
+                    keep_tag(&mut self.tag, &mut self.name_len, &e);
+                    return self.open(false);
+                }
+                Ok(Event::Empty(e)) => {
+                    keep_tag(&mut self.tag, &mut self.name_len, &e);
+                    return self.open(true);
+                }
+                Ok(Event::Comment(_) | Event::PI(_)) => {}
+                Ok(Event::Text(t)) if is_blank(&t) => {}
+                Ok(Event::Eof) => return Err(self.error(Rule::Truncated, "the file holds no root element")),
+                Ok(_) => return Err(self.error(Rule::NotWellFormed, "content before the root element")),
+                Err(e) => return Err(self.xml_error(e)),
+            }
+        }
+    }
+
+    /// After the root's end tag: only comments, PIs and whitespace may follow.
+    pub fn finish(&mut self) -> Result<(), DecodeError> {
+        loop {
+            match self.src.next() {
+                Ok(Event::Eof) => return Ok(()),
+                Ok(Event::Comment(_) | Event::PI(_)) => {}
+                Ok(Event::Text(t)) if is_blank(&t) => {}
+                Ok(_) => return Err(self.error(Rule::NotWellFormed, "content after the root element")),
+                Err(e) => return Err(self.xml_error(e)),
+            }
+        }
+    }
+
+    // ---- attributes ----
+
+    /// The next attribute of the current element (namespace declarations and `xsi:`
+    /// attributes excluded): its namespace id; its local name is [`Decoder::attr_local`].
+    pub fn next_attribute(&mut self) -> Option<u16> {
+        let a = self.attrs.get(self.next_attr)?;
+        self.next_attr += 1;
+        Some(a.ns)
+    }
+
+    /// The local name of the attribute returned by the last `next_attribute`.
+    pub fn attr_local(&self) -> &[u8] {
+        match self.next_attr.checked_sub(1).and_then(|i| self.attrs.get(i)) {
+            Some(a) => &self.tag[a.local.clone()],
+            None => b"",
+        }
+    }
+
+    /// Passes the current attribute's value (normalized, references expanded, then
+    /// whitespace-processed by `ws`) to `f`.
+    pub fn attr_value<T>(&mut self, ws: Ws, f: impl FnOnce(&str) -> Result<T, Invalid>) -> Result<T, DecodeError> {
+        let Some(a) = self.next_attr.checked_sub(1).and_then(|i| self.attrs.get(i)).cloned() else {
+            return Err(self.error(Rule::NotWellFormed, "no attribute"));
+        };
+        let raw = std::str::from_utf8(&self.tag[a.value.clone()]).unwrap_or("");
+        // Attribute-value normalization: literal whitespace becomes a space (CR LF one
+        // space), before references are expanded (so &#10; stays a newline).
+        self.text.clear();
+        let mut after_cr = false;
+        for c in raw.chars() {
+            if !(after_cr && c == '\n') {
+                self.text.push(if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c });
+            }
+            after_cr = c == '\r';
+        }
+        let name = String::from_utf8_lossy(&self.tag[a.name.clone()]).into_owned();
+        let expanded = match quick_xml::escape::unescape(&self.text) {
+            Ok(v) => v.into_owned(),
+            Err(e) => {
+                return Err(self
+                    .error(Rule::NotWellFormed, format!("bad reference in attribute {name}: {e}"))
+                    .within_attr(&name));
+            }
+        };
+        let v = value::whitespace(&expanded, ws, &mut self.scratch);
+        match f(v) {
+            Ok(t) => Ok(t),
+            Err(inv) => Err(self.error(inv.rule, inv.message).within_attr(&name)),
+        }
+    }
+
+    /// Passes a default or fixed value (whitespace-processed by `ws`) to `f`.
+    pub fn default_value<T>(
+        &mut self,
+        v: &str,
+        ws: Ws,
+        f: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Result<T, DecodeError> {
+        let v = value::whitespace(v, ws, &mut self.scratch);
+        f(v).map_err(|inv| self.error(inv.rule, inv.message))
+    }
+
+    /// The error for an attribute the element does not declare.
+    pub fn unknown_attribute(&self) -> DecodeError {
+        let i = self.next_attr.saturating_sub(1);
+        let name = self
+            .attrs
+            .get(i)
+            .map_or_else(String::new, |a| String::from_utf8_lossy(&self.tag[a.name.clone()]).into_owned());
+        let el = self.qname();
+        self.error(Rule::UnknownAttribute, format!("attribute {name} is not declared for <{el}>")).within_attr(&name)
+    }
+
+    /// The error for a required attribute that is absent.
+    pub fn missing_attribute(&self, name: &str) -> DecodeError {
+        let el = self.qname();
+        self.error(Rule::MissingAttribute, format!("<{el}> is missing its required attribute {name}")).within_attr(name)
+    }
+
+    /// The current attribute's text as written (for `xs:anyAttribute` columns).
+    pub fn attr_markup(&self) -> String {
+        let i = self.next_attr.saturating_sub(1);
+        self.attrs.get(i).map_or_else(String::new, |a| {
+            format!(
+                "{}=\"{}\"",
+                String::from_utf8_lossy(&self.tag[a.name.clone()]),
+                String::from_utf8_lossy(&self.tag[a.value.clone()])
+            )
+        })
+    }
+
+    /// `xsi:type` of the current element: (namespace id, local name).
+    pub fn xsi_type(&self) -> Option<(u16, &str)> {
+        self.xsi.ty.as_ref().map(|(ns, r)| (*ns, &self.xsi_local[r.clone()]))
+    }
+
+    /// Checks that an xsi:type, if any, names the declared type (`None`: an anonymous
+    /// type, which no xsi:type can name).
+    #[inline]
+    pub fn check_xsi_type(&self, declared: Option<(u16, &str)>) -> Result<(), DecodeError> {
+        match (&self.xsi.ty, declared) {
+            (None, _) => Ok(()),
+            (Some(_), Some(dt)) if self.xsi_type() == Some(dt) => Ok(()),
+            (Some(_), Some((_, name))) => Err(self.bad_xsi_type(name)),
+            (Some(_), None) => Err(self.bad_xsi_type("the element's anonymous type")),
+        }
+    }
+
+    /// The error for an element a strict wildcard allows only if the schema declares it.
+    pub fn undeclared_element(&self) -> DecodeError {
+        let el = self.qname();
+        self.error(
+            Rule::UnknownElement,
+            format!("element <{el}> is not declared by the schema, which a strict wildcard requires"),
+        )
+    }
+
+    /// The error for an xsi:type that names no type allowed here.
+    pub fn bad_xsi_type(&self, declared: &str) -> DecodeError {
+        let t = self.xsi_local.clone();
+        self.error(
+            Rule::XsiType,
+            format!("xsi:type {t:?} is not a type derived from {declared} that may replace it here"),
+        )
+    }
+
+    /// True when the current element says `xsi:nil="true"`.
+    pub fn nil(&self) -> bool {
+        self.xsi.nil
+    }
+
+    /// Checks the current element against a declaration that is not nillable.
+    #[inline]
+    pub fn not_nil(&self) -> Result<(), DecodeError> {
+        if self.xsi.nil {
+            let el = self.qname();
+            return Err(
+                self.error(Rule::Nil, format!("<{el}> has xsi:nil=\"true\" but its declaration is not nillable"))
+            );
+        }
+        Ok(())
+    }
+
+    // ---- content ----
+
+    /// Reads the text content of the current element (no child elements allowed) and
+    /// passes it, whitespace-processed by `ws`, to `f`.
+    pub fn text<T>(&mut self, ws: Ws, f: impl FnOnce(&str) -> Result<T, Invalid>) -> Result<T, DecodeError> {
+        self.not_nil()?;
+        self.read_text()?;
+        let v = value::whitespace(&self.text, ws, &mut self.scratch);
+        let r = f(v);
+        r.map_err(|inv| {
+            let mut e = DecodeError::new(inv.rule, inv.message, self.text_start);
+            e.path = self.path_with_last();
+            e
+        })
+    }
+
+    /// Like [`Decoder::text`], with a default value for empty content.
+    pub fn text_or<T>(
+        &mut self,
+        default: &str,
+        ws: Ws,
+        f: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Result<T, DecodeError> {
+        self.not_nil()?;
+        self.read_text()?;
+        if self.text.is_empty() {
+            self.text.push_str(default);
+        }
+        let v = value::whitespace(&self.text, ws, &mut self.scratch);
+        f(v).map_err(|inv| {
+            let mut e = DecodeError::new(inv.rule, inv.message, self.text_start);
+            e.path = self.path_with_last();
+            e
+        })
+    }
+
+    /// The path including the element just closed (text errors are reported after its end tag).
+    fn path_with_last(&self) -> String {
+        let mut p = self.path();
+        if !self.last_closed.is_empty() {
+            if !p.is_empty() {
+                p.push('/');
+            }
+            p.push_str(&self.last_closed);
+        }
+        p
+    }
+
+    /// The content of a nilled element: nothing at all.
+    pub fn nil_content(&mut self) -> Result<(), DecodeError> {
+        self.read_text()?;
+        if !self.text.is_empty() {
+            return Err(self.error(Rule::Nil, "an element with xsi:nil=\"true\" must be empty"));
+        }
+        Ok(())
+    }
+
+    fn read_text(&mut self) -> Result<(), DecodeError> {
+        self.text.clear();
+        self.text_start = self.position();
+        self.last_closed.clear();
+        let Some(f) = self.frames.last() else { return Err(self.eof()) };
+        if f.empty {
+            self.closed();
+            return Ok(());
+        }
+        loop {
+            let capturing = !self.captures.is_empty();
+            let step = match self.src.next() {
+                Err(e) => return Err(self.xml_error(e)),
+                Ok(ev) => {
+                    if capturing {
+                        capture_event(&mut self.capture, &ev);
+                    }
+                    match ev {
+                        Event::Text(t) => text_step(push_text(&mut self.text, &t)),
+                        Event::CData(t) => text_step(push_text(&mut self.text, &t)),
+                        Event::Comment(_) | Event::PI(_) => Step::More,
+                        Event::GeneralRef(r) => match resolve_ref(&r) {
+                            Some(c) => {
+                                self.text.push(c);
+                                Step::More
+                            }
+                            None => Step::BadRef(String::from_utf8_lossy(&r).into_owned()),
+                        },
+                        Event::End(e) => end_step(&self.frames, &self.names, e.name().as_ref()),
+                        Event::Start(e) | Event::Empty(e) => {
+                            Step::Child(String::from_utf8_lossy(e.name().as_ref()).into_owned())
+                        }
+                        Event::Eof => Step::Eof,
+                        _ => Step::Markup,
+                    }
+                }
+            };
+            match step {
+                Step::More => {}
+                Step::End => {
+                    self.closed();
+                    return Ok(());
+                }
+                Step::Child(inner) => {
+                    let el = self.qname();
+                    let msg = format!("element <{inner}> is not allowed inside <{el}>, which holds text only");
+                    return Err(self.error(Rule::UnknownElement, msg));
+                }
+                other => return Err(self.step_error(other)),
+            }
+        }
+    }
+
+    /// The error of a step that cannot go on.
+    fn step_error(&self, step: Step) -> DecodeError {
+        match step {
+            Step::BadUtf8 => self.error(Rule::InvalidUtf8, "invalid UTF-8 in text"),
+            Step::BadRef(n) => {
+                self.error(Rule::NotWellFormed, format!("undefined entity or bad character reference &{n};"))
+            }
+            Step::Text => self.unexpected_text(),
+            Step::Eof => self.eof(),
+            Step::Doctype => self.error(Rule::DoctypeForbidden, "DOCTYPE declarations are refused"),
+            Step::Markup => self.error(Rule::NotWellFormed, "misplaced XML declaration or markup"),
+            Step::BadEnd(found) => {
+                let el = self.qname();
+                self.error(Rule::NotWellFormed, format!("end tag </{found}> does not match <{el}>"))
+            }
+            Step::More | Step::End | Step::Open(_) | Step::Child(_) => {
+                self.error(Rule::NotWellFormed, "unexpected markup")
+            }
+        }
+    }
+
+    /// The current element has ended: pop it (and end the captures it began).
+    fn closed(&mut self) {
+        if let Some(f) = self.frames.last() {
+            self.last_closed = String::from_utf8_lossy(&self.names[f.name.clone()]).into_owned();
+            if f.index > 1 || f.row {
+                self.last_closed.push_str(&format!("[{}]", f.index));
+            }
+        }
+        self.close();
+    }
+
+    /// The next child element of the current element: its namespace id (its local name
+    /// is [`Decoder::local`]), or None after the current element's end tag. Whitespace,
+    /// comments and PIs between children are skipped; other text is an error.
+    pub fn next_child(&mut self) -> Result<Option<u16>, DecodeError> {
+        self.next_child_in(None)
+    }
+
+    /// Like [`Decoder::next_child`] in the decoder of an element whose children include
+    /// table rows: at a segment boundary, the rows a worker decoded come as a [`Next::Run`].
+    pub fn next_child_or_run(&mut self) -> Result<Next, DecodeError> {
+        if let Some(run) = self.src.take_run() {
+            self.check_run(&run)?;
+            return Ok(Next::Run(run));
+        }
+        Ok(match self.next_child()? {
+            Some(ns) => Next::Child(ns),
+            None => Next::End,
+        })
+    }
+
+    /// A run fits where it comes: inside the rows' parent, with the bindings it assumed.
+    fn check_run(&self, run: &Run) -> Result<(), DecodeError> {
+        let resync = || Err(DecodeError::new(Rule::Resync, "a segment does not start where its rows belong", 0));
+        let parent = &run.path[..run.path.len().saturating_sub(1)];
+        if self.frames.len() != parent.len() {
+            return resync();
+        }
+        for (f, (ns, local)) in self.frames.iter().zip(parent) {
+            if f.ns != *ns || &self.names[f.local_start..f.name.end] != local.as_bytes() {
+                return resync();
+            }
+        }
+        let mut scope: Vec<(String, String)> = vec![];
+        for b in self.bindings.iter().skip(1) {
+            let p = String::from_utf8_lossy(&self.strings[b.prefix.clone()]).into_owned();
+            let u = String::from_utf8_lossy(&self.strings[b.uri.clone()]).into_owned();
+            scope.retain(|(q, _)| *q != p);
+            scope.push((p, u));
+        }
+        let mut want = run.bindings.clone();
+        want.sort();
+        scope.sort();
+        if scope != want {
+            return resync();
+        }
+        Ok(())
+    }
+
+    /// The error that sends a file from the segment-parallel path back to one pass.
+    #[cold]
+    pub fn resync(&self) -> DecodeError {
+        DecodeError::new(Rule::Resync, "rows decoded elsewhere do not fit here", self.position())
+    }
+
+    /// Byte offset where the last event read began (a worker stops there).
+    pub fn event_start(&self) -> u64 {
+        self.event_start
+    }
+
+    /// Like [`Decoder::next_child`] for mixed content: character data is appended to `text`.
+    pub fn next_child_mixed(&mut self, text: &mut String) -> Result<Option<u16>, DecodeError> {
+        self.next_child_in(Some(text))
+    }
+
+    fn next_child_in(&mut self, mut mixed: Option<&mut String>) -> Result<Option<u16>, DecodeError> {
+        let Some(f) = self.frames.last() else { return Err(self.eof()) };
+        if f.empty {
+            self.closed();
+            return Ok(None);
+        }
+        loop {
+            let capturing = !self.captures.is_empty();
+            self.event_start = self.src.position();
+            let step = match self.src.next() {
+                Err(e) => return Err(self.xml_error(e)),
+                Ok(ev) => {
+                    if capturing {
+                        capture_event(&mut self.capture, &ev);
+                    }
+                    match ev {
+                        Event::Start(e) => {
+                            keep_tag(&mut self.tag, &mut self.name_len, &e);
+                            Step::Open(false)
+                        }
+                        Event::Empty(e) => {
+                            keep_tag(&mut self.tag, &mut self.name_len, &e);
+                            Step::Open(true)
+                        }
+                        Event::End(e) => end_step(&self.frames, &self.names, e.name().as_ref()),
+                        Event::Comment(_) | Event::PI(_) => Step::More,
+                        Event::Text(t) => between_children(mixed.as_deref_mut(), &t),
+                        Event::CData(t) => between_children(mixed.as_deref_mut(), &t),
+                        Event::GeneralRef(r) => match (resolve_ref(&r), mixed.as_deref_mut()) {
+                            (None, _) => Step::BadRef(String::from_utf8_lossy(&r).into_owned()),
+                            (Some(c), Some(m)) => {
+                                m.push(c);
+                                Step::More
+                            }
+                            (Some(' ' | '\t' | '\n' | '\r'), None) => Step::More,
+                            (Some(_), None) => Step::Text,
+                        },
+                        Event::Eof => Step::Eof,
+                        Event::DocType(_) => Step::Doctype,
+                        Event::Decl(_) => Step::Markup,
+                    }
+                }
+            };
+            match step {
+                Step::More => {}
+                Step::Open(empty) => return self.open(empty).map(Some),
+                Step::End => {
+                    self.closed();
+                    return Ok(None);
+                }
+                Step::Eof if self.segment && self.frames.len() == 1 => return Ok(None),
+                other => return Err(self.step_error(other)),
+            }
+        }
+    }
+
+    fn unexpected_text(&self) -> DecodeError {
+        let el = self.qname();
+        self.error(Rule::UnexpectedText, format!("text inside <{el}>, where the schema allows only child elements"))
+    }
+
+    /// Consumes the current element's content, checking only that it is well-formed.
+    pub fn skip(&mut self) -> Result<(), DecodeError> {
+        let depth = self.frames.len();
+        let mut text = String::new();
+        while self.frames.len() >= depth {
+            text.clear();
+            if self.next_child_mixed(&mut text)?.is_none() && self.frames.len() < depth {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the current element has no content (attributes were read already).
+    pub fn empty_content(&mut self) -> Result<(), DecodeError> {
+        match self.next_child()? {
+            None => Ok(()),
+            Some(_) => {
+                let inner = self.qname();
+                Err(self.error(
+                    Rule::UnknownElement,
+                    format!("element <{inner}> is not allowed here: the content must be empty"),
+                ))
+            }
+        }
+    }
+
+    // ---- capture of XML text (wildcards, recursion cut) ----
+
+    /// Starts capturing the current element (its start tag was just read) as XML text,
+    /// with the namespace declarations in scope added to its start tag.
+    pub fn begin_capture(&mut self) {
+        if self.captures.is_empty() {
+            self.capture.clear();
+        }
+        let start = self.capture.len();
+        let f = self.frames.last().cloned();
+        self.capture.push('<');
+        self.capture.push_str(&String::from_utf8_lossy(&self.tag));
+        // Declarations in scope, outside this element: the nearest binding of each prefix.
+        let own = f.as_ref().map_or(self.bindings.len(), |f| f.bindings);
+        let mut seen: Vec<&[u8]> = self.bindings[own..].iter().map(|b| &self.strings[b.prefix.clone()]).collect();
+        let mut decls = String::new();
+        for b in self.bindings[..own].iter().rev() {
+            let p = &self.strings[b.prefix.clone()];
+            if p == b"xml" || seen.contains(&p) {
+                continue;
+            }
+            seen.push(p);
+            let uri = String::from_utf8_lossy(&self.strings[b.uri.clone()]);
+            let uri = uri.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+            if p.is_empty() {
+                if !uri.is_empty() {
+                    decls.push_str(&format!(" xmlns=\"{uri}\""));
+                }
+            } else {
+                decls.push_str(&format!(" xmlns:{}=\"{uri}\"", String::from_utf8_lossy(p)));
+            }
+        }
+        self.capture.push_str(&decls);
+        self.capture.push_str(if f.is_some_and(|f| f.empty) { "/>" } else { ">" });
+        self.captures.push((start, self.frames.len()));
+    }
+
+    /// Ends the innermost capture (after its element was consumed); returns its text.
+    pub fn end_capture(&mut self) -> &str {
+        let start = self.captures.pop().map_or(0, |(s, _)| s);
+        &self.capture[start..]
+    }
+
+    // ---- content-model errors ----
+
+    /// The error for a child element that does not fit the content model in `state`.
+    #[cold]
+    pub fn content_error(&self, model: &Model, state: State, miss: Miss) -> DecodeError {
+        match miss {
+            Miss::Unknown => self.unknown_child(model, state),
+            Miss::Misplaced => self.misplaced(model, state),
+        }
+    }
+
+    /// The error for a child element that is not one of the model's symbols.
+    pub fn unknown_child(&self, model: &Model, state: State) -> DecodeError {
+        let local = String::from_utf8_lossy(self.local()).into_owned();
+        let ns = self.ns();
+        let el = self.qname();
+        if let Some(s) = model.symbols.iter().find(|s| s.ns != WILDCARD && s.local == local && s.ns != ns) {
+            let msg = format!(
+                "element <{el}> is in namespace {:?}; the schema expects <{}> in {}",
+                self.namespace_name(ns),
+                s.local,
+                if s.ns == NS_NONE {
+                    "no namespace".to_string()
+                } else {
+                    format!("namespace {:?}", self.namespace_name(s.ns))
+                }
+            );
+            return self.error(Rule::WrongNamespace, msg);
+        }
+        let expected = describe(&model.expected(state));
+        self.error(Rule::UnknownElement, format!("element <{el}> is not allowed here; expected {expected}"))
+    }
+
+    /// The error for a child element of the model that may not come in `state`: early
+    /// (required elements are missing before it) or out of order (repeated, or late).
+    pub fn misplaced(&self, model: &Model, state: State) -> DecodeError {
+        let el = self.qname();
+        let local = String::from_utf8_lossy(self.local()).into_owned();
+        let ns = self.ns();
+        let symbol = model.symbols.iter().position(|s| s.ns == ns && s.local == local).map(|s| s as u16);
+        let expected = model.expected(state);
+        if !model.accepts(state) && symbol.is_some_and(|s| model.reachable(state, s)) {
+            let mut e = self
+                .error(Rule::MissingElement, format!("missing required element {} before <{el}>", describe(&expected)));
+            e.path = self.parent_path_with(&expected);
+            return e;
+        }
+        let what = if expected.is_empty() { "nothing more".to_string() } else { describe(&expected) };
+        self.error(Rule::OutOfOrder, format!("element <{el}> is out of order or repeated here; expected {what}"))
+    }
+
+    /// The path of the current element's parent, and of the missing element when only one is expected.
+    fn parent_path_with(&self, expected: &[Symbol]) -> String {
+        let mut p = self.path();
+        if let Some(i) = p.rfind('/') {
+            p.truncate(i);
+        }
+        if let [one] = expected
+            && one.ns != WILDCARD
+        {
+            p.push('/');
+            p.push_str(one.local);
+        }
+        p
+    }
+
+    /// The error when the content ends in a state that needs more.
+    pub fn incomplete(&self, model: &Model, state: State) -> DecodeError {
+        let expected = model.expected(state);
+        let el = self.last_closed.clone();
+        let mut e = self
+            .error(Rule::MissingElement, format!("<{el}> ends before its required element {}", describe(&expected)));
+        e.path = self.path_with_last();
+        if let [one] = expected.as_slice()
+            && one.ns != WILDCARD
+        {
+            e.path.push('/');
+            e.path.push_str(one.local);
+        }
+        e
+    }
+
+    /// The error for a mapping rule that requires one of several elements.
+    pub fn none_of(&self, names: &[&str]) -> DecodeError {
+        let el = self.last_closed.clone();
+        let mut e =
+            self.error(Rule::NoTables, format!("<{el}> holds none of {names:?}; at least one of them is required"));
+        e.path = self.path_with_last();
+        e
+    }
+
+    /// The error for an element or type the schema declares abstract.
+    pub fn abstract_used(&self, what: &str) -> DecodeError {
+        let el = self.qname();
+        self.error(Rule::Abstract, format!("<{el}> uses {what}, which is abstract"))
+    }
+
+    fn namespace_name(&self, ns: u16) -> String {
+        if ns == NS_OTHER {
+            return "(a namespace the schema does not know)".into();
+        }
+        self.namespaces.get(ns as usize).copied().unwrap_or("").to_string()
+    }
+}
+
+/// What comes next among an element's children.
+#[derive(Debug)]
+pub enum Next {
+    Child(u16),
+    /// Rows of a table decoded elsewhere.
+    Run(Run),
+    End,
+}
+
+/// What one event means to the loop reading it (decided while the event borrows the source).
+enum Step {
+    More,
+    BadEnd(String),
+    Open(bool),
+    End,
+    Child(String),
+    Text,
+    BadUtf8,
+    BadRef(String),
+    Eof,
+    Doctype,
+    Markup,
+}
+
+/// An end tag: it must close the current element (in a segment, the frame standing
+/// for the elements around it accepts any end tag: the stitched decode checks it).
+fn end_step(frames: &[Frame], names: &[u8], name: &[u8]) -> Step {
+    match frames.last() {
+        Some(f) if f.name.is_empty() || &names[f.name.clone()] == name => Step::End,
+        _ => Step::BadEnd(String::from_utf8_lossy(name).into_owned()),
+    }
+}
+
+fn text_step(r: Result<(), simdutf8::basic::Utf8Error>) -> Step {
+    if r.is_ok() { Step::More } else { Step::BadUtf8 }
+}
+
+/// Character data between child elements: kept for mixed content, else only whitespace.
+fn between_children(mixed: Option<&mut String>, t: &[u8]) -> Step {
+    match mixed {
+        Some(m) => text_step(push_text(m, t)),
+        None if is_blank(t) => Step::More,
+        None => Step::Text,
+    }
+}
+
+/// Keeps a start tag's content (name and attributes) in `tag`.
+fn keep_tag(tag: &mut Vec<u8>, name_len: &mut usize, e: &BytesStart<'_>) {
+    tag.clear();
+    tag.extend_from_slice(e);
+    *name_len = e.name().as_ref().len();
+}
+
+/// Appends an event's markup to the capture buffer.
+fn capture_event(capture: &mut String, ev: &Event<'_>) {
+    let raw = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    match ev {
+        Event::Start(e) => capture.push_str(&format!("<{}>", raw(e))),
+        Event::Empty(e) => capture.push_str(&format!("<{}/>", raw(e))),
+        Event::End(e) => capture.push_str(&format!("</{}>", raw(e.name().as_ref()))),
+        Event::Text(t) => capture.push_str(&raw(t)),
+        Event::CData(t) => capture.push_str(&format!("<![CDATA[{}]]>", raw(t))),
+        Event::Comment(t) => capture.push_str(&format!("<!--{}-->", raw(t))),
+        Event::PI(t) => capture.push_str(&format!("<?{}?>", raw(t))),
+        Event::GeneralRef(r) => capture.push_str(&format!("&{};", raw(r))),
+        _ => {}
+    }
+}
+
+fn describe(symbols: &[Symbol]) -> String {
+    match symbols {
+        [] => "no element".into(),
+        [one] => one.describe(),
+        many => {
+            let mut s: Vec<String> = many.iter().map(Symbol::describe).collect();
+            let last = s.pop().unwrap_or_default();
+            format!("{} or {last}", s.join(", "))
+        }
+    }
+}
+
+/// Resolves a predefined entity or character reference.
+fn resolve_ref(r: &quick_xml::events::BytesRef<'_>) -> Option<char> {
+    match &**r {
+        b"amp" => Some('&'),
+        b"lt" => Some('<'),
+        b"gt" => Some('>'),
+        b"quot" => Some('"'),
+        b"apos" => Some('\''),
+        _ => r.resolve_char_ref().ok().flatten(),
+    }
+}
+
+/// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
+fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), simdutf8::basic::Utf8Error> {
+    let s = simdutf8::basic::from_utf8(raw)?;
+    if memchr::memchr(b'\r', raw).is_some() {
+        dst.push_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
+    } else {
+        dst.push_str(s);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Borrowed;
+
+    const NS: &[&str] =
+        &["", "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/2001/XMLSchema-instance", "urn:a"];
+
+    #[test]
+    fn namespaces_resolve_by_uri_not_prefix() {
+        for doc in ["<r xmlns='urn:a'><c>1</c></r>", "<p:r xmlns:p='urn:a'><p:c>1</p:c></p:r>"] {
+            let mut src = Borrowed::new(doc.as_bytes());
+            let mut d = Decoder::new(&mut src, NS);
+            assert_eq!(d.root().unwrap(), 3);
+            assert_eq!(d.local(), b"r");
+            assert_eq!(d.next_child().unwrap(), Some(3));
+            assert_eq!(d.local(), b"c");
+            let v = d.text(Ws::Collapse, |v| Ok(v.to_string())).unwrap();
+            assert_eq!(v, "1");
+            assert_eq!(d.next_child().unwrap(), None);
+        }
+        let mut src = Borrowed::new(b"<q:r/>");
+        let mut d = Decoder::new(&mut src, NS);
+        assert_eq!(d.root().unwrap_err().rule, Rule::NotWellFormed);
+    }
+
+    #[test]
+    fn attributes_are_normalized_then_unescaped() {
+        let doc = "<r a=\"x\r\ny\tz\rw&#10;&amp;v\" xmlns:q=\"u\" xsi:nil='true' xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'/>";
+        let mut src = Borrowed::new(doc.as_bytes());
+        let mut d = Decoder::new(&mut src, NS);
+        d.root().unwrap();
+        assert!(d.nil());
+        assert_eq!(d.next_attribute(), Some(NS_NONE));
+        assert_eq!(d.attr_local(), b"a");
+        let v = d.attr_value(Ws::Preserve, |v| Ok(v.to_string())).unwrap();
+        assert_eq!(v, "x y z w\n&v");
+        assert_eq!(d.next_attribute(), None);
+    }
+
+    #[test]
+    fn capture_adds_the_declarations_in_scope() {
+        let doc = "<r xmlns='urn:a' xmlns:x='urn:x'><x:e k='1'><f>t &amp; u</f></x:e></r>";
+        let mut src = Borrowed::new(doc.as_bytes());
+        let mut d = Decoder::new(&mut src, NS);
+        d.root().unwrap();
+        d.next_child().unwrap();
+        d.begin_capture();
+        d.skip().unwrap();
+        assert_eq!(d.end_capture(), "<x:e k='1' xmlns:x=\"urn:x\" xmlns=\"urn:a\"><f>t &amp; u</f></x:e>");
+        assert_eq!(d.next_child().unwrap(), None);
+    }
+}

@@ -1,0 +1,145 @@
+//! Load jobs: deterministic ids, submit (by URIs or with the data in the request),
+//! wait with backoff, and read the outcome verbatim.
+
+use super::LoadOptions;
+use crate::{Cloud, CloudError, Result, retry};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+use xml2bq_core::stable_hash;
+
+/// The job id of one table's load: the same table, write mode and inputs (each URI
+/// with the version read) always give the same id, so a re-run finds the job
+/// instead of loading again. `attempt` moves past a job that failed.
+pub fn job_id(opts: &LoadOptions, table: &str, inputs: &[String], nonce: Option<&str>, attempt: u32) -> String {
+    let mut key = format!("{}.{}.{table}|{}|", opts.dest.project, opts.dest.dataset, opts.write.disposition());
+    for i in inputs {
+        key.push_str(i);
+        key.push('\n');
+    }
+    if let Some(n) = nonce {
+        key.push_str(n);
+    }
+    let safe: String = table.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    format!("xml2bq_{safe}_{:016x}_{attempt}", stable_hash(&key))
+}
+
+/// The load configuration for `table` (data from `uris`, or from the request when empty).
+pub fn load_config(opts: &LoadOptions, table: &str, uris: &[String]) -> Value {
+    let mut load = json!({
+        "destinationTable": { "projectId": opts.dest.project, "datasetId": opts.dest.dataset, "tableId": table },
+        "sourceFormat": "PARQUET",
+        "writeDisposition": opts.write.disposition(),
+        "createDisposition": "CREATE_NEVER",
+        "parquetOptions": { "enableListInference": true },
+    });
+    if !uris.is_empty() {
+        load["sourceUris"] = json!(uris);
+    }
+    load
+}
+
+fn reference(opts: &LoadOptions, id: &str) -> Value {
+    let mut r = json!({ "projectId": opts.dest.project, "jobId": id });
+    if let Some(l) = &opts.location {
+        r["location"] = json!(l);
+    }
+    r
+}
+
+/// The job, or None when no job has this id.
+pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<Value>> {
+    let mut url = cloud.bq_url(&opts.dest.project, &format!("/jobs/{id}"));
+    if let Some(l) = &opts.location {
+        url.push_str(&format!("?location={l}"));
+    }
+    match cloud.json::<Value>(&cloud.bigquery, Method::GET, &url, None).await {
+        Ok(j) => Ok(Some(j)),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Submits a load job reading `uris`; an existing job of that id (a retried submit) is fine.
+pub async fn insert(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value) -> Result<()> {
+    let body = json!({ "jobReference": reference(opts, id), "configuration": { "load": load } });
+    let url = cloud.bq_url(&opts.dest.project, "/jobs");
+    match cloud.json::<Value>(&cloud.bigquery, Method::POST, &url, Some(&body)).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.status() == Some(409) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Submits a load job with `file` as its data: a resumable upload, as `bq load` does
+/// for local files. Retried as a whole; a job that already exists is not sent again.
+pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, file: &Path) -> Result<()> {
+    let len = std::fs::metadata(file).map_err(|e| CloudError::Other(format!("{}: {e}", file.display())))?.len();
+    let body = json!({ "jobReference": reference(opts, id), "configuration": { "load": load } });
+    let start = format!(
+        "{}/upload/bigquery/v2/projects/{}/jobs?uploadType=resumable",
+        cloud.bigquery.endpoint,
+        crate::encode(&opts.dest.project)
+    );
+    retry::idempotent(|| async {
+        if get(cloud, opts, id).await?.is_some() {
+            return Ok(());
+        }
+        let session = cloud
+            .send(&cloud.bigquery, Method::POST, &start, |r| {
+                r.header("X-Upload-Content-Type", "application/octet-stream")
+                    .header("X-Upload-Content-Length", len)
+                    .json(&body)
+            })
+            .await?;
+        let location = session
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| CloudError::Other("the upload session answered without a Location".into()))?;
+        // Streamed from disk, never held in memory whole.
+        let data =
+            tokio::fs::File::open(file).await.map_err(|e| CloudError::Other(format!("{}: {e}", file.display())))?;
+        let body = reqwest::Body::wrap_stream(crate::gcs::file_stream(data));
+        cloud
+            .send(&cloud.bigquery, Method::PUT, &location, |r| {
+                r.header("Content-Type", "application/octet-stream")
+                    .header("Content-Length", len)
+                    .header("Content-Range", format!("bytes 0-{}/{len}", len.saturating_sub(1)))
+                    .body(body)
+            })
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Waits until the job is DONE and returns it.
+pub async fn wait(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Value> {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let job = get(cloud, opts, id).await?.ok_or_else(|| CloudError::Other(format!("job {id} disappeared")))?;
+        if job["status"]["state"] == "DONE" {
+            return Ok(job);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// The job's failure, verbatim (`errorResult` and `errors[]`), if it failed.
+pub fn failure(job: &Value) -> Option<String> {
+    let status = &job["status"];
+    status.get("errorResult").filter(|e| !e.is_null()).map(|e| {
+        let errors = status.get("errors").filter(|e| !e.is_null()).map(|e| e.to_string()).unwrap_or_default();
+        format!("errorResult: {e}; errors: {errors}")
+    })
+}
+
+/// `statistics.load.outputRows`.
+pub fn output_rows(job: &Value) -> Option<u64> {
+    let v = &job["statistics"]["load"]["outputRows"];
+    v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64())
+}

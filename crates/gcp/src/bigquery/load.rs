@@ -1,0 +1,155 @@
+//! One table's load, end to end and exactly once: find the job a previous run may
+//! have finished, else stage or send the Parquet, submit, wait, and check the row count.
+
+use super::{LoadOptions, jobs};
+use crate::{Cloud, CloudError, Result};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::path::{Path, PathBuf};
+
+/// What happened to one table.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TableLoad {
+    pub table: String,
+    pub destination: String,
+    /// `loaded`, `already_loaded` (a previous run's job), `nothing_to_load`, or `failed`.
+    pub state: &'static str,
+    pub job_id: Option<String>,
+    pub rows: u64,
+    pub output_rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Everything needed to load one table.
+pub struct TableInput<'a> {
+    /// The generated table name (`customers`).
+    pub name: &'a str,
+    /// The BigQuery table name.
+    pub bq_table: &'a str,
+    /// Parquet parts, one per input file with rows.
+    pub parts: Vec<PathBuf>,
+    /// Versioned URIs of every input file that loaded (the job's identity).
+    pub inputs: &'a [String],
+    pub rows: u64,
+    /// Scratch folder for a merged file.
+    pub work: &'a Path,
+}
+
+/// Concatenates Parquet parts into one file (for a single in-request upload).
+fn merge(parts: &[PathBuf], out: &Path) -> std::io::Result<()> {
+    let err = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
+    let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+    for p in parts {
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(p)?).map_err(err)?.build().map_err(err)?;
+        for batch in reader {
+            let batch = batch.map_err(|e| std::io::Error::other(e.to_string()))?;
+            if writer.is_none() {
+                writer = Some(ArrowWriter::try_new(std::fs::File::create(out)?, batch.schema(), None).map_err(err)?);
+            }
+            writer.as_mut().expect("created").write(&batch).map_err(err)?;
+        }
+    }
+    if let Some(w) = writer {
+        w.close().map_err(err)?;
+    }
+    Ok(())
+}
+
+fn other(e: impl std::fmt::Display) -> CloudError {
+    CloudError::Other(e.to_string())
+}
+
+/// Loads one table. A job with this table's deterministic id that already succeeded
+/// means the rows are there: nothing is sent again.
+pub async fn load_table(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, nonce: Option<&str>) -> TableLoad {
+    let mut out = TableLoad {
+        table: t.name.to_string(),
+        destination: format!("{}.{}.{}", opts.dest.project, opts.dest.dataset, t.bq_table),
+        state: "failed",
+        job_id: None,
+        rows: t.rows,
+        output_rows: None,
+        error: None,
+    };
+    if t.rows == 0 {
+        out.state = "nothing_to_load";
+        return out;
+    }
+    match run(cloud, opts, t, nonce, &mut out).await {
+        Ok(state) => out.state = state,
+        Err(e) => out.error = Some(e.to_string()),
+    }
+    out
+}
+
+async fn run(
+    cloud: &Cloud,
+    opts: &LoadOptions,
+    t: &TableInput<'_>,
+    nonce: Option<&str>,
+    out: &mut TableLoad,
+) -> Result<&'static str> {
+    for attempt in 0..20 {
+        let id = jobs::job_id(opts, t.bq_table, t.inputs, nonce, attempt);
+        out.job_id = Some(id.clone());
+        let (job, fresh) = match jobs::get(cloud, opts, &id).await? {
+            Some(j) if j["status"]["state"] == "DONE" => (j, false),
+            Some(_) => (jobs::wait(cloud, opts, &id).await?, false),
+            None => (submit(cloud, opts, t, &id).await?, true),
+        };
+        if let Some(f) = jobs::failure(&job) {
+            if fresh {
+                return Err(other(format!("load job {id} failed: {f}")));
+            }
+            continue; // an earlier attempt failed: the next id is ours
+        }
+        let got = jobs::output_rows(&job);
+        out.output_rows = got;
+        if got != Some(t.rows) {
+            return Err(other(format!(
+                "load job {id} reports {} output rows; xml2bq produced {}",
+                got.map_or("no".to_string(), |n| n.to_string()),
+                t.rows
+            )));
+        }
+        return Ok(if fresh { "loaded" } else { "already_loaded" });
+    }
+    Err(other("20 load attempts of this table and input set have failed; see the jobs in BigQuery"))
+}
+
+/// Sends the data and waits for the job; staged parts are removed after success.
+async fn submit(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, id: &str) -> Result<serde_json::Value> {
+    match &opts.staging {
+        Some(stage) => {
+            let mut uris = vec![];
+            let mut staged = vec![];
+            for (i, p) in t.parts.iter().enumerate() {
+                let name = stage.join(&format!("{id}/{}-{i:05}.parquet", t.name));
+                let o = cloud.gcs_put_file(&stage.bucket, &name, p).await?;
+                uris.push(o.uri());
+                staged.push(name);
+            }
+            jobs::insert(cloud, opts, id, jobs::load_config(opts, t.bq_table, &uris)).await?;
+            let job = jobs::wait(cloud, opts, id).await?;
+            if jobs::failure(&job).is_none() {
+                for name in &staged {
+                    cloud.gcs_delete(&stage.bucket, name, None).await?;
+                }
+            }
+            Ok(job)
+        }
+        None => {
+            let file = if t.parts.len() == 1 {
+                t.parts[0].clone()
+            } else {
+                let merged = t.work.join(format!("{id}.parquet"));
+                merge(&t.parts, &merged).map_err(other)?;
+                merged
+            };
+            jobs::upload(cloud, opts, id, jobs::load_config(opts, t.bq_table, &[]), &file).await?;
+            jobs::wait(cloud, opts, id).await
+        }
+    }
+}
