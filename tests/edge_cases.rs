@@ -199,38 +199,39 @@ fn latin1_declaration_is_refused_with_advice() {
 
 #[test]
 fn token_whitespace_is_collapsed_string_is_kept() {
+    // A second customer (the sample's keyref: the first order still names GREAL).
+    let second = CUSTOMER
+        .replace("CustomerID=\"GREAL\"", "CustomerID=\"  GR\tEAL  \"")
+        .replace("<Region>OR</Region>", "<Region/>")
+        .replace("<Phone>(503) 555-7555</Phone>", "<Phone>  (503)  555-7555 </Phone>");
     let x = doc(
-        &CUSTOMER
-            .replace("CustomerID=\"GREAL\"", "CustomerID=\"  GR\tEAL  \"")
-            .replace("<Region>OR</Region>", "<Region/>")
-            .replace("<Phone>(503) 555-7555</Phone>", "<Phone>  (503)  555-7555 </Phone>"),
+        &format!("{CUSTOMER}\n    {second}"),
         &ORDER
             .replace("<CustomerID>GREAL</CustomerID>", "<CustomerID>\n   GR   EAL \n</CustomerID>")
             .replace("<ShipVia>2", "<ShipVia> 2 "),
     );
     let o = run("token.xml", x.as_bytes());
     assert_eq!(o.code, Some(0));
-    assert_eq!(o.customers[0]["CustomerID"], "GR EAL");
-    assert_eq!(o.customers[0]["Phone"], "  (503)  555-7555 ", "xs:string keeps every space");
-    assert_eq!(o.customers[0]["FullAddress"]["Region"], "", "present but empty is the empty string, not null");
+    assert_eq!(o.customers[1]["CustomerID"], "GR EAL");
+    assert_eq!(o.customers[1]["Phone"], "  (503)  555-7555 ", "xs:string keeps every space");
+    assert_eq!(o.customers[1]["FullAddress"]["Region"], "", "present but empty is the empty string, not null");
     assert_eq!(o.orders[1]["CustomerID"], "GR EAL");
     assert_eq!(o.orders[1]["ShipInfo"]["ShipVia"], 2);
 }
 
 #[test]
 fn entities_cdata_and_non_latin_text_come_through_exactly() {
-    let x = doc(
-        &CUSTOMER
-            .replace("Great Lakes Food Market", "O'Reilly &amp; Daughters")
-            .replace("Howard Snyder", "<![CDATA[<b>Bold</b> & \"quoted\"]]> &lt;ok&gt;")
-            .replace("Marketing Manager", "東京 Ελλάδα Ünïcödé 🚀 &#x263A;&#65;")
-            .replace("2732 Baker Blvd.", "Line1\r\nLine2")
-            .replace("CustomerID=\"GREAL\"", "CustomerID=\"A&amp;B\""),
-        "",
-    );
+    // A second customer (the sample's keyref: the order names GREAL).
+    let second = CUSTOMER
+        .replace("Great Lakes Food Market", "O'Reilly &amp; Daughters")
+        .replace("Howard Snyder", "<![CDATA[<b>Bold</b> & \"quoted\"]]> &lt;ok&gt;")
+        .replace("Marketing Manager", "東京 Ελλάδα Ünïcödé 🚀 &#x263A;&#65;")
+        .replace("2732 Baker Blvd.", "Line1\r\nLine2")
+        .replace("CustomerID=\"GREAL\"", "CustomerID=\"A&amp;B\"");
+    let x = doc(&format!("{CUSTOMER}\n    {second}"), "");
     let o = run("unicode.xml", x.as_bytes());
     assert_eq!(o.code, Some(0));
-    let c = &o.customers[0];
+    let c = &o.customers[1];
     assert_eq!(c["CompanyName"], "O'Reilly & Daughters");
     assert_eq!(c["ContactName"], "<b>Bold</b> & \"quoted\" <ok>");
     assert_eq!(c["ContactTitle"], "東京 Ελλάδα Ünïcödé 🚀 ☺A");
@@ -280,4 +281,20 @@ fn zoned_datetime_in_a_datetime_column_is_its_utc_wall_time() {
     assert_eq!(o.code, Some(0));
     assert_eq!(o.orders[1]["OrderDate"], "1997-05-05T22:00:00");
     assert_eq!(o.orders[0]["OrderDate"], "1997-05-06T00:00:00");
+}
+
+#[test]
+fn an_order_naming_no_customer_of_the_file_breaks_the_keyref() {
+    // The sample XSD's xs:keyref: every Order's CustomerID names a Customer of the same file.
+    let o = run("keyref.xml", doc(CUSTOMER, &ORDER.replace("<CustomerID>GREAL", "<CustomerID>NOSUCH")).as_bytes());
+    assert_rejected(&o, "keyref", "Root");
+    let r = o.reason.as_ref().expect("an .error.json");
+    assert!(r["message"].as_str().unwrap().contains("NOSUCH"), "the reason names the value: {r}");
+    // The same order in a file without Customers: the keyref's scope is absent, nothing to check.
+    let only_orders =
+        format!("<Root><Orders>{}</Orders></Root>", ORDER.replace("<CustomerID>GREAL", "<CustomerID>NOSUCH"));
+    let o = run("orders-only.xml", only_orders.as_bytes());
+    assert_eq!(o.code, Some(0), "reason: {:?}", o.reason);
+    assert_eq!(o.orders.len(), 1);
+    assert_eq!(o.orders[0]["CustomerID"], "NOSUCH");
 }

@@ -49,6 +49,7 @@ struct Done {
     rows_before: u64,
     counters: Vec<u64>,
     groups: RowGroups,
+    identity: xml2bq_core::identity::Collected,
 }
 
 fn resync() -> DecodeError {
@@ -72,6 +73,10 @@ fn work(
     let &(ns, local) = path.elements.last().ok_or_else(resync)?;
     let mut events = Borrowed::new(&seg.bytes);
     let mut d = Decoder::segment(&mut events, schema.namespaces, &targets.bindings);
+    // Identity-constraint tuples and IDs are collected for the stitched decode to check.
+    let around = &path.elements[..path.elements.len() - 1];
+    let scopes: Vec<(usize, &[u16])> = path.scopes.iter().map(|(depth, cs)| (*depth as usize, *cs)).collect();
+    d.resume_scopes(schema.constraints, around, &scopes);
     let mut cols = Columns::new(schema, uri, batch_rows);
     cols.resume(&seg.rows_before, &seg.counters_before);
     let mut rows = 0;
@@ -84,6 +89,7 @@ fn work(
             _ => break d.event_start() as usize,
         }
     };
+    let identity = d.collected_identity();
     let mut groups: RowGroups = schema.tables.iter().map(|_| None).collect();
     let mut batches = vec![];
     for (t, b) in cols.flush()? {
@@ -104,6 +110,7 @@ fn work(
         rows_before: seg.rows_before[cut.table],
         counters: seg.counters_before.clone(),
         groups,
+        identity,
     })
 }
 
@@ -197,11 +204,13 @@ impl<'a> Stitched<'a> {
                 let table = &self.schema.tables[done.table];
                 self.pending = Some(Run {
                     table: done.table as u16,
+                    row: done.row as u16,
                     path: table.rows[done.row].elements,
                     rows: done.rows,
                     rows_before: done.rows_before,
                     counters: done.counters,
                     bindings: self.targets.bindings.clone(),
+                    identity: done.identity,
                 });
                 *self.groups.lock().unwrap_or_else(|e| e.into_inner()) = Some(done.groups);
             }

@@ -111,7 +111,7 @@ impl Targets {
                     }
                     starts.push([b"<".as_slice(), &f].concat());
                 }
-                for a in table.ancestors {
+                for a in row.ancestors {
                     if let Some(&(ans, alocal)) = row.elements.get(a.depth as usize) {
                         let c = &mut counter_starts[a.counter as usize];
                         for f in forms(ans, alocal) {

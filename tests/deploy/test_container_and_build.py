@@ -35,8 +35,27 @@ def test_builds_the_readme_binary_with_the_same_features():
     builds = re.findall(r"cargo build[^\n\\&]*", DOCKERFILE)
     assert builds and all(b.strip() == build for b in builds), builds
     assert "--features" not in DOCKERFILE and "--no-default-features" not in DOCKERFILE
-    # Dependencies first, in their own layer, from the lock file.
-    assert DOCKERFILE.index("COPY Cargo.toml Cargo.lock") < DOCKERFILE.index("COPY src")
+    # Dependencies first, in their own layer, from the lock file; then the sources.
+    assert DOCKERFILE.index("COPY Cargo.toml Cargo.lock") < DOCKERFILE.index("COPY . .")
+    # Every workspace crate's manifest is in the dependency layer.
+    members = re.search(r"^members = \[(.*)\]", (ROOT / "Cargo.toml").read_text(), re.M).group(1)
+    for m in re.findall(r'"([^"]+)"', members):
+        assert f"COPY {m}/Cargo.toml {m}/" in DOCKERFILE, m
+
+
+def test_image_is_built_for_the_chosen_schema():
+    # The same setting as a laptop build: a build arg, defaulting to the repository's setup,
+    # that cloudbuild.yaml passes from a substitution.
+    assert re.search(r"^ARG XML2BQ_SCHEMA=xsd/customer_orders.toml$", DOCKERFILE, re.M)
+    build_stage = re.split(r"^FROM ", DOCKERFILE, flags=re.M)[1]
+    # Declared after the dependency layer: images for different schemas share it.
+    assert build_stage.index("COPY . .") < build_stage.index("ARG XML2BQ_SCHEMA")
+    assert 'XML2BQ_SCHEMA="${XML2BQ_SCHEMA}" cargo build' in build_stage
+    assert (ROOT / "xsd/customer_orders.toml").is_file()
+    cb = yaml.safe_load((ROOT / "cloudbuild.yaml").read_text())
+    assert cb["substitutions"]["_XML2BQ_SCHEMA"] == "xsd/customer_orders.toml"
+    build = next(s for s in cb["steps"] if s["id"] == "build-image")
+    assert '--build-arg XML2BQ_SCHEMA="${_XML2BQ_SCHEMA}"' in build["args"][-1]
 
 
 def test_cloudbuild_matches_the_schema():

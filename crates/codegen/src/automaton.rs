@@ -392,8 +392,7 @@ mod tests {
                 subst_head: None,
                 block: vec![],
                 constraints: vec![],
-                global: false,
-                loc: None,
+                order: (0, 0),
             });
         }
         s

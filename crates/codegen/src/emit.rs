@@ -45,10 +45,13 @@ pub fn emit(plan: &Plan, source: &Source) -> String {
     e.header(source);
     e.schema(source);
     e.records();
+    e.constraints();
     e.models();
     e.roots_and_rows();
     for i in 0..plan.decoders.len() {
-        e.decoder(i);
+        if !plan.decoders[i].is_abstract {
+            e.decoder(i);
+        }
     }
     e.globals();
     for i in 0..plan.simples.len() {
@@ -57,6 +60,8 @@ pub fn emit(plan: &Plan, source: &Source) -> String {
     let mut out = e.out;
     out.push_str(&e.dispatch_code);
     out.push_str(&e.patterns);
+    let root_fns: Vec<String> = plan.roots.iter().map(|r| root_fn(&r.local)).collect();
+    out.push_str(&crate::records::emit(plan, &root_fns));
     out
 }
 
@@ -190,16 +195,25 @@ impl Emitter<'_> {
             let anc: Vec<String> = t
                 .ancestors
                 .iter()
-                .map(|(n, c, depth)| format!("Ancestor {{ column: {}, counter: {c}, depth: {depth} }}", rust_str(n)))
+                .map(|(n, nullable)| format!("Ancestor {{ column: {}, nullable: {nullable} }}", rust_str(n)))
                 .collect();
             self.w(&format!("            ancestors: &[{}],", anc.join(", ")));
             self.w("            rows: &[");
             for (k, r) in t.rows.iter().enumerate() {
                 let els: Vec<String> = r.elements.iter().map(|(n, l)| format!("({n}, {})", rust_str(l))).collect();
+                let lin: Vec<String> = r
+                    .ancestors
+                    .iter()
+                    .map(|(c, k, depth)| format!("Lineage {{ column: {c}, counter: {k}, depth: {depth} }}"))
+                    .collect();
+                let scopes: Vec<String> =
+                    r.outer_scopes.iter().map(|(depth, ids)| format!("({depth}, &{ids:?})")).collect();
                 self.w(&format!(
-                    "                RowPath {{ elements: &[{}], decode: {}::<Columns> }},",
+                    "                RowPath {{ elements: &[{}], decode: {}::<Columns>, ancestors: &[{}], scopes: &[{}] }},",
                     els.join(", "),
-                    row_fn(&t.name, k)
+                    row_fn(&t.name, k),
+                    lin.join(", "),
+                    scopes.join(", ")
                 ));
             }
             self.w("            ],");
@@ -221,6 +235,7 @@ impl Emitter<'_> {
             .collect();
         self.w(&format!("    roots: &[{}],", roots.join(", ")));
         self.w(&format!("    counters: {},", p.counters.len()));
+        self.w("    constraints: CONSTRAINTS,");
         self.w("};\n");
     }
 
@@ -256,6 +271,59 @@ impl Emitter<'_> {
             }
             self.w("];\n");
         }
+    }
+
+    fn constraints(&mut self) {
+        let test = |t: &TestPlan| {
+            format!(
+                "Test {{ ns: {}, local: {} }}",
+                t.0.map_or("None".to_string(), |n| format!("Some({n})")),
+                t.1.as_ref().map_or("None".to_string(), |l| format!("Some({})", rust_str(l)))
+            )
+        };
+        let path = |p: &PathPlan| {
+            let steps: Vec<String> = p.steps.iter().map(test).collect();
+            format!(
+                "Path {{ descendants: {}, steps: &[{}], attribute: {} }}",
+                p.descendants,
+                steps.join(", "),
+                p.attribute.as_ref().map_or("None".to_string(), |a| format!("Some({})", test(a)))
+            )
+        };
+        self.w("/// The identity constraints (xs:key, xs:unique, xs:keyref) of the schema.");
+        self.w("static CONSTRAINTS: &[Constraint] = &[");
+        for c in &self.plan.constraints {
+            let kind = match c.kind {
+                ConstraintKind::Key => "Kind::Key".to_string(),
+                ConstraintKind::Unique => "Kind::Unique".to_string(),
+                ConstraintKind::KeyRef(t) => format!("Kind::KeyRef({t})"),
+            };
+            let selector: Vec<String> = c.selector.iter().map(path).collect();
+            let fields: Vec<String> = c
+                .fields
+                .iter()
+                .map(|(ps, canon)| {
+                    let ps: Vec<String> = ps.iter().map(path).collect();
+                    let canon = match canon {
+                        CanonPlan::Text { collapse } => format!("Canon::Text {{ collapse: {collapse} }}"),
+                        CanonPlan::Decimal => "Canon::Decimal".into(),
+                        CanonPlan::Float => "Canon::Float".into(),
+                        CanonPlan::Boolean => "Canon::Boolean".into(),
+                        CanonPlan::Temporal => "Canon::Temporal".into(),
+                    };
+                    format!("(&[{}], {canon})", ps.join(", "))
+                })
+                .collect();
+            let unless =
+                c.unless_absent.as_ref().map_or("None".to_string(), |(ns, l)| format!("Some(({ns}, {}))", rust_str(l)));
+            self.w(&format!(
+                "    Constraint {{\n        name: {},\n        kind: {kind},\n        selector: &[{}],\n        fields: &[{}],\n        unless_absent: {unless},\n    }},",
+                rust_str(&c.name),
+                selector.join(", "),
+                fields.join(", ")
+            ));
+        }
+        self.w("];\n");
     }
 
     fn models(&mut self) {
@@ -295,10 +363,19 @@ impl Emitter<'_> {
     /// A call that decodes an element with these variants into `o` (an expression of type Result).
     fn dispatch(&mut self, variants: &[Variant], declared: &str, o: &str) -> String {
         let p = self.plan;
+        if variants.iter().all(|v| v.is_abstract) && variants.iter().all(|v| v.xsi.is_none()) || variants.is_empty() {
+            // An abstract type no type of the schema derives from: no element may have it.
+            return format!("Err::<(), _>(d.abstract_used({}))", rust_str(&format!("type {declared}")));
+        }
         if let [v] = variants
             && !v.only_by_xsi
         {
+            let any_type = v.xsi.as_ref().is_some_and(|(ns, l)| {
+                p.namespaces.get(*ns as usize).map(String::as_str) == Some(crate::xsd::dom::XS) && l == "anyType"
+            });
             let check = match &v.xsi {
+                // xs:anyType content is taken as it comes, whatever type xsi:type names.
+                _ if any_type => String::new(),
                 Some((ns, l)) => format!("d.check_xsi_type(Some(({ns}, {})))?;\n", rust_str(l)),
                 None => "d.check_xsi_type(None)?;\n".to_string(),
             };
@@ -318,29 +395,45 @@ impl Emitter<'_> {
                 )
                 .ok();
                 writeln!(code, "fn {name}<O: Out>(d: &mut Decoder<'_>, o: &mut O) -> Result<(), DecodeError> {{").ok();
-                writeln!(code, "    let variant = match d.xsi_type() {{").ok();
-                match variants.iter().position(|v| !v.only_by_xsi) {
-                    Some(i) => writeln!(code, "        None => {i},").ok(),
-                    None => writeln!(
-                        code,
-                        "        None => return Err(d.abstract_used({})),",
-                        rust_str(&format!("type {declared} without xsi:type"))
-                    )
-                    .ok(),
-                };
-                for (i, v) in variants.iter().enumerate() {
-                    if let Some((ns, l)) = &v.xsi {
-                        writeln!(code, "        Some(({ns}, {})) => {i},", rust_str(l)).ok();
+                let abstract_used = |what: String| format!("d.abstract_used({})", rust_str(&what));
+                let bad = format!("d.bad_xsi_type({})", rust_str(declared));
+                if variants.iter().any(|v| !v.is_abstract) {
+                    // Each arm names the decoder to call, or returns the error.
+                    writeln!(code, "    let decode: Decode<O> = match d.xsi_type() {{").ok();
+                    match variants.iter().find(|v| !v.only_by_xsi && !v.is_abstract) {
+                        Some(v) => writeln!(code, "        None => {},", p.decoders[v.decoder].fn_name).ok(),
+                        None => writeln!(
+                            code,
+                            "        None => return Err({}),",
+                            abstract_used(format!("type {declared} without xsi:type"))
+                        )
+                        .ok(),
+                    };
+                    for v in variants {
+                        let Some((ns, l)) = &v.xsi else { continue };
+                        let target = if v.is_abstract {
+                            format!("return Err({})", abstract_used(format!("type {l} (named by xsi:type)")))
+                        } else {
+                            p.decoders[v.decoder].fn_name.clone()
+                        };
+                        writeln!(code, "        Some(({ns}, {})) => {target},", rust_str(l)).ok();
                     }
+                    writeln!(code, "        Some(_) => return Err({bad}),").ok();
+                    writeln!(code, "    }};").ok();
+                    writeln!(code, "    decode(d, o)\n}}\n").ok();
+                } else {
+                    // Only abstract types: every case is an error.
+                    writeln!(code, "    Err(match d.xsi_type() {{").ok();
+                    writeln!(code, "        None => {},", abstract_used(format!("type {declared} without xsi:type")))
+                        .ok();
+                    for v in variants {
+                        let Some((ns, l)) = &v.xsi else { continue };
+                        let err = abstract_used(format!("type {l} (named by xsi:type)"));
+                        writeln!(code, "        Some(({ns}, {})) => {err},", rust_str(l)).ok();
+                    }
+                    writeln!(code, "        Some(_) => {bad},").ok();
+                    writeln!(code, "    }})\n}}\n").ok();
                 }
-                writeln!(code, "        Some(_) => return Err(d.bad_xsi_type({})),", rust_str(declared)).ok();
-                writeln!(code, "    }};").ok();
-                writeln!(code, "    match variant {{").ok();
-                for (i, v) in variants.iter().enumerate() {
-                    writeln!(code, "        {i} => {}(d, o),", p.decoders[v.decoder].fn_name).ok();
-                }
-                writeln!(code, "        _ => Ok(()),").ok();
-                writeln!(code, "    }}\n}}\n").ok();
                 self.dispatch_code.push_str(&code);
                 self.dispatch.insert(key, name.clone());
                 name
@@ -364,7 +457,10 @@ impl Emitter<'_> {
                     self.w("    d.not_nil()?;");
                 }
                 self.w("    d.mark_row();");
-                self.w(&format!("    o.begin_row({i});"));
+                if !r.scope.is_empty() {
+                    self.w(&format!("    d.open_scope(CONSTRAINTS, &{:?});", r.scope));
+                }
+                self.w(&format!("    o.begin_row({i}, {k});"));
                 self.w(&indent(&format!("{call}?;"), 1));
                 self.w("    o.end_row()\n}\n");
             }
@@ -378,8 +474,16 @@ impl Emitter<'_> {
             if !r.nillable {
                 self.w("    d.not_nil()?;");
             }
+            if !r.scope.is_empty() {
+                self.w(&format!("    d.open_scope(CONSTRAINTS, &{:?});", r.scope));
+            }
             if let Some(t) = r.table {
-                self.w(&format!("    o.begin_row({t});"));
+                let k = p.tables[t as usize]
+                    .rows
+                    .iter()
+                    .position(|row| row.elements.len() == 1 && row.elements[0].1 == r.local)
+                    .unwrap_or(0);
+                self.w(&format!("    o.begin_row({t}, {k});"));
             }
             if let Some(s) = r.simple {
                 let sp = &p.simples[s];
@@ -424,12 +528,25 @@ impl Emitter<'_> {
                     Some(f) => fixed_closure(sp, &p.simples, a.value.field, f),
                     None => value_closure(sp, &p.simples, a.value.field, a.value.list),
                 };
-                let stmt = format!("{seen}d.attr_value({}, {closure})?;", ws(sp.ws));
+                let stmt = match lexical(sp, &p.simples) {
+                    Some(lex) => format!("{seen}d.attr_value_of(Lexical::{lex}, {}, {closure})?;", ws(sp.ws)),
+                    None => format!("{seen}d.attr_value({}, {closure})?;", ws(sp.ws)),
+                };
                 writeln!(body, "        ({}, {}) => {{\n{}\n        }}", a.ns, byte_str(&a.local), indent(&stmt, 3))
                     .ok();
             }
             if let Some(w) = any_attrs {
                 writeln!(body, "        (ns, _) if {} => {{", ns_test(&w.test, "ns")).ok();
+                let globals = &p.globals[w.globals as usize].attributes_fn;
+                match w.process {
+                    Process::Skip => None,
+                    Process::Lax => writeln!(body, "            {globals}(d, ns)?;").ok(),
+                    Process::Strict => writeln!(
+                        body,
+                        "            if !{globals}(d, ns)? {{\n                return Err(d.unknown_attribute());\n            }}"
+                    )
+                    .ok(),
+                };
                 writeln!(body, "            if !any_attributes.is_empty() {{\n                any_attributes.push(' ');\n            }}").ok();
                 writeln!(body, "            any_attributes.push_str(&d.attr_markup());").ok();
                 writeln!(body, "        }}").ok();
@@ -478,10 +595,10 @@ impl Emitter<'_> {
                 writeln!(body, "let mut state = 0;").ok();
                 // Rows of tables among the children: at a segment boundary, rows decoded by
                 // a worker come as a run (the segment-parallel path).
-                let row_symbols: Vec<(u16, u16)> = children
+                let row_symbols: Vec<(u16, u16, u16)> = children
                     .iter()
                     .filter_map(|c| match &c.action {
-                        ChildAction::Record { place: Place::Row { table }, .. } => Some((*table, c.symbol)),
+                        ChildAction::Record { place: Place::Row { table, row }, .. } => Some((*table, *row, c.symbol)),
                         _ => None,
                     })
                     .collect();
@@ -490,9 +607,9 @@ impl Emitter<'_> {
                     writeln!(body, "    let ns = match d.next_child_or_run()? {{").ok();
                     writeln!(body, "        Next::Child(ns) => ns,").ok();
                     writeln!(body, "        Next::Run(run) => {{").ok();
-                    writeln!(body, "            let symbol = match run.table {{").ok();
-                    for (t, sym) in &row_symbols {
-                        writeln!(body, "                {t} => {sym},").ok();
+                    writeln!(body, "            let symbol = match (run.table, run.row) {{").ok();
+                    for (t, row, sym) in &row_symbols {
+                        writeln!(body, "                ({t}, {row}) => {sym},").ok();
                     }
                     writeln!(body, "                _ => return Err(d.resync()),\n            }};").ok();
                     writeln!(
@@ -508,13 +625,17 @@ impl Emitter<'_> {
                     writeln!(body, "while let Some(ns) = {next} {{").ok();
                 }
                 let named: Vec<&ChildPlan> = children.iter().filter(|c| c.name.is_some()).collect();
-                if named.is_empty() {
+                if named.is_empty() && dp.abstract_elements.is_empty() {
                     writeln!(body, "    let named = None;").ok();
                 } else {
                     writeln!(body, "    let named = match (ns, d.local()) {{").ok();
                     for c in &named {
                         let (ns, l) = c.name.as_ref().expect("named");
                         writeln!(body, "        ({ns}, {}) => Some({}),", byte_str(l), c.symbol).ok();
+                    }
+                    for (ns, l) in &dp.abstract_elements {
+                        let what = rust_str(&format!("element <{l}>"));
+                        writeln!(body, "        ({ns}, {}) => return Err(d.abstract_used({what})),", byte_str(l)).ok();
                     }
                     writeln!(body, "        _ => None,\n    }};").ok();
                 }
@@ -565,6 +686,9 @@ impl Emitter<'_> {
         if let Some(k) = c.counter {
             writeln!(s, "o.count({k});").ok();
         }
+        if !c.scope.is_empty() && !matches!(&c.action, ChildAction::Record { place: Place::Row { .. }, .. }) {
+            writeln!(s, "d.open_scope(CONSTRAINTS, &{:?});", c.scope).ok();
+        }
         match &c.action {
             ChildAction::Value(v) => {
                 let sp = &p.simples[v.simple];
@@ -578,6 +702,13 @@ impl Emitter<'_> {
                 };
                 let text = match c.default.as_ref().or(c.fixed.as_ref()) {
                     Some(dflt) => format!("d.text_or({}, {}, {closure})?;", rust_str(dflt), ws(sp.ws)),
+                    None if lexical(sp, &p.simples).is_some() => {
+                        format!(
+                            "d.text_of(Lexical::{}, {}, {closure})?;",
+                            lexical(sp, &p.simples).unwrap_or("Plain"),
+                            ws(sp.ws)
+                        )
+                    }
                     None => format!("d.text({}, {closure})?;", ws(sp.ws)),
                 };
                 let text = match enter {
@@ -603,14 +734,9 @@ impl Emitter<'_> {
                         }
                         writeln!(s, "{call}?;\no.leave();").ok();
                     }
-                    Place::Row { table } => {
+                    Place::Row { table, row } => {
                         let t = &p.tables[*table as usize];
-                        let k = t
-                            .rows
-                            .iter()
-                            .position(|r| r.elements.last().map(|e| &e.1) == c.name.as_ref().map(|n| &n.1))
-                            .unwrap_or(0);
-                        writeln!(s, "{}(d, o)?;", row_fn(&t.name, k)).ok();
+                        writeln!(s, "{}(d, o)?;", row_fn(&t.name, *row as usize)).ok();
                     }
                     Place::Transparent => {
                         let call = self.dispatch(variants, declared, "o");
@@ -642,7 +768,7 @@ impl Emitter<'_> {
             }
             ChildAction::Wildcard(w) => {
                 writeln!(s, "d.begin_capture();").ok();
-                let globals = p.globals.first().map(|g| g.fn_name.clone()).unwrap_or_default();
+                let globals = &p.globals[w.globals as usize].fn_name;
                 match w.process {
                     Process::Skip => writeln!(s, "d.skip()?;").ok(),
                     Process::Lax => writeln!(s, "if !{globals}(d)? {{\n    d.skip()?;\n}}").ok(),
@@ -662,37 +788,59 @@ impl Emitter<'_> {
 
     fn globals(&mut self) {
         let p = self.plan;
+        let (elements, attributes) = (self.uses_globals(), self.uses_global_attributes());
         for g in &p.globals {
-            if g.elements.is_empty() {
-                continue;
+            if elements {
+                let mut arms = String::new();
+                for (ns, l, action) in &g.elements {
+                    let call = match action {
+                        GlobalAction::Decoder(v, declared) => self.dispatch(v, declared, "&mut Discard"),
+                        GlobalAction::Value(s) => {
+                            let sp = &p.simples[*s];
+                            format!("d.text({}, {})", ws(sp.ws), value_closure(sp, &p.simples, None, false))
+                        }
+                    };
+                    writeln!(arms, "({ns}, {}) => {{\n{}?;\n    true\n}}", byte_str(l), indent(&call, 1)).ok();
+                }
+                self.w("/// Validates an element met by a strict or lax wildcard against its global declaration");
+                self.w("/// (nothing is written); false when the schema declares no such element.");
+                self.w(&format!("fn {}(d: &mut Decoder<'_>) -> Result<bool, DecodeError> {{", g.fn_name));
+                if g.elements.is_empty() {
+                    self.w("    let _ = d;\n    Ok(false)\n}\n");
+                } else {
+                    self.w("    let (ns, local) = (d.ns(), d.local().to_vec());");
+                    self.w("    Ok(match (ns, local.as_slice()) {");
+                    self.out.push_str(&indent(&format!("{arms}_ => false,"), 2));
+                    self.w("\n    })\n}\n");
+                }
             }
-            let mut body = String::new();
-            writeln!(body, "let (ns, local) = (d.ns(), d.local().to_vec());").ok();
-            writeln!(body, "match (ns, local.as_slice()) {{").ok();
-            for (ns, l, action) in &g.elements {
-                let call = match action {
-                    GlobalAction::Decoder(v, declared) => {
-                        let c = self.dispatch(v, declared, "&mut Discard");
-                        format!("{c}?")
-                    }
-                    GlobalAction::Value(s) => {
-                        let sp = &p.simples[*s];
-                        format!("d.text({}, {})?", ws(sp.ws), value_closure(sp, &p.simples, None, false))
-                    }
-                };
-                writeln!(body, "    ({ns}, {}) => {{\n{}\n    }}", byte_str(l), indent(&call, 2)).ok();
+            if attributes {
+                let mut arms = String::new();
+                for (ns, l, s) in &g.attributes {
+                    let sp = &p.simples[*s];
+                    let call = format!("d.attr_value({}, {})?", ws(sp.ws), value_closure(sp, &p.simples, None, false));
+                    writeln!(arms, "({ns}, {}) => {{\n    {call};\n    true\n}}", byte_str(l)).ok();
+                }
+                self.w("/// Validates an attribute met by a strict or lax attribute wildcard against its global");
+                self.w("/// declaration; false when the schema declares no such attribute.");
+                self.w(&format!(
+                    "fn {}(d: &mut Decoder<'_>, ns: u16) -> Result<bool, DecodeError> {{",
+                    g.attributes_fn
+                ));
+                if g.attributes.is_empty() {
+                    self.w("    let _ = (d, ns);\n    Ok(false)\n}\n");
+                } else {
+                    self.w("    let local = d.attr_local().to_vec();");
+                    self.w("    Ok(match (ns, local.as_slice()) {");
+                    self.out.push_str(&indent(&format!("{arms}_ => false,"), 2));
+                    self.w("\n    })\n}\n");
+                }
             }
-            writeln!(body, "    _ => return Ok(false),\n}}\nOk(true)").ok();
-            self.w("/// Validates an element met by a strict or lax wildcard against its global declaration");
-            self.w("/// (nothing is written); false when the schema declares no such element.");
-            self.w(&format!("fn {}(d: &mut Decoder<'_>) -> Result<bool, DecodeError> {{", g.fn_name));
-            self.out.push_str(&indent(body.trim_end(), 1));
-            self.w("\n}\n");
         }
-        if p.globals.iter().all(|g| g.elements.is_empty()) && self.uses_globals() {
-            let name = p.globals.first().map(|g| g.fn_name.clone()).unwrap_or_else(|| "global_element".into());
-            self.w(&format!("fn {name}(_: &mut Decoder<'_>) -> Result<bool, DecodeError> {{\n    Ok(false)\n}}\n"));
-        }
+    }
+
+    fn uses_global_attributes(&self) -> bool {
+        self.plan.decoders.iter().any(|d| d.attr_wildcard.as_ref().is_some_and(|w| w.process != Process::Skip))
     }
 
     fn uses_globals(&self) -> bool {
@@ -715,13 +863,18 @@ impl Emitter<'_> {
             }
             SimpleKind::List { item, facets } => {
                 let it = &p.simples[*item];
-                writeln!(body, "let mut n = 0;").ok();
                 let call = match &it.kind {
                     SimpleKind::List { .. } => format!("{}(item, &mut each)?", it.fn_name),
                     _ => format!("each({}(item)?)", it.fn_name),
                 };
-                writeln!(body, "for item in value::list_items(v) {{\n    {call};\n    n += 1;\n}}").ok();
-                if facets.length.is_some() || facets.min_length.is_some() || facets.max_length.is_some() {
+                let counted = facets.length.is_some() || facets.min_length.is_some() || facets.max_length.is_some();
+                if counted {
+                    writeln!(body, "let mut n = 0;").ok();
+                    writeln!(body, "for item in value::list_items(v) {{\n    {call};\n    n += 1;\n}}").ok();
+                } else {
+                    writeln!(body, "for item in value::list_items(v) {{\n    {call};\n}}").ok();
+                }
+                if counted {
                     writeln!(
                         body,
                         "facet::length(v, n, {}, {}, {}, \"items\")?;",
@@ -904,7 +1057,7 @@ impl Emitter<'_> {
                 if b == B::Decimal {
                     writeln!(body, "let x = value::decimal(v)?;").ok();
                 } else {
-                    writeln!(body, "let x = value::integer_of(v, IntegerType::{})?;", integer_type(b)).ok();
+                    writeln!(body, "let x = facet::integer_of(v, IntegerType::{})?;", integer_type(b)).ok();
                 }
                 if has_range {
                     writeln!(body, "{}", range("|b| facet::cmp_decimal(&x, b)")).ok();
@@ -1041,6 +1194,22 @@ fn fixed_closure(sp: &SimplePlan, all: &[SimplePlan], field: Option<u16>, fixed:
         sp.fn_name,
         rust_str(&fx)
     )
+}
+
+/// Values with document-wide rules: QNames (their prefix must be bound where they
+/// are), IDs (unique) and IDREFs (naming an ID).
+fn lexical(sp: &SimplePlan, all: &[SimplePlan]) -> Option<&'static str> {
+    match &sp.kind {
+        SimpleKind::Atomic { builtin: Builtin::QName | Builtin::Notation, .. } => Some("QName"),
+        SimpleKind::Atomic { builtin: Builtin::Id, .. } => Some("Id"),
+        SimpleKind::Atomic { builtin: Builtin::IdRef, .. } => Some("IdRef"),
+        SimpleKind::List { item, .. }
+            if matches!(all[*item].kind, SimpleKind::Atomic { builtin: Builtin::IdRef, .. }) =>
+        {
+            Some("IdRefs")
+        }
+        _ => None,
+    }
 }
 
 fn integer_type(b: Builtin) -> &'static str {

@@ -45,6 +45,8 @@ struct TableBuild {
     paths: Vec<Vec<QName>>,
     record: Option<usize>,
     rows: Vec<RowPathPlan>,
+    /// Per row (as in `rows`): its ancestor ordinal columns (name, counter, depth).
+    lineage: Vec<Vec<(String, u16, u16)>>,
     document: bool,
 }
 
@@ -65,12 +67,16 @@ struct Planner<'a> {
     records: HashMap<RecordPlan, usize>,
     names: BTreeSet<String>,
     set_plans: Vec<SetState>,
+    /// Identity constraints planned: (set, constraint) → index in `plan.constraints`.
+    constraint_ids: BTreeMap<(usize, usize), u16>,
+    /// Constraints declared by the elements at these paths (for segment workers).
+    scopes_by_path: BTreeMap<Vec<QName>, Vec<u16>>,
 }
 
 /// What a record instance depends on: the declared type, the path (when a mapping
-/// rule lies below it), the depth (when the type could reach the nesting limit), and
-/// whether the element is nillable.
-type InstKey = (ComplexId, Option<Vec<QName>>, Option<u32>, bool);
+/// rule lies below it), the depth (when the type could reach the nesting limit),
+/// whether the element is nillable, and the derivations its `block` forbids.
+type InstKey = (ComplexId, Option<Vec<QName>>, Option<u32>, bool, Vec<String>);
 
 /// Memo tables of one schema set.
 #[derive(Default)]
@@ -98,6 +104,8 @@ pub fn plan(mapping: &Mapping, sets: &[Set<'_>]) -> Result<Plan> {
         records: HashMap::new(),
         names: BTreeSet::new(),
         set_plans: vec![],
+        constraint_ids: BTreeMap::new(),
+        scopes_by_path: BTreeMap::new(),
     };
     p.namespaces(sets);
     for (k, r) in &mapping.columns {
@@ -127,11 +135,23 @@ pub fn plan(mapping: &Mapping, sets: &[Set<'_>]) -> Result<Plan> {
             p.add_table(t.name.clone(), paths, false)?;
         }
     }
+    // Names the emitted module gives its own functions: no decoder may take them.
+    p.names.extend(["decode_rows".to_string(), "new_typed_row".to_string()]);
+    for t in &p.tables {
+        p.names.insert(format!("{}_row", snake(&t.name)));
+        p.names.extend((1..t.paths.len()).map(|k| format!("{}_row_{k}", snake(&t.name))));
+    }
+    for s in sets {
+        p.names.extend(s.schema.roots.iter().map(|&r| format!("document_{}", snake(&s.schema.elements[r].name.local))));
+    }
     // Roots of every set, and everything reachable from them.
     let mut seen_roots = BTreeSet::new();
     for (i, s) in sets.iter().enumerate() {
         for &r in &s.schema.roots {
             let name = s.schema.elements[r].name.clone();
+            if !mapping.allows_root(&name) {
+                continue;
+            }
             if !seen_roots.insert(name.clone()) {
                 return Err(Error::new(format!("root element {name} is declared by two of the schema documents")));
             }
@@ -140,6 +160,16 @@ pub fn plan(mapping: &Mapping, sets: &[Set<'_>]) -> Result<Plan> {
     }
     for (i, s) in sets.iter().enumerate() {
         p.globals(i, s.schema)?;
+    }
+    if p.plan.roots.is_empty() {
+        return Err(Error::new(
+            "no global element of the schema can be a document's root here (check the tables' paths and `roots`)",
+        ));
+    }
+    for q in &mapping.roots {
+        if !sets.iter().any(|s| s.schema.roots.iter().any(|&r| s.schema.elements[r].name == *q)) {
+            return Err(Error::new(format!("roots: <{}> is not a global element of the schema documents", q.local)));
+        }
     }
     p.finish_tables()?;
     p.check_rules_used()?;
@@ -193,33 +223,40 @@ pub fn column_name(local: &str) -> String {
 #[derive(Default)]
 struct Layout {
     columns: Vec<ColumnPlan>,
+    /// What each column holds (`element <a>`, `attribute b`): the same name for two
+    /// different things is an error, the same thing from two variants shares its column.
+    what: Vec<String>,
+    /// The columns the current variant's decoder writes.
+    touched: BTreeSet<u16>,
 }
 
 impl Layout {
     /// Adds a column (or finds the same one, added by another variant); names are
-    /// compared as BigQuery does, ignoring case. `mine` holds the names this
-    /// decoder added, to catch two of its own fields sharing a name.
-    fn add(&mut self, c: ColumnPlan, mine: &mut BTreeMap<String, String>, what: &str, context: &str) -> Result<u16> {
+    /// compared as BigQuery does, ignoring case.
+    fn add(&mut self, c: ColumnPlan, what: &str, context: &str) -> Result<u16> {
         let key = c.name.to_ascii_lowercase();
-        if let Some(prev) = mine.get(&key) {
-            return Err(Error::new(format!(
-                "{context}: {prev} and {what} would both be column {:?}; rename one in the mapping \
-                 ([columns.\"/path\"] rename = \"...\")",
-                c.name
-            )));
-        }
-        mine.insert(key.clone(), what.to_string());
         if let Some(i) = self.columns.iter().position(|x| x.name.to_ascii_lowercase() == key) {
-            if self.columns[i] != c {
+            if self.what[i] != what {
                 return Err(Error::new(format!(
-                    "{context}: two types that may appear here (by xsi:type) both have a column {:?}, of different types; \
-                     rename one in the mapping",
-                    c.name
+                    "{context}: {} and {what} would both be column {:?}; rename one in the mapping \
+                     ([columns.\"/path\"] rename = \"...\")",
+                    self.what[i], c.name
                 )));
             }
+            if self.columns[i].ty != c.ty {
+                return Err(Error::new(format!(
+                    "{context}: {what} has different types in the types that may appear here (by xsi:type); \
+                     map it to one type in the mapping"
+                )));
+            }
+            // A restriction may make it required, or single: the column takes the loosest mode.
+            self.columns[i].mode = self.columns[i].mode.max(c.mode);
+            self.touched.insert(i as u16);
             return Ok(i as u16);
         }
         self.columns.push(c);
+        self.what.push(what.to_string());
+        self.touched.insert((self.columns.len() - 1) as u16);
         Ok((self.columns.len() - 1) as u16)
     }
 }
@@ -284,7 +321,7 @@ impl<'a> Planner<'a> {
             }
             self.rule_paths.push(p.clone());
         }
-        self.tables.push(TableBuild { name, paths, record: None, rows: vec![], document });
+        self.tables.push(TableBuild { name, paths, record: None, rows: vec![], lineage: vec![], document });
         Ok(t)
     }
 
@@ -308,6 +345,11 @@ impl<'a> Planner<'a> {
         self.plan.records.push(r.clone());
         self.records.insert(r, i);
         i
+    }
+
+    /// Do table rows lie strictly inside the element at `path`?
+    fn holds_rows(&self, path: &Option<Vec<QName>>) -> bool {
+        path.as_ref().is_some_and(|p| self.prefixes.contains(p))
     }
 
     /// Is there a mapping rule at or below `path`?
@@ -411,10 +453,30 @@ impl<'a> Planner<'a> {
                     declared,
                     nillable: e.nillable,
                     simple: Some(simple),
+                    scope: vec![],
                 });
             }
             TypeRef::Complex(c) => {
+                let scope = self.constraints_of(set, schema, r, Some(&path))?;
+                if !scope.is_empty() {
+                    self.scopes_by_path.insert(path.clone(), scope.clone());
+                }
                 let inst = self.record(set, schema, c, Some(&path), 0, e.nillable, &e.block, &e.name.local)?;
+                // The root itself is a row of a table: no document table.
+                if let Some(&t) = self.row_paths.get(&path) {
+                    self.register_row(t, &path, &inst, &declared, e.nillable, &scope)?;
+                    self.plan.roots.push(RootPlan {
+                        ns,
+                        local: e.name.local.clone(),
+                        table: Some(t as u16),
+                        variants: inst.variants,
+                        declared,
+                        nillable: e.nillable,
+                        simple: None,
+                        scope,
+                    });
+                    return Ok(());
+                }
                 let table = if inst.columns > 0 {
                     let name = match &self.mapping.document_name {
                         Some(n) if self.tables.iter().any(|t| t.paths.iter().any(|p| p[0] == e.name)) => n.clone(),
@@ -441,6 +503,7 @@ impl<'a> Planner<'a> {
                     declared,
                     nillable: e.nillable,
                     simple: None,
+                    scope,
                 });
             }
         }
@@ -455,7 +518,27 @@ impl<'a> Planner<'a> {
             ),
             _ => false,
         });
-        let mut g = GlobalsPlan { fn_name: format!("{}global_element", self.set_plans[set].prefix), elements: vec![] };
+        let prefix = self.set_plans[set].prefix.clone();
+        let mut g = GlobalsPlan {
+            fn_name: format!("{prefix}global_element"),
+            elements: vec![],
+            attributes_fn: format!("{prefix}global_attribute"),
+            attributes: vec![],
+        };
+        let wants_attributes = self
+            .plan
+            .decoders
+            .iter()
+            .any(|d| d.attr_wildcard.as_ref().is_some_and(|w| w.process != crate::xsd::model::Process::Skip));
+        if wants_attributes {
+            let globals: Vec<(QName, SimpleId)> =
+                schema.global_attributes.iter().map(|(q, a)| (q.clone(), a.ty)).collect();
+            for (q, ty) in globals {
+                let (out, _) = self.column_type(schema, ty, None, &[], None)?;
+                let simple = self.simple(set, schema, ty, out)?;
+                g.attributes.push((self.ns(&q.ns), q.local.clone(), simple));
+            }
+        }
         if wants {
             let globals: Vec<(QName, ElemId)> = schema.global_elements.iter().map(|(q, e)| (q.clone(), *e)).collect();
             for (q, e) in globals {
@@ -495,34 +578,30 @@ impl<'a> Planner<'a> {
                     missing.join(", ")
                 )));
             }
-            let mut ancestors = vec![];
-            let mut used: BTreeMap<String, usize> = BTreeMap::new();
-            if let Some(p) = tb.paths.first() {
-                for k in 1..p.len() {
-                    if let Some(&c) = self.counters.get(&p[..k]) {
-                        let base = format!("_{}_ordinal", column_name(&p[k - 1].local));
-                        let n = used.entry(base.clone()).or_default();
-                        *n += 1;
-                        let name =
-                            if *n > 1 { format!("_{}_{}_ordinal", column_name(&p[k - 1].local), n) } else { base };
-                        ancestors.push((name, c, (k - 1) as u16));
-                    }
+            // Ancestor columns: the union over the row paths, by name (NULL where a path has none).
+            let mut ancestors: Vec<(String, bool)> = vec![];
+            let mut rows = tb.rows.clone();
+            for (row, named) in rows.iter_mut().zip(&tb.lineage) {
+                row.ancestors.clear();
+                for (name, counter, depth) in named {
+                    let col = match ancestors.iter().position(|(a, _)| a == name) {
+                        Some(i) => i,
+                        None => {
+                            ancestors.push((name.clone(), false));
+                            ancestors.len() - 1
+                        }
+                    };
+                    row.ancestors.push((col as u16, *counter, *depth));
                 }
-                for other in &tb.paths[1..] {
-                    let count = (1..other.len()).filter(|&k| self.counters.contains_key(&other[..k])).count();
-                    if count != ancestors.len() {
-                        return Err(Error::new(format!(
-                            "table {:?}: its row paths have different repeated ancestors; split it into two tables",
-                            tb.name
-                        )));
-                    }
-                }
+            }
+            for (i, a) in ancestors.iter_mut().enumerate() {
+                a.1 = rows.iter().any(|r| !r.ancestors.iter().any(|x| x.0 as usize == i));
             }
             self.plan.tables.push(TablePlan {
                 name: tb.name.clone(),
                 record: tb.record.unwrap_or(0),
                 ancestors,
-                rows: tb.rows.clone(),
+                rows,
                 document: tb.document,
             });
             let _ = t;
@@ -601,14 +680,19 @@ impl<'a> Planner<'a> {
         block: &[String],
         hint: &str,
     ) -> Result<Inst> {
+        // Outside the mapping's reach (below a cut, an excluded element, a wildcard's
+        // globals) a record is only validated: it has no depth, and a recursive type met
+        // again below itself calls the decoders of its provisional instance.
+        let depth = if path.is_none() { 0 } else { depth };
         let specialized = path.filter(|p| self.rules_below(p)).map(|p| p.to_vec());
         let fits = self.height(set, schema, declared, &mut vec![]).is_some_and(|h| h + depth <= self.mapping.max_depth);
-        let depth_key = if fits && specialized.is_none() { None } else { Some(depth) };
-        let key = (declared, specialized.clone(), depth_key, nillable);
+        let depth_key = if path.is_none() || (fits && specialized.is_none()) { None } else { Some(depth) };
+        let blocked: Vec<String> = block.iter().filter(|b| *b == "extension" || *b == "restriction").cloned().collect();
+        let key = (declared, specialized.clone(), depth_key, nillable, blocked);
         if let Some(i) = self.set_plans[set].insts.get(&key) {
             return Ok(i.clone());
         }
-        let ct = &schema.complex[declared];
+        let ct = schema.complex[declared].clone();
         let mut types = vec![];
         if !ct.is_abstract {
             types.push((declared, false));
@@ -618,14 +702,33 @@ impl<'a> Planner<'a> {
                 types.push((d, true));
             }
         }
-        let mut layout = Layout::default();
+        // The variants' decoders are numbered before they are planned, so that a type met
+        // again below itself (validated through a recursion cut) can call them.
         let mut variants = vec![];
-        let mut written: Vec<BTreeSet<u16>> = vec![];
         for &(t, by_xsi) in &types {
-            let (dec, fields) = self.decoder(set, schema, t, path, depth, nillable, &mut layout, hint)?;
-            written.push(fields);
             let xsi = schema.complex[t].name.as_ref().map(|n| (self.ns(&n.ns), n.local.clone()));
-            variants.push(Variant { xsi, decoder: dec, only_by_xsi: by_xsi });
+            self.plan.decoders.push(DecoderPlan::default());
+            variants.push(Variant {
+                xsi,
+                decoder: self.plan.decoders.len() - 1,
+                only_by_xsi: by_xsi,
+                is_abstract: false,
+            });
+        }
+        let provisional = Inst { record: usize::MAX, variants: variants.clone(), xsi_field: None, columns: 0 };
+        self.set_plans[set].insts.insert(key.clone(), provisional);
+        let mut layout = Layout::default();
+        // An abstract declared type lays out its columns first, the derived types' own
+        // columns follow; its decoder is planned for that but never emitted.
+        if ct.is_abstract && !types.is_empty() {
+            let slot = self.plan.decoders.len();
+            self.plan.decoders.push(DecoderPlan::default());
+            self.decoder(set, schema, declared, path, depth, nillable, &mut layout, hint, slot)?;
+        }
+        let mut written: Vec<BTreeSet<u16>> = vec![];
+        for (&(t, _), v) in types.iter().zip(&variants) {
+            let fields = self.decoder(set, schema, t, path, depth, nillable, &mut layout, hint, v.decoder)?;
+            written.push(fields);
         }
         // A column not every type writes can be absent.
         for (i, c) in layout.columns.iter_mut().enumerate() {
@@ -634,12 +737,23 @@ impl<'a> Planner<'a> {
             }
         }
         let xsi_field = if types.len() > 1 || (types.len() == 1 && types[0].1) {
-            let mut mine = BTreeMap::new();
             let c = ColumnPlan { name: "xsi_type".into(), ty: ColType::Scalar(Scalar::String), mode: Mode::Nullable };
-            Some(layout.add(c, &mut mine, "the xsi:type column", &schema.type_name(TypeRef::Complex(declared)))?)
+            Some(layout.add(c, "the xsi:type column", &schema.type_name(TypeRef::Complex(declared)))?)
         } else {
             None
         };
+        // Abstract types xsi:type may name here: an error, with its own rule.
+        let mut abstract_types = vec![];
+        if ct.is_abstract {
+            abstract_types.push(declared);
+        }
+        abstract_types.extend(derived(schema, declared, block).into_iter().filter(|&d| schema.complex[d].is_abstract));
+        for t in abstract_types {
+            if let Some(n) = &schema.complex[t].name {
+                let xsi = Some((self.ns(&n.ns), n.local.clone()));
+                variants.push(Variant { xsi, decoder: 0, only_by_xsi: true, is_abstract: true });
+            }
+        }
         let columns = layout.columns.len();
         let record = self.intern_record(RecordPlan { columns: layout.columns });
         let inst = Inst { record, variants, xsi_field, columns };
@@ -659,17 +773,19 @@ impl<'a> Planner<'a> {
         nillable: bool,
         layout: &mut Layout,
         hint: &str,
-    ) -> Result<(usize, BTreeSet<u16>)> {
+        slot: usize,
+    ) -> Result<BTreeSet<u16>> {
         let ct = schema.complex[t].clone();
         let type_name = match &ct.name {
             Some(n) => n.local.clone(),
             None => format!("<{hint}>"),
         };
+        let at = ct.loc.as_ref().map_or(String::new(), |l| format!("{l}: "));
         let context = match path {
-            Some(p) => format!("type {type_name} at {}", show(p)),
-            None => format!("type {type_name}"),
+            Some(p) => format!("{at}type {type_name} at {}", show(p)),
+            None => format!("{at}type {type_name}"),
         };
-        let mut mine = BTreeMap::new();
+        layout.touched.clear();
         let mut attrs = vec![];
         for u in &ct.attributes {
             let rule = path.and_then(|p| self.rule(p, Some(&u.decl.name)));
@@ -694,7 +810,7 @@ impl<'a> Planner<'a> {
                     Mode::Nullable
                 };
                 let what = format!("attribute {}", u.decl.name.local);
-                Some(layout.add(ColumnPlan { name, ty: ColType::Scalar(out), mode }, &mut mine, &what, &context)?)
+                Some(layout.add(ColumnPlan { name, ty: ColType::Scalar(out), mode }, &what, &context)?)
             };
             attrs.push(AttrPlan {
                 ns: self.ns(&u.decl.name.ns),
@@ -718,7 +834,7 @@ impl<'a> Planner<'a> {
                     Mode::Required
                 };
                 let c = ColumnPlan { name: "value".into(), ty: ColType::Scalar(out), mode };
-                let field = layout.add(c, &mut mine, "the element's text (value)", &context)?;
+                let field = layout.add(c, "the element's text (value)", &context)?;
                 ContentPlan::Simple { value: ValuePlan { simple, field: Some(field), list, wrap: false } }
             }
             Content::Elements { particle, mixed } => {
@@ -740,40 +856,56 @@ impl<'a> Planner<'a> {
                 // Elements first, then the mixed text, then wildcards.
                 for (s, sym) in compiled.symbols.iter().enumerate() {
                     if let Symbol::Element { name, decl } = sym {
-                        children.push(self.child(
-                            set, schema, s as u16, name, *decl, &compiled, path, depth, layout, &mut mine, &context,
-                        )?);
+                        children.push(
+                            self.child(set, schema, s as u16, name, *decl, &compiled, path, depth, layout, &context)?,
+                        );
                     }
                 }
                 let mixed = if *mixed {
                     let mode = if nillable { Mode::Nullable } else { Mode::Required };
                     let c = ColumnPlan { name: "value".into(), ty: ColType::Scalar(Scalar::String), mode };
-                    Some(Some(layout.add(c, &mut mine, "the element's text (value)", &context)?))
+                    Some(Some(layout.add(c, "the element's text (value)", &context)?))
                 } else {
                     None
                 };
-                let mut wildcard_no = 0;
-                for (s, sym) in compiled.symbols.iter().enumerate() {
-                    if let Symbol::Wildcard(w) = sym {
-                        wildcard_no += 1;
-                        let name = if wildcard_no == 1 { "any".to_string() } else { format!("any_{wildcard_no}") };
-                        let mode = column_mode(&compiled, s, false);
-                        let c = ColumnPlan { name, ty: ColType::Scalar(Scalar::String), mode };
-                        let field = Some(layout.add(c, &mut mine, "an xs:any wildcard", &context)?);
-                        children.push(ChildPlan {
-                            symbol: s as u16,
-                            name: None,
-                            action: ChildAction::Wildcard(WildcardPlan {
-                                test: self.ns_test(&w.ns),
-                                process: w.process,
-                                field,
-                            }),
-                            nillable: false,
-                            default: None,
-                            fixed: None,
-                            counter: None,
-                        });
+                // Every wildcard of the model shares one `any` column: the matched elements'
+                // XML text, in document order.
+                let wildcards: Vec<usize> = (0..compiled.symbols.len())
+                    .filter(|&s| matches!(compiled.symbols[s], Symbol::Wildcard(_)))
+                    .collect();
+                let any_field = match wildcards.as_slice() {
+                    [] => None,
+                    [one] => {
+                        let mode = column_mode(&compiled, *one, false);
+                        let c = ColumnPlan { name: "any".into(), ty: ColType::Scalar(Scalar::String), mode };
+                        Some(layout.add(c, "an xs:any wildcard", &context)?)
                     }
+                    _ => {
+                        let c = ColumnPlan {
+                            name: "any".into(),
+                            ty: ColType::Scalar(Scalar::String),
+                            mode: Mode::Repeated,
+                        };
+                        Some(layout.add(c, "the xs:any wildcards", &context)?)
+                    }
+                };
+                for &s in &wildcards {
+                    let Symbol::Wildcard(w) = &compiled.symbols[s] else { continue };
+                    children.push(ChildPlan {
+                        symbol: s as u16,
+                        name: None,
+                        action: ChildAction::Wildcard(WildcardPlan {
+                            test: self.ns_test(&w.ns),
+                            process: w.process,
+                            field: any_field,
+                            globals: set as u16,
+                        }),
+                        nillable: false,
+                        default: None,
+                        fixed: None,
+                        counter: None,
+                        scope: vec![],
+                    });
                 }
                 let mut require_one_of = vec![];
                 if let Some(p) = path {
@@ -800,6 +932,35 @@ impl<'a> Planner<'a> {
                 ContentPlan::Elements { model, children, mixed, require_one_of }
             }
         };
+        let mut abstract_elements = vec![];
+        if let Content::Elements { particle, .. } = &ct.content {
+            let mut elems = vec![];
+            collect_elements(schema, particle, &mut elems);
+            for e in elems {
+                let decl = &schema.elements[e];
+                let name = (self.ns(&decl.name.ns), decl.name.local.clone());
+                if decl.is_abstract && !abstract_elements.contains(&name) {
+                    abstract_elements.push(name);
+                }
+            }
+        }
+        // A nilled element has no content: in a nillable element's record, every column
+        // but the attributes may be NULL.
+        if nillable {
+            for (i, c) in layout.columns.iter_mut().enumerate() {
+                if !layout.touched.contains(&(i as u16)) {
+                    continue;
+                }
+                let attribute = ct.attributes.iter().any(|u| {
+                    let rule = path.and_then(|p| self.columns.get(&(p.to_vec(), Some(u.decl.name.clone()))));
+                    let name = rule.and_then(|r| r.rename.clone()).unwrap_or_else(|| column_name(&u.decl.name.local));
+                    name.eq_ignore_ascii_case(&c.name)
+                });
+                if c.mode == Mode::Required && !attribute {
+                    c.mode = Mode::Nullable;
+                }
+            }
+        }
         let attr_wildcard = match &ct.attr_wildcard {
             Some(w) => {
                 let c = ColumnPlan {
@@ -807,8 +968,8 @@ impl<'a> Planner<'a> {
                     ty: ColType::Scalar(Scalar::String),
                     mode: Mode::Nullable,
                 };
-                let field = Some(layout.add(c, &mut mine, "an xs:anyAttribute wildcard", &context)?);
-                Some(WildcardPlan { test: self.ns_test(&w.ns), process: w.process, field })
+                let field = Some(layout.add(c, "an xs:anyAttribute wildcard", &context)?);
+                Some(WildcardPlan { test: self.ns_test(&w.ns), process: w.process, field, globals: set as u16 })
             }
             None => None,
         };
@@ -818,14 +979,8 @@ impl<'a> Planner<'a> {
             Some(p) => format!("Decodes type `{type_name}` at `{}`.", show(p)),
             None => format!("Decodes type `{type_name}` (validation, recursion cuts and wildcards)."),
         };
-        let written = layout
-            .columns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| mine.contains_key(&c.name.to_ascii_lowercase()))
-            .map(|(i, _)| i as u16)
-            .collect();
-        self.plan.decoders.push(DecoderPlan {
+        let written = layout.touched.clone();
+        self.plan.decoders[slot] = DecoderPlan {
             fn_name,
             doc,
             type_name,
@@ -833,8 +988,9 @@ impl<'a> Planner<'a> {
             attrs,
             attr_wildcard,
             content,
-        });
-        Ok((self.plan.decoders.len() - 1, written))
+            abstract_elements,
+        };
+        Ok(written)
     }
 
     /// The plan of one element symbol of a content model (and its column).
@@ -850,7 +1006,6 @@ impl<'a> Planner<'a> {
         path: Option<&[QName]>,
         depth: u32,
         layout: &mut Layout,
-        mine: &mut BTreeMap<String, String>,
         context: &str,
     ) -> Result<ChildPlan> {
         let e = schema.elements[decl].clone();
@@ -877,6 +1032,12 @@ impl<'a> Planner<'a> {
         let col_name = rule.as_ref().and_then(|r| r.rename.clone()).unwrap_or_else(|| column_name(&name.local));
         let what = format!("element <{}>", name.local);
         let declared = schema.type_name(e.ty);
+        let scope = self.constraints_of(set, schema, decl, cpath.as_deref())?;
+        if let Some(cp) = &cpath
+            && !scope.is_empty()
+        {
+            self.scopes_by_path.insert(cp.clone(), scope.clone());
+        }
         let table = cpath.as_ref().and_then(|cp| self.row_paths.get(cp).copied());
         let action = if let Some(t) = table {
             let TypeRef::Complex(c) = e.ty else {
@@ -887,25 +1048,9 @@ impl<'a> Planner<'a> {
             };
             let cp = cpath.clone().unwrap_or_default();
             let inst = self.record(set, schema, c, Some(&cp), 0, e.nillable, &e.block, &name.local)?;
-            let tb = &mut self.tables[t];
-            match tb.record {
-                Some(r) if r != inst.record => {
-                    return Err(Error::new(format!(
-                        "table {:?}: its row paths give rows of different columns; split it into two tables",
-                        tb.name
-                    )));
-                }
-                _ => tb.record = Some(inst.record),
-            }
-            let elements: Vec<(u16, String)> = cp.iter().map(|q| (self.ns(&q.ns), q.local.clone())).collect();
-            self.tables[t].rows.push(RowPathPlan {
-                elements,
-                variants: inst.variants.clone(),
-                declared: declared.clone(),
-                nillable: e.nillable,
-            });
+            let row = self.register_row(t, &cp, &inst, &declared, e.nillable, &scope)?;
             ChildAction::Record {
-                place: Place::Row { table: t as u16 },
+                place: Place::Row { table: t as u16, row },
                 variants: inst.variants,
                 declared: declared.clone(),
             }
@@ -923,7 +1068,7 @@ impl<'a> Planner<'a> {
                     let field = if excluded {
                         None
                     } else {
-                        Some(self.value_column(layout, mine, &col_name, out, list, repeated, mode, &what, context)?)
+                        Some(self.value_column(layout, &col_name, out, list, repeated, mode, &what, context)?)
                     };
                     ChildAction::Value(ValuePlan { simple, field, list, wrap: list && repeated })
                 }
@@ -940,18 +1085,31 @@ impl<'a> Planner<'a> {
                     let field = if excluded {
                         None
                     } else {
-                        Some(self.value_column(layout, mine, &col_name, out, list, repeated, mode, &what, context)?)
+                        Some(self.value_column(layout, &col_name, out, list, repeated, mode, &what, context)?)
                     };
                     ChildAction::Value(ValuePlan { simple, field, list, wrap: list && repeated })
+                }
+                TypeRef::Complex(_) if (excluded || depth + 1 > self.mapping.max_depth) && self.holds_rows(&cpath) => {
+                    let why = if excluded {
+                        "is excluded by the mapping".to_string()
+                    } else {
+                        format!("is nested deeper than max_depth = {}", self.mapping.max_depth)
+                    };
+                    return Err(Error::new(format!(
+                        "element <{}> at {} {why}, but table rows lie inside it: raise [options] max_depth, \
+                         or declare a table at or above it",
+                        name.local,
+                        show(cpath.as_deref().unwrap_or(&[]))
+                    )));
                 }
                 TypeRef::Complex(c) if excluded => {
                     let inst = self.record(set, schema, c, None, 0, e.nillable, &e.block, &name.local)?;
                     ChildAction::Record { place: Place::Discard, variants: inst.variants, declared: declared.clone() }
                 }
-                TypeRef::Complex(c) if depth + 1 > self.mapping.max_depth => {
+                TypeRef::Complex(c) if depth + 1 > self.mapping.max_depth && !schema_empty(schema, c) => {
                     let inst = self.record(set, schema, c, None, 0, e.nillable, &e.block, &name.local)?;
                     let col = ColumnPlan { name: col_name, ty: ColType::Scalar(Scalar::String), mode };
-                    let field = Some(layout.add(col, mine, &what, context)?);
+                    let field = Some(layout.add(col, &what, context)?);
                     ChildAction::Cut { field, variants: inst.variants, declared: declared.clone() }
                 }
                 TypeRef::Complex(c) => {
@@ -959,7 +1117,7 @@ impl<'a> Planner<'a> {
                         self.record(set, schema, c, cpath.as_deref(), depth + 1, e.nillable, &e.block, &name.local)?;
                     if inst.columns > 0 {
                         let col = ColumnPlan { name: col_name, ty: ColType::Record(inst.record), mode };
-                        let field = layout.add(col, mine, &what, context)?;
+                        let field = layout.add(col, &what, context)?;
                         ChildAction::Record {
                             place: Place::Column { field, xsi_field: inst.xsi_field },
                             variants: inst.variants,
@@ -967,8 +1125,8 @@ impl<'a> Planner<'a> {
                         }
                     } else if schema_empty(schema, c) && !excluded {
                         let col = ColumnPlan { name: col_name, ty: ColType::Scalar(Scalar::Bool), mode };
-                        let field = Some(layout.add(col, mine, &what, context)?);
-                        let decoder = inst.variants.first().map_or(0, |v| v.decoder);
+                        let field = Some(layout.add(col, &what, context)?);
+                        let decoder = inst.variants.iter().find(|v| !v.is_abstract).map_or(0, |v| v.decoder);
                         ChildAction::Presence { field, decoder }
                     } else {
                         ChildAction::Record {
@@ -988,7 +1146,157 @@ impl<'a> Planner<'a> {
             default: e.default.clone(),
             fixed: e.fixed.clone(),
             counter,
+            scope,
         })
+    }
+
+    /// Records that elements at `path` are rows of table `t`, decoded by `inst`.
+    fn register_row(
+        &mut self,
+        t: usize,
+        path: &[QName],
+        inst: &Inst,
+        declared: &str,
+        nillable: bool,
+        scope: &[u16],
+    ) -> Result<u16> {
+        let tb = &mut self.tables[t];
+        match tb.record {
+            Some(r) if r != inst.record => {
+                return Err(Error::new(format!(
+                    "table {:?}: its row paths give rows of different columns; split it into two tables",
+                    tb.name
+                )));
+            }
+            _ => tb.record = Some(inst.record),
+        }
+        let elements: Vec<(u16, String)> = path.iter().map(|q| (self.ns(&q.ns), q.local.clone())).collect();
+        // The repeated ancestors (their counters were set up while planning their parents).
+        let mut lineage = vec![];
+        let mut used: BTreeMap<String, usize> = BTreeMap::new();
+        for k in 1..path.len() {
+            if let Some(&c) = self.counters.get(&path[..k]) {
+                let local = column_name(&path[k - 1].local);
+                let n = used.entry(local.clone()).or_default();
+                *n += 1;
+                let name = if *n > 1 { format!("_{local}_{n}_ordinal") } else { format!("_{local}_ordinal") };
+                lineage.push((name, c, (k - 1) as u16));
+            }
+        }
+        if let Some(k) = self.tables[t].rows.iter().position(|r| r.elements == elements) {
+            return Ok(k as u16);
+        }
+        self.tables[t].lineage.push(lineage);
+        let outer_scopes = (1..path.len())
+            .filter_map(|k| self.scopes_by_path.get(&path[..k]).map(|s| (k as u16, s.clone())))
+            .collect();
+        self.tables[t].rows.push(RowPathPlan {
+            elements,
+            ancestors: vec![],
+            variants: inst.variants.clone(),
+            declared: declared.to_string(),
+            nillable,
+            scope: scope.to_vec(),
+            outer_scopes,
+        });
+        Ok((self.tables[t].rows.len() - 1) as u16)
+    }
+
+    /// The identity constraints element `e` declares, planned (indices into `plan.constraints`).
+    fn constraints_of(&mut self, set: usize, schema: &Schema, e: ElemId, path: Option<&[QName]>) -> Result<Vec<u16>> {
+        let mut out = vec![];
+        for &c in &schema.elements[e].constraints {
+            out.push(self.constraint(set, schema, e, c, path)?);
+        }
+        Ok(out)
+    }
+
+    fn constraint(&mut self, set: usize, schema: &Schema, e: ElemId, c: usize, path: Option<&[QName]>) -> Result<u16> {
+        if let Some(&i) = self.constraint_ids.get(&(set, c)) {
+            return Ok(i);
+        }
+        let ic = schema.constraints[c].clone();
+        let kind = match ic.kind {
+            crate::xsd::model::ConstraintKind::Key => ConstraintKind::Key,
+            crate::xsd::model::ConstraintKind::Unique => ConstraintKind::Unique,
+            crate::xsd::model::ConstraintKind::KeyRef(target) => {
+                // The referenced key is declared by this element or one below it.
+                let owner = schema.elements.iter().position(|x| x.constraints.contains(&target)).unwrap_or(e);
+                ConstraintKind::KeyRef(self.constraint(set, schema, owner, target, None)?)
+            }
+        };
+        let path_plan = |p: &crate::xsd::model::XPath, me: &Self| PathPlan {
+            descendants: p.descendants,
+            steps: p
+                .steps
+                .iter()
+                .filter_map(|s| match s {
+                    crate::xsd::model::Step::SelfNode => None,
+                    crate::xsd::model::Step::Child { ns, local } => {
+                        Some((ns.as_ref().map(|n| me.ns(n)), local.clone()))
+                    }
+                })
+                .collect(),
+            attribute: p.attribute.as_ref().map(|(ns, local)| (ns.as_ref().map(|n| me.ns(n)), local.clone())),
+        };
+        let selector: Vec<PathPlan> = ic.selector.iter().map(|p| path_plan(p, self)).collect();
+        // The selected elements, and each field's type: found by walking the schema.
+        let TypeRef::Complex(scope_type) = schema.elements[e].ty else {
+            return Err(Error::new(format!(
+                "identity constraint {} is declared on an element of simple type",
+                ic.name.local
+            )));
+        };
+        let mut selected = vec![];
+        for p in &ic.selector {
+            selected.extend(walk(schema, &[TypeRef::Complex(scope_type)], p));
+        }
+        let mut fields = vec![];
+        for f in &ic.fields {
+            let paths: Vec<PathPlan> = f.iter().map(|p| path_plan(p, self)).collect();
+            let mut canon = None;
+            for p in f {
+                let ends = walk(schema, &selected, p);
+                let simple = match &p.attribute {
+                    Some((ns, local)) => ends.iter().find_map(|t| attribute_type(schema, *t, ns, local)),
+                    None => ends.iter().find_map(|t| match t {
+                        TypeRef::Simple(s) => Some(*s),
+                        TypeRef::Complex(c) => match schema.complex[*c].content {
+                            Content::Simple(s) => Some(s),
+                            _ => None,
+                        },
+                    }),
+                };
+                if canon.is_none() {
+                    canon = simple.map(|s| canon_of(schema, s));
+                }
+            }
+            fields.push((paths, canon.unwrap_or(CanonPlan::Text { collapse: true })));
+        }
+        // A keyref whose key's selector goes through a child the mapping lets be absent
+        // is not checked when that child is absent.
+        let mut unless_absent = None;
+        if let (crate::xsd::model::ConstraintKind::KeyRef(target), Some(p)) = (ic.kind, path) {
+            for sp in &schema.constraints[target].selector {
+                if let Some(crate::xsd::model::Step::Child { ns: Some(ns), local: Some(local) }) = sp.steps.first() {
+                    let mut child = p.to_vec();
+                    child.push(QName::new(ns.clone(), local.clone()));
+                    if self.mapping.optional.iter().any(|o| o.elements == child) {
+                        unless_absent = Some((self.ns(ns), local.clone()));
+                    }
+                }
+            }
+        }
+        let i = self.plan.constraints.len() as u16;
+        self.plan.constraints.push(ConstraintPlan {
+            name: ic.name.local.clone(),
+            kind,
+            selector,
+            fields,
+            unless_absent,
+        });
+        self.constraint_ids.insert((set, c), i);
+        Ok(i)
     }
 
     /// Adds the column of a simple value: a scalar, a list (REPEATED), or a record
@@ -997,7 +1305,6 @@ impl<'a> Planner<'a> {
     fn value_column(
         &mut self,
         layout: &mut Layout,
-        mine: &mut BTreeMap<String, String>,
         name: &str,
         out: Scalar,
         list: bool,
@@ -1016,7 +1323,7 @@ impl<'a> Planner<'a> {
         } else {
             ColumnPlan { name: name.to_string(), ty: ColType::Scalar(out), mode }
         };
-        layout.add(c, mine, what, context)
+        layout.add(c, what, context)
     }
 
     /// The column rule of an element path (marks it used).
@@ -1172,14 +1479,17 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// The mapping's `[types]` choice for `s` or the nearest type it derives from.
+    /// The mapping's `[types]` choice for `s` or the nearest named type it derives from,
+    /// up to its built-in type (so `"xs:decimal"` does not capture xs:integer columns).
     fn type_choice(&self, schema: &Schema, s: SimpleId) -> Option<TypeChoice> {
         let mut cur = Some(s);
         while let Some(t) = cur {
-            if let Some(n) = &schema.simple[t].name
-                && let Some(c) = self.mapping.types.get(n)
-            {
+            let name = schema.simple[t].name.as_ref();
+            if let Some(c) = name.and_then(|n| self.mapping.types.get(n)) {
                 return Some(*c);
+            }
+            if name.is_some_and(|n| n.ns.as_deref() == Some(XS)) {
+                return None;
             }
             cur = schema.simple[t].base;
         }
@@ -1241,6 +1551,96 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// The types of the elements a path (of an identity constraint) reaches from `from`.
+fn walk(schema: &Schema, from: &[TypeRef], p: &crate::xsd::model::XPath) -> Vec<TypeRef> {
+    use crate::xsd::model::Step;
+    let tests: Vec<(&Option<Option<String>>, &Option<String>)> = p
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::SelfNode => None,
+            Step::Child { ns, local } => Some((ns, local)),
+        })
+        .collect();
+    let mut cur: Vec<TypeRef> = from.to_vec();
+    if p.descendants {
+        // Every type below, at any depth.
+        let mut all = cur.clone();
+        let mut k = 0;
+        while k < all.len() {
+            for (_, t) in child_elements(schema, all[k]) {
+                if !all.contains(&t) {
+                    all.push(t);
+                }
+            }
+            k += 1;
+        }
+        cur = all;
+    }
+    for (ns, local) in tests {
+        let mut next = vec![];
+        for t in &cur {
+            for (q, ty) in child_elements(schema, *t) {
+                let ns_ok = ns.as_ref().is_none_or(|n| *n == q.ns);
+                let local_ok = local.as_ref().is_none_or(|l| *l == q.local);
+                if ns_ok && local_ok && !next.contains(&ty) {
+                    next.push(ty);
+                }
+            }
+        }
+        cur = next;
+    }
+    cur
+}
+
+/// The child elements (name, type) a type's content allows.
+fn child_elements(schema: &Schema, t: TypeRef) -> Vec<(QName, TypeRef)> {
+    let TypeRef::Complex(c) = t else { return vec![] };
+    let Content::Elements { particle, .. } = &schema.complex[c].content else { return vec![] };
+    let mut elems = vec![];
+    collect_elements(schema, particle, &mut elems);
+    elems.iter().map(|&e| (schema.elements[e].name.clone(), schema.elements[e].ty)).collect()
+}
+
+/// The simple type of an attribute (name test) of a type.
+fn attribute_type(
+    schema: &Schema,
+    t: TypeRef,
+    ns: &Option<Option<String>>,
+    local: &Option<String>,
+) -> Option<SimpleId> {
+    let TypeRef::Complex(c) = t else { return None };
+    schema.complex[c]
+        .attributes
+        .iter()
+        .find(|u| {
+            ns.as_ref().is_none_or(|n| *n == u.decl.name.ns) && local.as_ref().is_none_or(|l| *l == u.decl.name.local)
+        })
+        .map(|u| u.decl.ty)
+}
+
+/// How values of a simple type compare in identity constraints.
+fn canon_of(schema: &Schema, s: SimpleId) -> CanonPlan {
+    match schema.atomic_builtin(s) {
+        Some(Builtin::Decimal) => CanonPlan::Decimal,
+        Some(b) if b.is_integer() => CanonPlan::Decimal,
+        Some(Builtin::Float | Builtin::Double) => CanonPlan::Float,
+        Some(Builtin::Boolean) => CanonPlan::Boolean,
+        Some(
+            Builtin::DateTime
+            | Builtin::DateTimeStamp
+            | Builtin::Date
+            | Builtin::Time
+            | Builtin::GYear
+            | Builtin::GYearMonth
+            | Builtin::GMonthDay
+            | Builtin::GMonth
+            | Builtin::GDay,
+        ) => CanonPlan::Temporal,
+        _ => CanonPlan::Text { collapse: schema.simple[s].whitespace != crate::xsd::model::Ws::Preserve },
+    }
+}
+
 /// The default column type of a simple type (for naming value functions).
 fn default_out(schema: &Schema, s: SimpleId) -> Scalar {
     match &schema.simple[s].variety {
@@ -1261,7 +1661,6 @@ fn default_scalar(b: Builtin, f: &crate::xsd::model::Facets) -> Scalar {
             let total = f.total_digits;
             match (frac, total) {
                 (Some(fr), Some(t)) if fr <= 9 && t.saturating_sub(fr.min(t)) <= 29 => Scalar::Numeric,
-                (Some(fr), None) if fr <= 9 && bounded_integer_part(f) => Scalar::Numeric,
                 _ => Scalar::BigNumeric,
             }
         }
@@ -1274,17 +1673,8 @@ fn default_scalar(b: Builtin, f: &crate::xsd::model::Facets) -> Scalar {
     }
 }
 
-/// True when range facets bound a decimal's integer part to 29 digits.
-fn bounded_integer_part(f: &crate::xsd::model::Facets) -> bool {
-    let digits = |v: &Option<String>| {
-        v.as_ref()
-            .map(|s| s.trim_start_matches(['-', '+']).split('.').next().unwrap_or("").trim_start_matches('0').len())
-    };
-    let lo = digits(&f.min_inclusive).or(digits(&f.min_exclusive));
-    let hi = digits(&f.max_inclusive).or(digits(&f.max_exclusive));
-    matches!((lo, hi), (Some(a), Some(b)) if a <= 28 && b <= 28)
-}
-
+/// The mode of a child element's column. In the record of a nillable element (`nilled`),
+/// every element column may be NULL (a nilled element has no content).
 fn column_mode(c: &Compiled, s: usize, nillable: bool) -> Mode {
     if c.repeated[s] {
         Mode::Repeated
@@ -1301,7 +1691,7 @@ fn simple_like(schema: &Schema, c: ComplexId) -> bool {
     matches!(t.content, Content::Simple(_))
         && t.attributes.is_empty()
         && t.attr_wildcard.is_none()
-        && derived(schema, c, &[]).is_empty()
+        && derivations(schema, c).is_empty()
 }
 
 /// A complex type with no attributes, no content and no derived types.
@@ -1310,13 +1700,32 @@ fn schema_empty(schema: &Schema, c: ComplexId) -> bool {
     matches!(t.content, Content::Empty)
         && t.attributes.is_empty()
         && t.attr_wildcard.is_none()
-        && derived(schema, c, &[]).is_empty()
+        && derivations(schema, c).is_empty()
 }
 
 /// Named complex types derived from `base` (by any steps) that xsi:type may name,
 /// minus those `block` (of the element or the type) forbids.
 fn derived(schema: &Schema, base: ComplexId, element_block: &[String]) -> Vec<ComplexId> {
     let type_block = &schema.complex[base].block;
+    derivations(schema, base)
+        .into_iter()
+        .filter(|(_, methods)| {
+            !methods.iter().any(|m| {
+                let name = if *m == Derivation::Extension { "extension" } else { "restriction" };
+                type_block.iter().chain(element_block).any(|b| b == name)
+            })
+        })
+        .map(|(t, _)| t)
+        .collect()
+}
+
+/// Every named complex type derived from `base` (by any steps, whatever `block` says),
+/// with the derivation methods on the way, in the order the schema declares them.
+fn derivations(schema: &Schema, base: ComplexId) -> Vec<(ComplexId, Vec<Derivation>)> {
+    // Every type derives from xs:anyType; its elements are kept as XML text instead.
+    if base == schema.any_type {
+        return vec![];
+    }
     let mut out = vec![];
     for (i, t) in schema.complex.iter().enumerate() {
         if i == base || t.name.is_none() || i == schema.any_type {
@@ -1325,11 +1734,10 @@ fn derived(schema: &Schema, base: ComplexId, element_block: &[String]) -> Vec<Co
         // Walk up from i to base, noting the derivation methods used.
         let mut methods = vec![];
         let mut cur = i;
-        let mut reached = false;
         while let Some(TypeRef::Complex(b)) = schema.complex[cur].base {
             methods.push(schema.complex[cur].derivation);
             if b == base {
-                reached = true;
+                out.push((i, methods));
                 break;
             }
             if b == cur || b == schema.any_type {
@@ -1337,17 +1745,8 @@ fn derived(schema: &Schema, base: ComplexId, element_block: &[String]) -> Vec<Co
             }
             cur = b;
         }
-        if !reached {
-            continue;
-        }
-        let blocked = methods.iter().any(|m| {
-            let name = if *m == Derivation::Extension { "extension" } else { "restriction" };
-            type_block.iter().chain(element_block).any(|b| b == name)
-        });
-        if !blocked {
-            out.push(i);
-        }
     }
+    out.sort_by_key(|(i, _)| schema.complex[*i].order);
     out
 }
 
@@ -1414,7 +1813,7 @@ fn table_name(n: &str) -> String {
     if s.is_empty() { "table".into() } else { s }
 }
 
-/// `/p:a/b` style, with `{ns}` for namespaced names.
+/// `/a/b`: the local names of a path.
 pub fn show(p: &[QName]) -> String {
     p.iter().map(|q| format!("/{}", q.local)).collect()
 }

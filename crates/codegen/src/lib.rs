@@ -1,37 +1,50 @@
 //! xml2bq's build-time compiler: reads XSD files and a mapping, writes Rust.
 //!
-//! The flow: [`mapping`] (what the user asked for) and [`xsd`] (the schema
-//! components) → [`layout`] (tables, records, decoders: a [`plan::Plan`], with
-//! content models compiled by [`automaton`]) → [`emit`] (the Rust module).
+//! The flow: [`mapping`] (what the user asked for) and `xsd` (the schema
+//! components) → `layout` (tables, records, decoders: a `plan::Plan`, with
+//! content models compiled by `automaton`) → `emit` (the Rust module, with the typed
+//! record structs of `records`).
 //! `build.rs` calls [`compile`]; the `xml2bq-codegen preview` command prints a
 //! plan's tables without building anything.
 
-pub mod automaton;
-pub mod emit;
+mod automaton;
+mod emit;
 pub mod error;
-pub mod layout;
+mod layout;
 pub mod mapping;
-pub mod plan;
-pub mod preview;
-pub mod xsd;
-pub mod xsd_regex;
+mod plan;
+mod preview;
+mod records;
+mod xsd;
+mod xsd_regex;
 
 use error::{Error, Result};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 
-/// The result of compiling a schema: the module text, the plan, and every file read.
+/// The result of compiling a schema: the module text and every file read.
 pub struct Compiled {
+    /// The Rust module: `include!` it (it uses `xml2bq_core::prelude`).
     pub code: String,
-    pub plan: plan::Plan,
-    pub mapping: mapping::Mapping,
     /// The mapping (if any) and every schema file, for cargo's rerun-if-changed.
     pub files: Vec<PathBuf>,
+    plan: plan::Plan,
+}
+
+impl Compiled {
+    /// The tables, columns and types, as indented text (`xml2bq-codegen preview`).
+    pub fn preview(&self) -> String {
+        preview::tables(&self.plan)
+    }
 }
 
 /// Compiles a mapping file (`.toml`) or a bare schema document (`.xsd`).
 pub fn compile(path: &Path) -> Result<Compiled> {
-    let mapping = mapping::Mapping::read(path)?;
+    compile_mapping(mapping::Mapping::read(path)?)
+}
+
+/// Compiles a mapping already read.
+pub fn compile_mapping(mapping: mapping::Mapping) -> Result<Compiled> {
     let mut files: Vec<PathBuf> = mapping.file.iter().cloned().collect();
     let mut schemas = vec![];
     let mut names = vec![];
@@ -59,12 +72,12 @@ pub fn compile(path: &Path) -> Result<Compiled> {
     let source = emit::Source {
         mapping: mapping.file.as_ref().map(|f| display(f)),
         files: hashed,
-        relaxations: relaxations(&mapping),
+        relaxations: relaxations(&mapping, &plan),
         timezone: mapping.timezone.clone(),
         max_depth: mapping.max_depth,
     };
     let code = emit::emit(&plan, &source);
-    Ok(Compiled { code, plan, mapping, files })
+    Ok(Compiled { code, files, plan })
 }
 
 /// A path as shown to users: relative to the current folder when under it.
@@ -77,8 +90,15 @@ fn display(p: &Path) -> String {
 }
 
 /// The mapping's relaxations of the schema, one sentence each.
-fn relaxations(m: &mapping::Mapping) -> Vec<String> {
+fn relaxations(m: &mapping::Mapping, plan: &plan::Plan) -> Vec<String> {
     let mut out = vec![];
+    if !m.tables.is_empty() || !m.roots.is_empty() {
+        let roots: Vec<String> = plan.roots.iter().map(|r| format!("<{}>", r.local)).collect();
+        out.push(format!(
+            "documents must have the root {} (the mapping's); another global element of the schema is wrong-root",
+            roots.join(" or ")
+        ));
+    }
     for o in &m.optional {
         out.push(format!(
             "{} may be absent although the schema requires it (its identity constraints are then not checked)",

@@ -65,6 +65,10 @@ struct RawMapping {
     schema_locations: BTreeMap<String, String>,
     #[serde(default, rename = "table")]
     tables: Vec<RawTable>,
+    /// The root elements a document may have (default: the roots of the tables' paths;
+    /// without tables: every global element of the named schema documents).
+    #[serde(default)]
+    roots: Vec<String>,
     #[serde(default)]
     document: RawDocument,
     #[serde(default)]
@@ -136,6 +140,8 @@ pub struct Mapping {
     pub xsd: Vec<PathBuf>,
     pub schema_locations: BTreeMap<String, PathBuf>,
     pub tables: Vec<TableRule>,
+    /// Root elements allowed (empty: see [`Mapping::allows_root`]).
+    pub roots: Vec<QName>,
     pub document_name: Option<String>,
     /// Column type per XSD type (`xs:dateTime`, or a named simple type).
     pub types: BTreeMap<QName, TypeChoice>,
@@ -161,6 +167,7 @@ impl Mapping {
             xsd: vec![xsd.to_path_buf()],
             schema_locations: BTreeMap::new(),
             tables: vec![],
+            roots: vec![],
             document_name: None,
             types: BTreeMap::new(),
             columns: BTreeMap::new(),
@@ -217,6 +224,14 @@ impl Mapping {
             }
             tables.push(TableRule { name: t.name, rows });
         }
+        let mut roots = vec![];
+        for r in &raw.roots {
+            let p = resolve(r)?;
+            if p.elements.len() != 1 || p.attribute.is_some() {
+                return Err(err(format!("roots: {r:?} is not a root element path such as \"/p:Document\"")));
+            }
+            roots.push(p.elements[0].clone());
+        }
         let mut types = BTreeMap::new();
         for (k, v) in raw.types {
             let q = qname(&k, &ns).map_err(|m| err(format!("[types] {k:?}: {m}")))?;
@@ -262,6 +277,7 @@ impl Mapping {
             xsd: xsd.iter().map(|s| locate(s)).collect(),
             schema_locations: raw.schema_locations.iter().map(|(k, v)| (k.clone(), locate(v))).collect(),
             tables,
+            roots,
             document_name: raw.document.name,
             types,
             columns,
@@ -271,6 +287,18 @@ impl Mapping {
             optional,
             require_one_of,
         })
+    }
+}
+
+impl Mapping {
+    /// May a document have root `q`? With tables declared, the roots are those the mapping
+    /// names (`roots = [...]`), else those its tables' paths start with; without tables,
+    /// every global element of the schema documents.
+    pub fn allows_root(&self, q: &QName) -> bool {
+        if !self.roots.is_empty() {
+            return self.roots.contains(q);
+        }
+        self.tables.is_empty() || self.tables.iter().any(|t| t.rows.iter().any(|r| r.elements.first() == Some(q)))
     }
 }
 

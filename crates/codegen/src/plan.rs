@@ -158,6 +158,8 @@ pub struct WildcardPlan {
     pub test: NsTest,
     pub process: Process,
     pub field: Option<u16>,
+    /// Which schema set's global declarations validate what it matches (an index into `globals`).
+    pub globals: u16,
 }
 
 /// How a decoder that writes into some record is called for one element.
@@ -168,6 +170,8 @@ pub struct Variant {
     pub decoder: usize,
     /// Reached only through xsi:type (the declared type itself is abstract, or this is derived).
     pub only_by_xsi: bool,
+    /// An abstract type: naming it in xsi:type is an error (`decoder` is not used).
+    pub is_abstract: bool,
 }
 
 /// Where a complex child's record goes.
@@ -175,8 +179,8 @@ pub struct Variant {
 pub enum Place {
     /// A RECORD column of the current record (`xsi_field`: its `xsi_type` column).
     Column { field: u16, xsi_field: Option<u16> },
-    /// A row of a table.
-    Row { table: u16 },
+    /// A row of a table (`row`: which of its row paths).
+    Row { table: u16, row: u16 },
     /// No column: its content only holds table rows (decoded in the current record's context).
     Transparent,
     /// Validated, kept nowhere.
@@ -217,10 +221,13 @@ pub struct ChildPlan {
     pub fixed: Option<String>,
     /// Ancestor counter to bump when this element starts.
     pub counter: Option<u16>,
+    /// Identity constraints the element declares (indices into `Plan::constraints`).
+    pub scope: Vec<u16>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum ContentPlan {
+    #[default]
     Empty,
     Simple {
         value: ValuePlan,
@@ -235,15 +242,18 @@ pub enum ContentPlan {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DecoderPlan {
     pub fn_name: String,
     pub doc: String,
     pub type_name: String,
+    /// An abstract type's decoder only lays out its columns: it is not emitted.
     pub is_abstract: bool,
     pub attrs: Vec<AttrPlan>,
     pub attr_wildcard: Option<WildcardPlan>,
     pub content: ContentPlan,
+    /// Abstract elements of the content model (an element may not be one of them).
+    pub abstract_elements: Vec<(u16, String)>,
 }
 
 /// A compiled content model, ready to print as a static.
@@ -259,18 +269,62 @@ pub struct ModelPlan {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowPathPlan {
     pub elements: Vec<(u16, String)>,
+    /// (ancestor column, counter, depth in the path) of each repeated ancestor.
+    pub ancestors: Vec<(u16, u16, u16)>,
     /// The decoder of one row: the row element's variants.
     pub variants: Vec<Variant>,
     pub declared: String,
     pub nillable: bool,
+    /// Identity constraints the row element declares.
+    pub scope: Vec<u16>,
+    /// Scopes the row's ancestors open: (depth, 1 = the root; constraints).
+    pub outer_scopes: Vec<(u16, Vec<u16>)>,
+}
+
+/// A name test: (namespace id or any, local name or any).
+pub type TestPlan = (Option<u16>, Option<String>);
+
+/// A path of an identity constraint (`.` steps removed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathPlan {
+    pub descendants: bool,
+    pub steps: Vec<TestPlan>,
+    pub attribute: Option<TestPlan>,
+}
+
+/// How an identity constraint's field values compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CanonPlan {
+    Text { collapse: bool },
+    Decimal,
+    Float,
+    Boolean,
+    Temporal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConstraintKind {
+    Key,
+    Unique,
+    KeyRef(u16),
+}
+
+/// An identity constraint (xs:key, xs:unique, xs:keyref).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConstraintPlan {
+    pub name: String,
+    pub kind: ConstraintKind,
+    pub selector: Vec<PathPlan>,
+    pub fields: Vec<(Vec<PathPlan>, CanonPlan)>,
+    pub unless_absent: Option<(u16, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TablePlan {
     pub name: String,
     pub record: usize,
-    /// `_<ancestor>_ordinal` columns: (column name, counter, depth in the row path).
-    pub ancestors: Vec<(String, u16, u16)>,
+    /// `_<ancestor>_ordinal` columns: (column name, nullable).
+    pub ancestors: Vec<(String, bool)>,
     pub rows: Vec<RowPathPlan>,
     pub document: bool,
 }
@@ -286,6 +340,7 @@ pub struct RootPlan {
     pub nillable: bool,
     /// A root of simple type: the value function (its table has one `value` column).
     pub simple: Option<usize>,
+    pub scope: Vec<u16>,
 }
 
 /// Validation of declared global elements met by strict and lax wildcards.
@@ -294,6 +349,9 @@ pub struct GlobalsPlan {
     pub fn_name: String,
     /// (namespace id, local, how to validate): a decoder, or a value function.
     pub elements: Vec<(u16, String, GlobalAction)>,
+    pub attributes_fn: String,
+    /// Global attributes met by strict and lax attribute wildcards: (namespace id, local, value function).
+    pub attributes: Vec<(u16, String, usize)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -314,6 +372,7 @@ pub struct Plan {
     pub simples: Vec<SimplePlan>,
     pub counters: Vec<String>,
     pub globals: Vec<GlobalsPlan>,
+    pub constraints: Vec<ConstraintPlan>,
     /// The zone of unzoned dateTime values in TIMESTAMP columns, minutes east of UTC.
     pub timezone_minutes: i16,
 }

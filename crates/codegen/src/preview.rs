@@ -16,8 +16,8 @@ pub fn tables(plan: &Plan) -> String {
         }
         columns(plan, t.record, 1, &mut out);
         writeln!(out, "  _source_uri STRING REQUIRED\n  _record_ordinal INT64 REQUIRED").ok();
-        for (n, _, _) in &t.ancestors {
-            writeln!(out, "  {n} INT64 REQUIRED").ok();
+        for (n, nullable) in &t.ancestors {
+            writeln!(out, "  {n} INT64 {}", if *nullable { "NULLABLE" } else { "REQUIRED" }).ok();
         }
         out.push('\n');
     }

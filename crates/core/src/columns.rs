@@ -58,7 +58,7 @@ pub fn arrow_schema(t: &Table) -> SchemaRef {
     f.push(Field::new("_source_uri", DataType::Utf8, false));
     f.push(Field::new("_record_ordinal", DataType::Int64, false));
     for a in t.ancestors {
-        f.push(Field::new(a.column, DataType::Int64, false));
+        f.push(Field::new(a.column, DataType::Int64, a.nullable));
     }
     Arc::new(arrow_schema::Schema::new(f))
 }
@@ -138,6 +138,8 @@ struct Cursor {
     base: u32,
     rec: u32,
     table: u16,
+    /// The row path of the current row.
+    path: u16,
 }
 
 struct TableState {
@@ -179,7 +181,7 @@ impl Columns {
             cols: vec![],
             tables: vec![],
             stack: vec![],
-            cur: Cursor { base: 0, rec: 0, table: 0 },
+            cur: Cursor { base: 0, rec: 0, table: 0, path: 0 },
             counters: vec![0; schema.counters],
             source: source.to_string(),
             batch_rows: batch_rows.max(1),
@@ -333,15 +335,17 @@ impl Columns {
     }
 
     /// Takes the buffered rows of table `t` as a batch (None: no rows).
-    pub fn take(&mut self, t: usize) -> Option<RecordBatch> {
+    pub fn take(&mut self, t: usize) -> Result<Option<RecordBatch>, DecodeError> {
         let root = self.tables[t].root;
-        let Col::Record(r) = &self.cols[root as usize] else { return None };
+        let Col::Record(r) = &self.cols[root as usize] else { return Ok(None) };
         if r.len == 0 {
-            return None;
+            return Ok(None);
         }
         let (first, columns) = (r.first, r.columns);
-        let mut arrays: Vec<ArrayRef> =
-            (0..columns.len() as u32).map(|k| self.finish(first + k, &columns[k as usize])).collect();
+        let mut arrays = vec![];
+        for k in 0..columns.len() as u32 {
+            arrays.push(self.finish(first + k, &columns[k as usize])?);
+        }
         if let Col::Record(r) = &mut self.cols[root as usize] {
             r.len = 0;
             r.validity.clear();
@@ -352,53 +356,56 @@ impl Columns {
         for a in &mut st.ancestors {
             arrays.push(Arc::new(a.finish()));
         }
-        Some(RecordBatch::try_new(arrow_schema(st.spec), arrays).expect("columns match the table's schema"))
+        RecordBatch::try_new(arrow_schema(st.spec), arrays).map(Some).map_err(inconsistent)
     }
 
     /// Finishes column `c` (described by `spec`) into an array and resets it.
-    fn finish(&mut self, c: u32, spec: &Column) -> ArrayRef {
+    fn finish(&mut self, c: u32, spec: &Column) -> Result<ArrayRef, DecodeError> {
         let item_spec = Column { mode: Mode::Required, ..*spec };
-        match &mut self.cols[c as usize] {
+        Ok(match &mut self.cols[c as usize] {
             Col::List(l) => {
                 let offsets = std::mem::replace(&mut l.offsets, vec![0]);
                 let item = l.item;
-                let values = self.finish(item, &item_spec);
+                let values = self.finish(item, &item_spec)?;
                 let f = Arc::new(Field::new("item", values.data_type().clone(), false));
-                Arc::new(ListArray::new(f, OffsetBuffer::new(ScalarBuffer::from(offsets)), values, None))
+                Arc::new(
+                    ListArray::try_new(f, OffsetBuffer::new(ScalarBuffer::from(offsets)), values, None)
+                        .map_err(inconsistent)?,
+                )
             }
             Col::Record(r) => {
                 let (first, columns) = (r.first, r.columns);
                 let validity = std::mem::take(&mut r.validity);
                 r.len = 0;
-                let arrays: Vec<ArrayRef> =
-                    (0..columns.len() as u32).map(|k| self.finish(first + k, &columns[k as usize])).collect();
+                let mut arrays = vec![];
+                for k in 0..columns.len() as u32 {
+                    arrays.push(self.finish(first + k, &columns[k as usize])?);
+                }
                 let nulls = if validity.iter().all(|v| *v) { None } else { Some(NullBuffer::from(validity)) };
-                Arc::new(StructArray::new(fields(columns), arrays, nulls))
+                Arc::new(StructArray::try_new(fields(columns), arrays, nulls).map_err(inconsistent)?)
             }
             Col::Str(b) => Arc::new(b.finish()),
             Col::Bytes(b) => Arc::new(b.finish()),
             Col::I64(b) => Arc::new(b.finish()),
             Col::F64(b) => Arc::new(b.finish()),
             Col::Bool(b) => Arc::new(b.finish()),
-            Col::Dec128(b) => Arc::new(
-                b.finish().with_precision_and_scale(NUMERIC.0, NUMERIC.1).expect("NUMERIC's precision and scale"),
-            ),
-            Col::Dec256(b) => Arc::new(
-                b.finish()
-                    .with_precision_and_scale(BIGNUMERIC.0, BIGNUMERIC.1)
-                    .expect("BIGNUMERIC's precision and scale"),
-            ),
+            Col::Dec128(b) => {
+                Arc::new(b.finish().with_precision_and_scale(NUMERIC.0, NUMERIC.1).map_err(inconsistent)?)
+            }
+            Col::Dec256(b) => {
+                Arc::new(b.finish().with_precision_and_scale(BIGNUMERIC.0, BIGNUMERIC.1).map_err(inconsistent)?)
+            }
             Col::Date(b) => Arc::new(b.finish()),
             Col::Time(b) => Arc::new(b.finish()),
             Col::DateTime(b) => Arc::new(b.finish()),
             Col::Timestamp(b) => Arc::new(b.finish().with_timezone(UTC)),
-        }
+        })
     }
 
     /// Hands out every buffered row: to the sink, or as the returned batches.
     pub fn flush(&mut self) -> Result<Vec<(usize, RecordBatch)>, DecodeError> {
         for t in 0..self.tables.len() {
-            if let Some(b) = self.take(t) {
+            if let Some(b) = self.take(t)? {
                 self.ready.push((t, b));
             }
         }
@@ -436,13 +443,13 @@ macro_rules! put {
 }
 
 impl Out for Columns {
-    fn begin_row(&mut self, table: u16) {
+    fn begin_row(&mut self, table: u16, path: u16) {
         self.stack.push(self.cur);
         let root = self.tables[table as usize].root;
         let Col::Record(r) = &mut self.cols[root as usize] else { unreachable!("a table's root is a record") };
         r.len += 1;
         r.validity.push(true);
-        self.cur = Cursor { base: r.first, rec: root, table };
+        self.cur = Cursor { base: r.first, rec: root, table, path };
     }
 
     fn end_row(&mut self) -> Result<(), DecodeError> {
@@ -453,15 +460,19 @@ impl Out for Columns {
         st.rows += 1;
         st.uri.append_value(&self.source);
         st.ordinal.append_value(st.rows);
-        for (b, a) in st.ancestors.iter_mut().zip(st.spec.ancestors) {
-            b.append_value(self.counters[a.counter as usize]);
+        let lineage = st.spec.rows.get(self.cur.path as usize).map_or(&[][..], |r| r.ancestors);
+        for (c, b) in st.ancestors.iter_mut().enumerate() {
+            match lineage.iter().find(|l| l.column as usize == c) {
+                Some(l) => b.append_value(self.counters[l.counter as usize]),
+                None => b.append_null(),
+            }
         }
         self.cur = self.stack.pop().unwrap_or(self.cur);
         let full = match &self.cols[self.tables[t].root as usize] {
             Col::Record(r) => r.len >= self.batch_rows,
             _ => false,
         };
-        if full && let Some(b) = self.take(t) {
+        if full && let Some(b) = self.take(t)? {
             self.ready.push((t, b));
             if self.sink.is_some() {
                 self.drain()?;
@@ -475,12 +486,12 @@ impl Out for Columns {
         if let Col::List(l) = &self.cols[i as usize] {
             i = l.item;
         }
-        let table = self.cur.table;
+        let (table, path) = (self.cur.table, self.cur.path);
         self.stack.push(self.cur);
         let Col::Record(r) = &mut self.cols[i as usize] else { self.wrong_type(f) };
         r.len += 1;
         r.validity.push(true);
-        self.cur = Cursor { base: r.first, rec: i, table };
+        self.cur = Cursor { base: r.first, rec: i, table, path };
     }
 
     fn leave(&mut self) {
@@ -500,7 +511,7 @@ impl Out for Columns {
             return Err(DecodeError::new(Rule::Resync, "a segment's guess of what came before it did not hold", 0));
         }
         // This file's rows of the table so far go first.
-        if let Some(b) = self.take(t) {
+        if let Some(b) = self.take(t)? {
             self.ready.push((t, b));
         }
         if self.sink.is_some() {
@@ -521,6 +532,17 @@ impl Out for Columns {
     put!(put_i128, i128, Dec128);
     put!(put_i256, i256, Dec256);
     put!(put_i32, i32, Date);
+}
+
+/// Columns that do not make a valid Arrow array: a bug of the code generator, reported as
+/// the file's failure (never a panic).
+#[cold]
+fn inconsistent(e: arrow_schema::ArrowError) -> DecodeError {
+    DecodeError::new(
+        Rule::Io,
+        format!("internal error: the decoded columns are inconsistent ({e}); please report it"),
+        0,
+    )
 }
 
 /// The error a sink returns when the writer it feeds has stopped.

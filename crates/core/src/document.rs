@@ -8,13 +8,19 @@ use crate::schema::{NS_NONE, Schema};
 
 /// Decodes a document with the schema's root decoders into `out`.
 pub fn decode(schema: &'static Schema, d: &mut Decoder<'_>, out: &mut Columns) -> Result<(), DecodeError> {
+    let root = root(schema, d)?;
+    (schema.roots[root].decode)(d, out)?;
+    d.finish()
+}
+
+/// Reads the prolog and the root's start tag: which of the schema's roots it is.
+pub fn root(schema: &Schema, d: &mut Decoder<'_>) -> Result<usize, DecodeError> {
     let ns = d.root()?;
     let local = d.local();
-    let Some(root) = schema.roots.iter().find(|r| r.ns == ns && r.local.as_bytes() == local) else {
-        return Err(wrong_root(schema, d, ns));
-    };
-    (root.decode)(d, out)?;
-    d.finish()
+    match schema.roots.iter().position(|r| r.ns == ns && r.local.as_bytes() == local) {
+        Some(i) => Ok(i),
+        None => Err(wrong_root(schema, d, ns)),
+    }
 }
 
 #[cold]

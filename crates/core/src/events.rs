@@ -10,6 +10,8 @@ use std::io::BufRead;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Run {
     pub table: u16,
+    /// Which of the table's row paths.
+    pub row: u16,
     /// The row element's path (namespace id, local name), the root first.
     pub path: &'static [(u16, &'static str)],
     pub rows: u64,
@@ -19,6 +21,8 @@ pub struct Run {
     pub counters: Vec<u64>,
     /// The prefix bindings in scope, as the worker assumed them.
     pub bindings: Vec<(String, String)>,
+    /// Identity-constraint tuples and IDs the worker found for scopes opened before it.
+    pub identity: crate::identity::Collected,
 }
 
 /// The I/O error a stitched source returns when rows decoded elsewhere do not fit:

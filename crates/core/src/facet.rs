@@ -142,6 +142,19 @@ pub fn union_member(ok: bool, v: &str, type_name: &str) -> Result<(), Invalid> {
     }
 }
 
+/// A value of a built-in integer type: the lexical form (invalid-value), then the
+/// type's range, which XSD defines with min/maxInclusive facets (facet-range).
+pub fn integer_of(v: &str, ty: value::IntegerType) -> Result<Decimal<'_>, Invalid> {
+    let d = value::integer(v)?;
+    let (min, max) = ty.bounds();
+    let outside = |b: Option<&str>, want: Ordering| b.is_some_and(|b| cmp_decimal(&d, b) == Some(want));
+    if outside(min, Ordering::Less) || outside(max, Ordering::Greater) {
+        let range = format!("{}..={}", min.unwrap_or(""), max.unwrap_or(""));
+        return Err(Invalid::new(Rule::FacetRange, format!("{v:?} is outside xs:{}'s range {range}", ty.name())));
+    }
+    Ok(d)
+}
+
 /// An INT64 column's value.
 pub fn int64(d: &Decimal<'_>, v: &str) -> Result<i64, Invalid> {
     d.to_i64().ok_or_else(|| {

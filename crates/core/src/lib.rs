@@ -8,10 +8,12 @@ pub mod document;
 pub mod error;
 pub mod events;
 pub mod facet;
+pub mod identity;
 pub mod model;
 pub mod out;
 pub mod parse;
 pub mod schema;
+pub mod typed;
 pub mod utf8;
 pub mod value;
 
@@ -23,10 +25,11 @@ pub mod prelude {
     pub use crate::columns::Columns;
     pub use crate::error::{DecodeError, Invalid, Rule};
     pub use crate::facet;
+    pub use crate::identity::{Canon, Constraint, Kind, Path, Test};
     pub use crate::model::{Automaton, Model, NsTest, Symbol, WILDCARD};
     pub use crate::out::{Discard, Out};
-    pub use crate::parse::{Decoder, Next};
-    pub use crate::schema::{Ancestor, Column, ColumnType, Info, Mode, Root, RowPath, Schema, Table};
+    pub use crate::parse::{Decode, Decoder, Lexical, Next};
+    pub use crate::schema::{Ancestor, Column, ColumnType, Info, Lineage, Mode, Root, RowPath, Schema, Table};
     pub use crate::value::{self, IntegerType, Ws};
     pub use arrow_buffer::i256;
     pub use regex::Regex;

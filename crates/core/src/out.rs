@@ -12,8 +12,9 @@ use arrow_buffer::i256;
 
 /// A consumer of decoded values.
 pub trait Out {
-    /// A row of table `table` starts: its record becomes the current one.
-    fn begin_row(&mut self, table: u16);
+    /// A row of table `table`, found at its row path `path`, starts: its record becomes
+    /// the current one.
+    fn begin_row(&mut self, table: u16, path: u16);
     /// The row is complete: absent fields become NULL (or empty lists), lineage is added.
     fn end_row(&mut self) -> Result<(), DecodeError>;
     /// Field `field` of the current record is a record (or one more item of a list of records): enter it.
@@ -46,7 +47,7 @@ pub trait Out {
 pub struct Discard;
 
 impl Out for Discard {
-    fn begin_row(&mut self, _: u16) {}
+    fn begin_row(&mut self, _: u16, _: u16) {}
     fn end_row(&mut self) -> Result<(), DecodeError> {
         Ok(())
     }

@@ -10,6 +10,7 @@
 
 use crate::error::{DecodeError, Invalid, Rule};
 use crate::events::{Events, Run};
+use crate::identity::{Constraint, Identity};
 use crate::model::{Miss, Model, State, Symbol, WILDCARD};
 use crate::schema::{NS_NONE, NS_OTHER, NS_XSI};
 use crate::value::{self, Ws};
@@ -65,6 +66,9 @@ struct Xsi {
     nil: bool,
 }
 
+/// A generated decoder: reads one element's content into `O`.
+pub type Decode<O> = fn(&mut Decoder<'_>, &mut O) -> Result<(), DecodeError>;
+
 /// A schema-driven pull decoder over quick-xml events.
 pub struct Decoder<'s> {
     src: &'s mut dyn Events,
@@ -93,6 +97,10 @@ pub struct Decoder<'s> {
     segment: bool,
     /// Byte offset where the last event read began.
     event_start: u64,
+    /// Identity constraints (xs:key, xs:keyref, ID/IDREF) of the document.
+    identity: Identity,
+    /// For a segment: the elements around it (root first), as the identity paths need them.
+    around: Vec<(u16, &'static str)>,
 }
 
 /// Start tags whose content holds this are scanned for namespace declarations.
@@ -139,6 +147,8 @@ impl<'s> Decoder<'s> {
             captures: vec![],
             segment: false,
             event_start: 0,
+            identity: Identity::default(),
+            around: vec![],
         };
         d.bind(b"xml", b"http://www.w3.org/XML/1998/namespace");
         d
@@ -332,7 +342,74 @@ impl<'s> Decoder<'s> {
             child_count: 0,
             row: false,
         });
+        if self.identity.active() {
+            self.identity_start()?;
+        }
         Ok(ns)
+    }
+
+    /// The names of the open elements (root first) for the identity constraints.
+    fn identity_path(&self) -> Vec<(u16, &[u8])> {
+        let mut path: Vec<(u16, &[u8])> = self.around.iter().map(|(ns, l)| (*ns, l.as_bytes())).collect();
+        path.extend(
+            self.frames.iter().filter(|f| !f.name.is_empty()).map(|f| (f.ns, &self.names[f.local_start..f.name.end])),
+        );
+        path
+    }
+
+    #[cold]
+    fn identity_start(&mut self) -> Result<(), DecodeError> {
+        let offset = self.position();
+        // Attribute values, normalized as the decoder hands them out.
+        let mut values: Vec<(u16, Vec<u8>, String)> = vec![];
+        for a in &self.attrs {
+            let raw = String::from_utf8_lossy(&self.tag[a.value.clone()]).replace(['\t', '\n', '\r'], " ");
+            let v = quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw);
+            values.push((a.ns, self.tag[a.local.clone()].to_vec(), v));
+        }
+        let attr = |ns: u16, local: Option<&str>| -> Vec<String> {
+            values
+                .iter()
+                .filter(|(n, l, _)| (ns == u16::MAX || *n == ns) && local.is_none_or(|x| x.as_bytes() == l.as_slice()))
+                .map(|(_, _, v)| v.clone())
+                .collect()
+        };
+        let path: Vec<(u16, Vec<u8>)> = self.identity_path().into_iter().map(|(n, l)| (n, l.to_vec())).collect();
+        let path: Vec<(u16, &[u8])> = path.iter().map(|(n, l)| (*n, l.as_slice())).collect();
+        let r = self.identity.start(&path, &attr, offset);
+        r.map_err(|mut e| {
+            e.path = self.path();
+            e
+        })
+    }
+
+    /// Opens the scope of the identity constraints `which` (of `all`) on the current element.
+    pub fn open_scope(&mut self, all: &'static [Constraint], which: &[u16]) {
+        self.identity.set_constraints(all);
+        let depth = self.identity_path().len();
+        self.identity.open_scope(depth, which);
+    }
+
+    /// A segment worker: the identity scopes the elements around the segment opened.
+    pub fn resume_scopes(
+        &mut self,
+        all: &'static [Constraint],
+        around: &[(u16, &'static str)],
+        scopes: &[(usize, &[u16])],
+    ) {
+        self.around = around.to_vec();
+        self.identity.set_constraints(all);
+        self.identity.resume(scopes);
+    }
+
+    /// Merges what a segment worker collected for the identity constraints.
+    pub fn merge_identity(&mut self, c: crate::identity::Collected) -> Result<(), DecodeError> {
+        self.identity.merge(c)
+    }
+
+    /// What this (worker's) decoder collected for the identity constraints.
+    pub fn collected_identity(&mut self) -> crate::identity::Collected {
+        self.identity.collected()
     }
 
     /// Parses the current tag's attributes: namespace declarations are bound, `xsi:`
@@ -501,7 +578,7 @@ impl<'s> Decoder<'s> {
     pub fn finish(&mut self) -> Result<(), DecodeError> {
         loop {
             match self.src.next() {
-                Ok(Event::Eof) => return Ok(()),
+                Ok(Event::Eof) => return self.identity.finish(),
                 Ok(Event::Comment(_) | Event::PI(_)) => {}
                 Ok(Event::Text(t)) if is_blank(&t) => {}
                 Ok(_) => return Err(self.error(Rule::NotWellFormed, "content after the root element")),
@@ -531,6 +608,16 @@ impl<'s> Decoder<'s> {
     /// Passes the current attribute's value (normalized, references expanded, then
     /// whitespace-processed by `ws`) to `f`.
     pub fn attr_value<T>(&mut self, ws: Ws, f: impl FnOnce(&str) -> Result<T, Invalid>) -> Result<T, DecodeError> {
+        self.attr_value_of(Lexical::Plain, ws, f)
+    }
+
+    /// Like [`Decoder::attr_value`] for a value with document-wide rules (`lex`).
+    pub fn attr_value_of<T>(
+        &mut self,
+        lex: Lexical,
+        ws: Ws,
+        f: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Result<T, DecodeError> {
         let Some(a) = self.next_attr.checked_sub(1).and_then(|i| self.attrs.get(i)).cloned() else {
             return Err(self.error(Rule::NotWellFormed, "no attribute"));
         };
@@ -555,10 +642,12 @@ impl<'s> Decoder<'s> {
             }
         };
         let v = value::whitespace(&expanded, ws, &mut self.scratch);
-        match f(v) {
-            Ok(t) => Ok(t),
-            Err(inv) => Err(self.error(inv.rule, inv.message).within_attr(&name)),
-        }
+        let pos = self.src.position();
+        let r = f(v).and_then(|t| {
+            lexical(lex, v, &self.bindings, &self.strings, &mut self.identity, pos)?;
+            Ok(t)
+        });
+        r.map_err(|inv| self.error(inv.rule, inv.message).within_attr(&name))
     }
 
     /// Passes a default or fixed value (whitespace-processed by `ws`) to `f`.
@@ -658,10 +747,27 @@ impl<'s> Decoder<'s> {
     /// Reads the text content of the current element (no child elements allowed) and
     /// passes it, whitespace-processed by `ws`, to `f`.
     pub fn text<T>(&mut self, ws: Ws, f: impl FnOnce(&str) -> Result<T, Invalid>) -> Result<T, DecodeError> {
+        self.text_of(Lexical::Plain, ws, f)
+    }
+
+    /// Like [`Decoder::text`] for a value with document-wide rules (`lex`).
+    pub fn text_of<T>(
+        &mut self,
+        lex: Lexical,
+        ws: Ws,
+        f: impl FnOnce(&str) -> Result<T, Invalid>,
+    ) -> Result<T, DecodeError> {
         self.not_nil()?;
+        // The bindings of the element itself (its end pops them).
+        let scope = if lex == Lexical::QName { Some((self.bindings.clone(), self.strings.clone())) } else { None };
         self.read_text()?;
         let v = value::whitespace(&self.text, ws, &mut self.scratch);
-        let r = f(v);
+        let pos = self.text_start;
+        let r = f(v).and_then(|t| {
+            let (b, st) = scope.as_ref().map_or((&self.bindings[..], &self.strings[..]), |(b, st)| (&b[..], &st[..]));
+            lexical(lex, v, b, st, &mut self.identity, pos)?;
+            Ok(t)
+        });
         r.map_err(|inv| {
             let mut e = DecodeError::new(inv.rule, inv.message, self.text_start);
             e.path = self.path_with_last();
@@ -703,11 +809,11 @@ impl<'s> Decoder<'s> {
 
     /// The content of a nilled element: nothing at all.
     pub fn nil_content(&mut self) -> Result<(), DecodeError> {
-        self.read_text()?;
-        if !self.text.is_empty() {
-            return Err(self.error(Rule::Nil, "an element with xsi:nil=\"true\" must be empty"));
+        let mut text = String::new();
+        match self.next_child_mixed(&mut text)? {
+            None if text.is_empty() => Ok(()),
+            _ => Err(self.error(Rule::Nil, "an element with xsi:nil=\"true\" must be empty")),
         }
-        Ok(())
     }
 
     fn read_text(&mut self) -> Result<(), DecodeError> {
@@ -716,7 +822,7 @@ impl<'s> Decoder<'s> {
         self.last_closed.clear();
         let Some(f) = self.frames.last() else { return Err(self.eof()) };
         if f.empty {
-            self.closed();
+            self.closed(true)?;
             return Ok(());
         }
         loop {
@@ -750,7 +856,7 @@ impl<'s> Decoder<'s> {
             match step {
                 Step::More => {}
                 Step::End => {
-                    self.closed();
+                    self.closed(true)?;
                     return Ok(());
                 }
                 Step::Child(inner) => {
@@ -784,15 +890,25 @@ impl<'s> Decoder<'s> {
         }
     }
 
-    /// The current element has ended: pop it (and end the captures it began).
-    fn closed(&mut self) {
+    /// The current element has ended: pop it. `text`: it had simple content, now in `text`.
+    fn closed(&mut self, text: bool) -> Result<(), DecodeError> {
         if let Some(f) = self.frames.last() {
             self.last_closed = String::from_utf8_lossy(&self.names[f.name.clone()]).into_owned();
             if f.index > 1 || f.row {
                 self.last_closed.push_str(&format!("[{}]", f.index));
             }
         }
+        if self.identity.active() {
+            let depth = self.identity_path().len();
+            let offset = self.position();
+            let t = if text { Some(self.text.as_str()) } else { None };
+            if let Err(mut e) = self.identity.end(depth, t, offset) {
+                e.path = self.path();
+                return Err(e);
+            }
+        }
         self.close();
+        Ok(())
     }
 
     /// The next child element of the current element: its namespace id (its local name
@@ -805,8 +921,9 @@ impl<'s> Decoder<'s> {
     /// Like [`Decoder::next_child`] in the decoder of an element whose children include
     /// table rows: at a segment boundary, the rows a worker decoded come as a [`Next::Run`].
     pub fn next_child_or_run(&mut self) -> Result<Next, DecodeError> {
-        if let Some(run) = self.src.take_run() {
+        if let Some(mut run) = self.src.take_run() {
             self.check_run(&run)?;
+            self.identity.merge(std::mem::take(&mut run.identity))?;
             return Ok(Next::Run(run));
         }
         Ok(match self.next_child()? {
@@ -862,7 +979,7 @@ impl<'s> Decoder<'s> {
     fn next_child_in(&mut self, mut mixed: Option<&mut String>) -> Result<Option<u16>, DecodeError> {
         let Some(f) = self.frames.last() else { return Err(self.eof()) };
         if f.empty {
-            self.closed();
+            self.closed(false)?;
             return Ok(None);
         }
         loop {
@@ -906,7 +1023,7 @@ impl<'s> Decoder<'s> {
                 Step::More => {}
                 Step::Open(empty) => return self.open(empty).map(Some),
                 Step::End => {
-                    self.closed();
+                    self.closed(false)?;
                     return Ok(None);
                 }
                 Step::Eof if self.segment && self.frames.len() == 1 => return Ok(None),
@@ -933,10 +1050,13 @@ impl<'s> Decoder<'s> {
         Ok(())
     }
 
-    /// Checks that the current element has no content (attributes were read already).
+    /// Checks that the current element has no content at all, not even whitespace
+    /// (its type's content is empty; attributes were read already).
     pub fn empty_content(&mut self) -> Result<(), DecodeError> {
-        match self.next_child()? {
-            None => Ok(()),
+        let mut text = String::new();
+        match self.next_child_mixed(&mut text)? {
+            None if text.is_empty() => Ok(()),
+            None => Err(self.error(Rule::UnexpectedText, "text inside an element whose content must be empty")),
             Some(_) => {
                 let inner = self.qname();
                 Err(self.error(
@@ -1092,6 +1212,51 @@ impl<'s> Decoder<'s> {
             return "(a namespace the schema does not know)".into();
         }
         self.namespaces.get(ns as usize).copied().unwrap_or("").to_string()
+    }
+}
+
+/// Values whose validity depends on the rest of the document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lexical {
+    Plain,
+    /// xs:QName, xs:NOTATION: the prefix must be bound where the value is.
+    QName,
+    /// xs:ID: unique in the document.
+    Id,
+    /// xs:IDREF / xs:IDREFS: each names an ID of the document.
+    IdRef,
+    IdRefs,
+}
+
+/// Checks (and records) a value of kind `lex`.
+fn lexical(
+    lex: Lexical,
+    v: &str,
+    bindings: &[Binding],
+    strings: &[u8],
+    identity: &mut Identity,
+    offset: u64,
+) -> Result<(), Invalid> {
+    match lex {
+        Lexical::Plain => Ok(()),
+        Lexical::QName => match v.split_once(':') {
+            Some((p, _)) if !bindings.iter().any(|b| &strings[b.prefix.clone()] == p.as_bytes()) => Err(Invalid::new(
+                Rule::InvalidValue,
+                format!("{v:?}: the prefix {p:?} is not bound to a namespace here"),
+            )),
+            _ => Ok(()),
+        },
+        Lexical::Id => identity.id(v, offset).map_err(|e| Invalid::new(e.rule, e.message)),
+        Lexical::IdRef => {
+            identity.idref(v, offset);
+            Ok(())
+        }
+        Lexical::IdRefs => {
+            for item in v.split_whitespace() {
+                identity.idref(item, offset);
+            }
+            Ok(())
+        }
     }
 }
 

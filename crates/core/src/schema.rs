@@ -19,6 +19,8 @@ pub struct Schema {
     pub roots: &'static [Root],
     /// Ancestor counters (for `_<ancestor>_ordinal` columns).
     pub counters: usize,
+    /// The identity constraints (xs:key, xs:unique, xs:keyref) of the schema.
+    pub constraints: &'static [crate::identity::Constraint],
 }
 
 /// Where a compiled schema came from, for `xml2bq schema --info` and `--version`.
@@ -99,12 +101,21 @@ pub struct Column {
     pub mode: Mode,
 }
 
-/// An `_<ancestor>_ordinal` lineage column.
+/// An `_<ancestor>_ordinal` lineage column of a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ancestor {
     pub column: &'static str,
+    /// NULL for the rows of a row path without this ancestor.
+    pub nullable: bool,
+}
+
+/// Where a row path's ancestor ordinal comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lineage {
+    /// The table's ancestor column.
+    pub column: u16,
     pub counter: u16,
-    /// The ancestor's place in the table's row paths (0: the root).
+    /// The ancestor's place in the row path (0: the root).
     pub depth: u16,
 }
 
@@ -115,6 +126,10 @@ pub struct RowPath {
     pub elements: &'static [(u16, &'static str)],
     /// Decodes one row element (its start tag just read) as a row of the table.
     pub decode: ElementDecoder,
+    /// The repeated ancestors on this path and their ordinal columns.
+    pub ancestors: &'static [Lineage],
+    /// Identity-constraint scopes the row's ancestors open: (depth, 1 = the root; constraints).
+    pub scopes: &'static [(u16, &'static [u16])],
 }
 
 /// A table: its columns (lineage columns are added after them) and where its rows are.

@@ -25,7 +25,7 @@ fn main() {
         }
     };
     match xml2bq_codegen::compile(path) {
-        Ok(c) if cmd == "preview" => print!("{}", xml2bq_codegen::preview::tables(&c.plan)),
+        Ok(c) if cmd == "preview" => print!("{}", c.preview()),
         Ok(c) => print!("{}", c.code),
         Err(e) => {
             eprintln!("xml2bq-codegen: {e}");

@@ -37,11 +37,6 @@ impl Node {
         self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// The attribute names of this node, for checks of what is not understood.
-    pub fn attr_names(&self) -> impl Iterator<Item = &str> {
-        self.attrs.iter().map(|(k, _)| k.as_str())
-    }
-
     /// True for an element of the XML Schema namespace named `local`.
     pub fn is(&self, local: &str) -> bool {
         self.local == local && self.ns == XS
@@ -97,6 +92,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Node, Error> {
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     let root_bindings: Bindings = Rc::new(BTreeMap::new());
+    let mut entities: BTreeMap<String, String> = BTreeMap::new();
     let mut stack: Vec<Node> = vec![];
     let mut top: Option<Node> = None;
     loop {
@@ -109,11 +105,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Node, Error> {
             }
             Event::Start(e) => {
                 let parent = stack.last().map_or(&root_bindings, |n| &n.bindings);
-                stack.push(open(&e, parent, loc)?);
+                stack.push(open(&e, parent, loc, &entities)?);
             }
             Event::Empty(e) => {
                 let parent = stack.last().map_or(&root_bindings, |n| &n.bindings);
-                let node = open(&e, parent, loc)?;
+                let node = open(&e, parent, loc, &entities)?;
                 match stack.last_mut() {
                     Some(p) => p.children.push(node),
                     None => top = Some(node),
@@ -131,9 +127,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Node, Error> {
                     n.text.push_str(&String::from_utf8_lossy(&t));
                 }
             }
-            Event::DocType(_) => {
-                return Err(loc.error("schema documents with a DOCTYPE are not read (no entity expansion)"));
-            }
+            // Some published schemas (XML-DSig, XML Encryption) declare entities in an
+            // internal subset: their general entities are expanded in attribute values.
+            // Nothing is ever fetched; parameter entities and attribute defaults are ignored.
+            Event::DocType(d) => entities = internal_entities(&String::from_utf8_lossy(&d)),
             Event::Eof => break,
             _ => {}
         }
@@ -145,14 +142,36 @@ fn name_of(e: &BytesStart<'_>) -> String {
     String::from_utf8_lossy(e.name().as_ref()).into_owned()
 }
 
-fn open(e: &BytesStart<'_>, parent: &Bindings, loc: Loc) -> Result<Node, Error> {
+/// The general entities (`<!ENTITY name 'value'>`) of a DOCTYPE's internal subset.
+fn internal_entities(doctype: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut rest = doctype;
+    while let Some(i) = rest.find("<!ENTITY") {
+        rest = &rest[i + "<!ENTITY".len()..];
+        let decl = rest.trim_start();
+        if decl.starts_with('%') {
+            continue;
+        }
+        let name: String = decl.chars().take_while(|c| !c.is_whitespace()).collect();
+        let after = decl[name.len()..].trim_start();
+        let Some(q) = after.chars().next().filter(|c| *c == '\'' || *c == '"') else { continue };
+        if let Some(end) = after[1..].find(q) {
+            out.insert(name, after[1..1 + end].to_string());
+        }
+    }
+    out
+}
+
+fn open(e: &BytesStart<'_>, parent: &Bindings, loc: Loc, entities: &BTreeMap<String, String>) -> Result<Node, Error> {
     let mut raw = vec![];
     let mut declared: Option<BTreeMap<String, String>> = None;
     for a in e.attributes() {
         let a = a.map_err(|err| loc.error(format!("bad attribute in <{}>: {err}", name_of(e))))?;
         let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
         let value = a
-            .unescape_value()
+            .unescape_value_with(|name| {
+                entities.get(name).map(String::as_str).or_else(|| quick_xml::escape::resolve_predefined_entity(name))
+            })
             .map_err(|err| loc.error(format!("bad attribute value in <{}>: {err}", name_of(e))))?
             .into_owned();
         if key == "xmlns" || key.starts_with("xmlns:") {
@@ -213,6 +232,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn internal_subset_entities_expand_in_attributes() {
+        let text = "<!DOCTYPE schema [ <!ATTLIST schema xmlns:ds CDATA #FIXED 'urn:d'> <!ENTITY dsig 'urn:d#'> <!ENTITY % p ''> ]>\n<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema' targetNamespace='&dsig;x'/>";
+        let root = parse(text, Path::new("s.xsd")).unwrap();
+        assert_eq!(root.attr("targetNamespace"), Some("urn:d#x"));
+    }
+
+    #[test]
     fn names_bindings_and_lines() {
         let text = "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema' xmlns:t='urn:t'>\n  <xs:element name='a' type='t:T' xml:lang='en'/>\n</xs:schema>";
         let root = parse(text, Path::new("s.xsd")).unwrap();
@@ -223,6 +249,6 @@ mod tests {
         assert_eq!(el.qname(el.attr("type").unwrap()).unwrap(), (Some("urn:t".into()), "T".into()));
         assert_eq!(el.qname("nope:x").unwrap_err().message, "prefix \"nope\" of \"nope:x\" is not declared");
         assert_eq!(el.loc.line, 2);
-        assert!(el.attr_names().any(|n| n.ends_with("}lang")));
+        assert!(el.attrs.iter().any(|(n, _)| n.ends_with("}lang")));
     }
 }

@@ -17,7 +17,6 @@ const XML_XSD_URLS: &[&str] = &["http://www.w3.org/2001/xml.xsd", "https://www.w
 #[derive(Debug)]
 pub struct SchemaDoc {
     pub root: Node,
-    pub file: PathBuf,
     /// The target namespace (for a chameleon include: the includer's).
     pub target_ns: Option<String>,
     /// Included without a targetNamespace into one that has one: unqualified
@@ -26,7 +25,6 @@ pub struct SchemaDoc {
     pub qualified_elements: bool,
     pub qualified_attributes: bool,
     pub block_default: String,
-    pub final_default: String,
 }
 
 /// A loaded schema set.
@@ -116,8 +114,6 @@ impl Loader<'_> {
             qualified_elements: flag("elementFormDefault"),
             qualified_attributes: flag("attributeFormDefault"),
             block_default: root.attr("blockDefault").unwrap_or("").to_string(),
-            final_default: root.attr("finalDefault").unwrap_or("").to_string(),
-            file: canon.clone(),
             target_ns: target_ns.clone(),
             chameleon,
             root,

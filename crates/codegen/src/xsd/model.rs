@@ -327,6 +327,8 @@ pub struct ComplexType {
     pub attributes: Vec<AttrUse>,
     pub attr_wildcard: Option<Wildcard>,
     pub loc: Option<Loc>,
+    /// Where it is declared: (schema document in load order, line), for a stable order.
+    pub order: (usize, u32),
 }
 
 #[derive(Clone, Debug)]
@@ -342,8 +344,8 @@ pub struct ElementDecl {
     /// Blocked substitutions ("extension", "restriction", "substitution").
     pub block: Vec<String>,
     pub constraints: Vec<ConstraintId>,
-    pub global: bool,
-    pub loc: Option<Loc>,
+    /// Where it is declared: (schema document in load order, line).
+    pub order: (usize, u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -377,7 +379,6 @@ pub struct IdentityConstraint {
     pub kind: ConstraintKind,
     pub selector: Vec<XPath>,
     pub fields: Vec<Vec<XPath>>,
-    pub loc: Option<Loc>,
 }
 
 /// A resolved schema set.
@@ -411,21 +412,6 @@ impl Schema {
             Variety::Atomic(b) => Some(*b),
             _ => None,
         }
-    }
-
-    /// True when `derived` is `base` or derives from it (by any method, through any steps).
-    pub fn derives_from(&self, derived: TypeRef, base: TypeRef) -> bool {
-        let mut cur = Some(derived);
-        while let Some(t) = cur {
-            if t == base {
-                return true;
-            }
-            cur = match t {
-                TypeRef::Complex(c) => self.complex[c].base,
-                TypeRef::Simple(s) => self.simple[s].base.map(TypeRef::Simple),
-            };
-        }
-        matches!(base, TypeRef::Complex(c) if c == self.any_type)
     }
 
     /// A readable name for a type: its QName's local name, or "(anonymous)".

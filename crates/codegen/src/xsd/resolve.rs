@@ -189,6 +189,7 @@ impl<'a> Resolver<'a> {
             attributes: vec![],
             attr_wildcard: Some(lax),
             loc: None,
+            order: (0, 0),
         });
         self.complex.insert(QName::new(Some(XS.into()), "anyType"), self.schema.any_type);
         // The XML namespace's attributes (the schema at www.w3.org/2001/xml.xsd).
@@ -348,7 +349,8 @@ impl<'a> Resolver<'a> {
         let mut patterns = vec![];
         let mut enumeration: Option<Vec<String>> = None;
         for f in body.xs_children() {
-            if f.is("simpleType") {
+            // A simpleContent restriction also holds the type's attributes.
+            if matches!(f.local.as_str(), "simpleType" | "attribute" | "attributeGroup" | "anyAttribute") {
                 continue;
             }
             if !FACETS.contains(&f.local.as_str()) {
@@ -435,6 +437,7 @@ impl<'a> Resolver<'a> {
             attributes: vec![],
             attr_wildcard: None,
             loc: Some(node.loc.clone()),
+            order: (d, node.loc.line),
         });
         if let Some(q) = &name {
             self.complex.insert(q.clone(), id);
@@ -731,8 +734,7 @@ impl<'a> Resolver<'a> {
             subst_head: None,
             block: flags(node.attr("block"), &doc.block_default),
             constraints: vec![],
-            global,
-            loc: Some(node.loc.clone()),
+            order: (d, node.loc.line),
         });
         if global {
             self.elements.insert(name.clone(), id);
@@ -931,13 +933,7 @@ impl<'a> Resolver<'a> {
             _ => ConstraintKind::KeyRef(usize::MAX),
         };
         let id = self.schema.constraints.len();
-        self.schema.constraints.push(IdentityConstraint {
-            name: q.clone(),
-            kind,
-            selector,
-            fields,
-            loc: Some(node.loc.clone()),
-        });
+        self.schema.constraints.push(IdentityConstraint { name: q.clone(), kind, selector, fields });
         if kind != ConstraintKind::KeyRef(usize::MAX) {
             if self.constraint_names.insert(q.clone(), id).is_some() {
                 return Err(node.loc.error(format!("identity constraint {q} is declared twice")));
@@ -963,6 +959,11 @@ impl<'a> Resolver<'a> {
                     break;
                 }
             }
+        }
+        // Members in declaration order.
+        let elements = &self.schema.elements;
+        for members in self.schema.substitutes.values_mut() {
+            members.sort_by_key(|&m| elements[m].order);
         }
     }
 }

@@ -18,7 +18,8 @@ pub fn fields(t: &Table) -> Vec<Value> {
     out.push(json!({ "name": "_source_uri", "type": "STRING", "mode": "REQUIRED" }));
     out.push(json!({ "name": "_record_ordinal", "type": "INT64", "mode": "REQUIRED" }));
     for a in t.ancestors {
-        out.push(json!({ "name": a.column, "type": "INT64", "mode": "REQUIRED" }));
+        let mode = if a.nullable { "NULLABLE" } else { "REQUIRED" };
+        out.push(json!({ "name": a.column, "type": "INT64", "mode": mode }));
     }
     out
 }
