@@ -2,11 +2,14 @@
 # Benchmark: MB/s and peak RSS of `xml2bq load` (XML in, Parquet out) on generated
 # 100 MB and 1 GB customer-orders files. Release build; data cached in bench-data/.
 # Usage: bench/run.sh [SIZE_MB ...]   (default: 100 1000)
+#        BENCH_BIN=/path/to/other/xml2bq bench/run.sh 1000   (another build, e.g. before a change,
+#        on the same files: run both back to back)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(100 1000)
 cargo build --release --locked --bin xml2bq --example gen_orders >&2
-bin=target/release/xml2bq
+bin="${BENCH_BIN:-target/release/xml2bq}"
+echo "binary: $bin" >&2
 mkdir -p bench-data
 runs="${BENCH_RUNS:-3}"
 echo "best and median of $runs runs (these VMs are noisy: the best run is the machine's capability)" >&2

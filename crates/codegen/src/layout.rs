@@ -1055,8 +1055,8 @@ impl<'a> Planner<'a> {
                 declared: declared.clone(),
             }
         } else {
-            match e.ty {
-                TypeRef::Simple(st) => {
+            match value_type(schema, e.ty) {
+                Ok(st) => {
                     let (out, list) = self.column_type(
                         schema,
                         st,
@@ -1072,24 +1072,7 @@ impl<'a> Planner<'a> {
                     };
                     ChildAction::Value(ValuePlan { simple, field, list, wrap: list && repeated })
                 }
-                TypeRef::Complex(c) if simple_like(schema, c) => {
-                    let Content::Simple(st) = schema.complex[c].content else { unreachable!("simple_like") };
-                    let (out, list) = self.column_type(
-                        schema,
-                        st,
-                        rule.as_ref().and_then(|r| r.ty),
-                        cpath.as_deref().unwrap_or(&[]),
-                        None,
-                    )?;
-                    let simple = self.simple(set, schema, st, out)?;
-                    let field = if excluded {
-                        None
-                    } else {
-                        Some(self.value_column(layout, &col_name, out, list, repeated, mode, &what, context)?)
-                    };
-                    ChildAction::Value(ValuePlan { simple, field, list, wrap: list && repeated })
-                }
-                TypeRef::Complex(_) if (excluded || depth + 1 > self.mapping.max_depth) && self.holds_rows(&cpath) => {
+                Err(_) if (excluded || depth + 1 > self.mapping.max_depth) && self.holds_rows(&cpath) => {
                     let why = if excluded {
                         "is excluded by the mapping".to_string()
                     } else {
@@ -1102,17 +1085,17 @@ impl<'a> Planner<'a> {
                         show(cpath.as_deref().unwrap_or(&[]))
                     )));
                 }
-                TypeRef::Complex(c) if excluded => {
+                Err(c) if excluded => {
                     let inst = self.record(set, schema, c, None, 0, e.nillable, &e.block, &name.local)?;
                     ChildAction::Record { place: Place::Discard, variants: inst.variants, declared: declared.clone() }
                 }
-                TypeRef::Complex(c) if depth + 1 > self.mapping.max_depth && !schema_empty(schema, c) => {
+                Err(c) if depth + 1 > self.mapping.max_depth && !schema_empty(schema, c) => {
                     let inst = self.record(set, schema, c, None, 0, e.nillable, &e.block, &name.local)?;
                     let col = ColumnPlan { name: col_name, ty: ColType::Scalar(Scalar::String), mode };
                     let field = Some(layout.add(col, &what, context)?);
                     ChildAction::Cut { field, variants: inst.variants, declared: declared.clone() }
                 }
-                TypeRef::Complex(c) => {
+                Err(c) => {
                     let inst =
                         self.record(set, schema, c, cpath.as_deref(), depth + 1, e.nillable, &e.block, &name.local)?;
                     if inst.columns > 0 {
@@ -1686,6 +1669,18 @@ fn column_mode(c: &Compiled, s: usize, nillable: bool) -> Mode {
 }
 
 /// A complex type with simple content and nothing else: its element is a plain value.
+/// The simple type an element's value has (a simple type, or a simple-like complex
+/// one: a scalar column), or the complex type of its record.
+fn value_type(schema: &Schema, t: TypeRef) -> std::result::Result<SimpleId, ComplexId> {
+    match t {
+        TypeRef::Simple(st) => Ok(st),
+        TypeRef::Complex(c) => match schema.complex[c].content {
+            Content::Simple(st) if simple_like(schema, c) => Ok(st),
+            _ => Err(c),
+        },
+    }
+}
+
 fn simple_like(schema: &Schema, c: ComplexId) -> bool {
     let t = &schema.complex[c];
     matches!(t.content, Content::Simple(_))

@@ -13,7 +13,9 @@
 //! tuples waiting for their scope's end.
 
 use crate::error::{DecodeError, Rule};
-use std::collections::HashSet;
+/// Key tables are looked up once per selected node: a fast hasher (the values come from
+/// the documents, but a table lives only as long as one file's scope).
+type HashSet<T> = std::collections::HashSet<T, ahash::RandomState>;
 
 /// A name test of a path step: namespace id and local name (None: `*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,13 +40,33 @@ pub struct Path {
 }
 
 impl Path {
-    /// Does the element path `rel` (below the context node) match the steps?
-    fn matches(&self, rel: &[(u16, &[u8])]) -> bool {
-        let n = self.steps.len();
-        if rel.len() < n || (!self.descendants && rel.len() != n) {
+    /// Does the path of the open elements below depth `from` (the context node's) match?
+    fn matches(&self, path: &dyn Elements, from: usize) -> bool {
+        let (n, len) = (self.steps.len(), path.depth());
+        let rel = len.saturating_sub(from);
+        if rel < n || (!self.descendants && rel != n) {
             return false;
         }
-        self.steps.iter().zip(&rel[rel.len() - n..]).all(|(t, (ns, l))| t.matches(*ns, l))
+        self.steps.iter().enumerate().all(|(k, t)| {
+            let (ns, l) = path.get(len - n + k);
+            t.matches(ns, l)
+        })
+    }
+}
+
+/// The names of the open elements, the root first: (namespace id, local name).
+pub trait Elements {
+    /// How many elements are open.
+    fn depth(&self) -> usize;
+    fn get(&self, i: usize) -> (u16, &[u8]);
+}
+
+impl Elements for Vec<(u16, &[u8])> {
+    fn depth(&self) -> usize {
+        <[_]>::len(self)
+    }
+    fn get(&self, i: usize) -> (u16, &[u8]) {
+        self[i]
     }
 }
 
@@ -127,24 +149,61 @@ struct Selected {
 
 #[derive(Debug, Default)]
 struct Table {
-    keys: HashSet<Vec<String>>,
-    refs: Vec<(Vec<String>, u64)>,
+    keys: HashSet<Tuple>,
+    refs: Vec<(Tuple, u64)>,
 }
 
 #[derive(Debug)]
 struct Scope {
     depth: usize,
+    /// How far below the scope element a selector may select (usize::MAX: `.//`).
+    reach: usize,
+    /// The name tests of the last steps of its selectors and fields: an element no
+    /// test matches is neither selected nor a field.
+    names: Vec<Test>,
+    /// Some keyref depends on which children the scope element has.
+    tracks_children: bool,
     constraints: Vec<u16>,
     tables: Vec<Table>,
     /// Children of the scope element that occurred (for `unless_absent`).
     children: Vec<(u16, Vec<u8>)>,
 }
 
+impl Scope {
+    /// A tuple of this scope's constraint `i`: a key or unique tuple must be new; a
+    /// keyref tuple a key of this scope already has is settled (keys are never removed),
+    /// any other waits for the scope's end.
+    fn add(&mut self, all: &[Constraint], i: usize, tuple: Tuple, offset: u64) -> Result<(), DecodeError> {
+        let con = &all[self.constraints[i] as usize];
+        if let Kind::KeyRef(target) = con.kind {
+            let settled = self
+                .constraints
+                .iter()
+                .position(|&x| x == target)
+                .is_some_and(|k| self.tables[k].keys.contains(&tuple));
+            if !settled {
+                self.tables[i].refs.push((tuple, offset));
+            }
+            return Ok(());
+        }
+        if self.tables[i].keys.contains(&tuple) {
+            return Err(duplicate(con, &tuple, offset));
+        }
+        self.tables[i].keys.insert(tuple);
+        Ok(())
+    }
+}
+
+/// A key, unique or keyref tuple: the canonical values of its fields (each prefixed
+/// with its kind), joined by NUL, which no XML value holds. One string: one allocation
+/// per tuple, one pointer to follow per comparison.
+pub type Tuple = String;
+
 /// Tuples collected by a segment worker, to be merged by the stitched decode.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Collected {
-    /// (scope depth, constraint, tuple, is a keyref, offset)
-    pub tuples: Vec<(usize, u16, Vec<String>, bool, u64)>,
+    /// (scope depth, constraint, tuple, offset)
+    pub tuples: Vec<(usize, u16, Tuple, u64)>,
     pub ids: Vec<String>,
     pub idrefs: Vec<(String, u64)>,
 }
@@ -155,6 +214,8 @@ pub struct Identity {
     constraints: &'static [Constraint],
     scopes: Vec<Scope>,
     selected: Vec<(usize, Selected)>,
+    /// Field values waiting for an element's text, over all selected nodes.
+    pending: usize,
     ids: HashSet<String>,
     idrefs: Vec<(String, u64)>,
     /// A worker collects tuples of scopes it did not open (opened before its segment).
@@ -184,8 +245,30 @@ impl Identity {
 
     /// Opens the scope of the element at `depth` (its start tag was reported already).
     pub fn open_scope(&mut self, depth: usize, constraints: &[u16]) {
+        let reach = constraints
+            .iter()
+            .flat_map(|&c| self.constraints[c as usize].selector)
+            .map(|p| if p.descendants { usize::MAX } else { p.steps.len() })
+            .max()
+            .unwrap_or(0);
+        let cons = || constraints.iter().map(|&c| &self.constraints[c as usize]);
+        let mut names: Vec<Test> = vec![];
+        for con in cons() {
+            let fields = con.fields.iter().flat_map(|(paths, _)| paths.iter());
+            for p in con.selector.iter().chain(fields) {
+                if let Some(t) = p.steps.last()
+                    && !names.contains(t)
+                {
+                    names.push(*t);
+                }
+            }
+        }
+        let tracks_children = cons().any(|c| c.unless_absent.is_some());
         self.scopes.push(Scope {
             depth,
+            reach,
+            names,
+            tracks_children,
             constraints: constraints.to_vec(),
             tables: constraints.iter().map(|_| Table::default()).collect(),
             children: vec![],
@@ -206,26 +289,36 @@ impl Identity {
     /// open elements (root first); `attr(ns, local)` gives an attribute's value.
     pub fn start(
         &mut self,
-        path: &[(u16, &[u8])],
+        path: &dyn Elements,
         attr: &dyn Fn(u16, Option<&str>) -> Vec<String>,
         offset: u64,
     ) -> Result<(), DecodeError> {
-        let depth = path.len();
-        let Some(&(ns, local)) = path.last() else { return Ok(()) };
+        let depth = path.depth();
+        if depth == 0 {
+            return Ok(());
+        }
+        let (ns, local) = path.get(depth - 1);
+        let mut named = false;
         for scope in &mut self.scopes {
-            if depth == scope.depth + 1 && !scope.children.iter().any(|(n, l)| *n == ns && l == local) {
+            if scope.tracks_children
+                && depth == scope.depth + 1
+                && !scope.children.iter().any(|(n, l)| *n == ns && l == local)
+            {
                 scope.children.push((ns, local.to_vec()));
             }
+            named |= scope.names.iter().any(|t| t.matches(ns, local));
+        }
+        if !named {
+            return Ok(());
         }
         // New selected nodes.
         for (si, scope) in self.scopes.iter().enumerate() {
-            if depth <= scope.depth {
+            if depth <= scope.depth || depth - scope.depth > scope.reach {
                 continue;
             }
-            let rel = &path[scope.depth..];
             for (ci, &c) in scope.constraints.iter().enumerate() {
                 let con = &self.constraints[c as usize];
-                if con.selector.iter().any(|p| p.matches(rel)) {
+                if con.selector.iter().any(|p| p.matches(path, scope.depth)) {
                     let n = con.fields.len();
                     self.selected
                         .push((si, Selected { constraint: ci, depth, values: vec![None; n], pending: vec![], offset }));
@@ -237,18 +330,21 @@ impl Identity {
             if depth < sel.depth {
                 continue;
             }
-            let rel = &path[sel.depth..];
             let scope = &self.scopes[*si];
             let con = &self.constraints[scope.constraints[sel.constraint] as usize];
             for (fi, (paths, canon)) in con.fields.iter().enumerate() {
-                for p in paths.iter().filter(|p| p.matches(rel)) {
+                let from = sel.depth;
+                for p in paths.iter().filter(|p| p.matches(path, from)) {
                     match p.attribute {
                         Some(a) => {
                             for v in attr(a.ns.unwrap_or(u16::MAX), a.local) {
                                 set(sel, fi, *canon, &v, con.name, offset)?;
                             }
                         }
-                        None => sel.pending.push((fi, depth)),
+                        None => {
+                            sel.pending.push((fi, depth));
+                            self.pending += 1;
+                        }
                     }
                 }
             }
@@ -258,6 +354,14 @@ impl Identity {
 
     /// The element at `depth` ended; `text` is its text when it had simple content.
     pub fn end(&mut self, depth: usize, text: Option<&str>, offset: u64) -> Result<(), DecodeError> {
+        // Nothing waits for this element (selected nodes are ancestors-or-self of it,
+        // the deepest last).
+        if self.pending == 0
+            && self.selected.last().is_none_or(|(_, s)| s.depth != depth)
+            && self.scopes.last().is_none_or(|s| s.depth != depth)
+        {
+            return Ok(());
+        }
         // Field values from this element's text.
         for (si, sel) in &mut self.selected {
             if sel.pending.is_empty() {
@@ -269,6 +373,7 @@ impl Identity {
             while k < sel.pending.len() {
                 if sel.pending[k].1 == depth {
                     let (fi, _) = sel.pending.remove(k);
+                    self.pending -= 1;
                     let canon = con.fields[fi].1;
                     match text {
                         Some(t) => set(sel, fi, canon, t, con.name, offset)?,
@@ -290,6 +395,7 @@ impl Identity {
         while k < self.selected.len() {
             if self.selected[k].1.depth == depth {
                 let (si, sel) = self.selected.remove(k);
+                self.pending -= sel.pending.len();
                 self.complete(si, sel)?;
             } else {
                 k += 1;
@@ -314,38 +420,32 @@ impl Identity {
             }
             return Ok(()); // unique and keyref ignore incomplete tuples
         }
-        let tuple: Vec<String> = sel.values.into_iter().flatten().collect();
-        let keyref = matches!(con.kind, Kind::KeyRef(_));
+        let mut tuple = Tuple::new();
+        for (k, v) in sel.values.iter().flatten().enumerate() {
+            if k > 0 {
+                tuple.push('\0');
+            }
+            tuple.push_str(v);
+        }
         if let Some(col) = &mut self.collecting
             && self.outer.contains(&si)
         {
-            col.tuples.push((scope.depth, c, tuple, keyref, sel.offset));
+            col.tuples.push((scope.depth, c, tuple, sel.offset));
             return Ok(());
         }
-        let table = &mut scope.tables[sel.constraint];
-        if keyref {
-            table.refs.push((tuple, sel.offset));
-        } else if !table.keys.insert(tuple.clone()) {
-            return Err(duplicate(con, &tuple, sel.offset));
-        }
-        Ok(())
+        scope.add(self.constraints, sel.constraint, tuple, sel.offset)
     }
 
     /// Merges tuples a worker collected (the stitched decode, at the run's place).
     pub fn merge(&mut self, c: Collected) -> Result<(), DecodeError> {
-        for (depth, con, tuple, keyref, offset) in c.tuples {
+        for (depth, con, tuple, offset) in c.tuples {
             let Some(scope) = self.scopes.iter_mut().find(|s| s.depth == depth) else {
                 return Err(error(Rule::Resync, "a worker's identity scope is not open here".into(), offset));
             };
             let Some(i) = scope.constraints.iter().position(|&x| x == con) else {
                 return Err(error(Rule::Resync, "a worker's identity constraint is not open here".into(), offset));
             };
-            let table = &mut scope.tables[i];
-            if keyref {
-                table.refs.push((tuple, offset));
-            } else if !table.keys.insert(tuple.clone()) {
-                return Err(duplicate(&self.constraints[con as usize], &tuple, offset));
-            }
+            scope.add(self.constraints, i, tuple, offset)?;
         }
         for id in c.ids {
             self.id(&id, 0)?;
@@ -371,7 +471,7 @@ impl Identity {
             let keys = scope.constraints.iter().position(|&x| x == target).map(|k| &scope.tables[k].keys);
             for (tuple, at) in &scope.tables[i].refs {
                 if !keys.is_some_and(|k| k.contains(tuple)) {
-                    let shown: Vec<&str> = tuple.iter().map(|v| &v[1..]).collect();
+                    let shown = shown(tuple);
                     let msg = format!(
                         "xs:keyref {} refers to {shown:?}, which no node of {} has",
                         con.name, self.constraints[target as usize].name
@@ -437,8 +537,13 @@ fn set(sel: &mut Selected, fi: usize, canon: Canon, v: &str, name: &str, offset:
     Ok(())
 }
 
-fn duplicate(con: &Constraint, tuple: &[String], offset: u64) -> DecodeError {
-    let shown: Vec<&str> = tuple.iter().map(|v| &v[1..]).collect();
+/// A tuple's values as written in the documents (without their kind prefixes).
+fn shown(tuple: &str) -> Vec<&str> {
+    tuple.split('\0').map(|v| v.get(1..).unwrap_or(v)).collect()
+}
+
+fn duplicate(con: &Constraint, tuple: &str, offset: u64) -> DecodeError {
+    let shown = shown(tuple);
     let what = if con.kind == Kind::Key { "xs:key" } else { "xs:unique" };
     error(Rule::KeyDuplicate, format!("{what} {}: the value {shown:?} occurs twice", con.name), offset)
 }

@@ -66,6 +66,29 @@ struct Xsi {
     nil: bool,
 }
 
+/// The open elements, as [`Identity`](crate::identity::Identity) reads them: the
+/// elements around a segment, then the decoder's frames.
+struct IdentityPath<'a> {
+    around: &'a [(u16, &'static str)],
+    frames: &'a [Frame],
+    names: &'a [u8],
+}
+
+impl crate::identity::Elements for IdentityPath<'_> {
+    fn depth(&self) -> usize {
+        self.around.len() + self.frames.len()
+    }
+    fn get(&self, i: usize) -> (u16, &[u8]) {
+        match self.around.get(i) {
+            Some((ns, l)) => (*ns, l.as_bytes()),
+            None => {
+                let f = &self.frames[i - self.around.len()];
+                (f.ns, &self.names[f.local_start..f.name.end])
+            }
+        }
+    }
+}
+
 /// A generated decoder: reads one element's content into `O`.
 pub type Decode<O> = fn(&mut Decoder<'_>, &mut O) -> Result<(), DecodeError>;
 
@@ -89,8 +112,10 @@ pub struct Decoder<'s> {
     text: String,
     scratch: String,
     text_start: u64,
-    /// The qualified name (and index) of the element that ended last, for error paths.
-    last_closed: String,
+    /// The qualified name of the element that ended last, and its index where it has
+    /// one, for error paths (kept as bytes: formatted only for an error).
+    last_closed: Vec<u8>,
+    last_closed_index: Option<u32>,
     capture: String,
     captures: Vec<(usize, usize)>,
     /// A segment of a document: end tags of elements opened before it may come.
@@ -107,8 +132,13 @@ pub struct Decoder<'s> {
 const XMLNS: &[u8] = b"xmlns";
 
 fn hash(bytes: &[u8]) -> u64 {
-    // FNV-1a: only compares sibling names for error paths.
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    // Eight bytes at a time: it only tells sibling names apart, for the indexes of error
+    // paths (`Order[2]`).
+    bytes.chunks(8).fold(bytes.len() as u64, |h, c| {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        (h ^ u64::from_le_bytes(w)).wrapping_mul(0x100_0000_01b3).rotate_left(23)
+    })
 }
 
 fn is_blank(b: &[u8]) -> bool {
@@ -142,7 +172,8 @@ impl<'s> Decoder<'s> {
             text: String::new(),
             scratch: String::new(),
             text_start: 0,
-            last_closed: String::new(),
+            last_closed: Vec::new(),
+            last_closed_index: None,
             capture: String::new(),
             captures: vec![],
             segment: false,
@@ -348,34 +379,30 @@ impl<'s> Decoder<'s> {
         Ok(ns)
     }
 
-    /// The names of the open elements (root first) for the identity constraints.
-    fn identity_path(&self) -> Vec<(u16, &[u8])> {
-        let mut path: Vec<(u16, &[u8])> = self.around.iter().map(|(ns, l)| (*ns, l.as_bytes())).collect();
-        path.extend(
-            self.frames.iter().filter(|f| !f.name.is_empty()).map(|f| (f.ns, &self.names[f.local_start..f.name.end])),
-        );
-        path
+    /// How deep the current element is, as identity constraints count (the root: 1).
+    fn identity_depth(&self) -> usize {
+        self.around.len() + self.frames.iter().filter(|f| !f.name.is_empty()).count()
     }
 
-    #[cold]
     fn identity_start(&mut self) -> Result<(), DecodeError> {
         let offset = self.position();
-        // Attribute values, normalized as the decoder hands them out.
-        let mut values: Vec<(u16, Vec<u8>, String)> = vec![];
-        for a in &self.attrs {
-            let raw = String::from_utf8_lossy(&self.tag[a.value.clone()]).replace(['\t', '\n', '\r'], " ");
-            let v = quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw);
-            values.push((a.ns, self.tag[a.local.clone()].to_vec(), v));
-        }
+        let (tag, attrs) = (&self.tag, &self.attrs);
+        // Attribute values, normalized as the decoder hands them out; only computed for
+        // the attributes a field selects.
         let attr = |ns: u16, local: Option<&str>| -> Vec<String> {
-            values
+            attrs
                 .iter()
-                .filter(|(n, l, _)| (ns == u16::MAX || *n == ns) && local.is_none_or(|x| x.as_bytes() == l.as_slice()))
-                .map(|(_, _, v)| v.clone())
+                .filter(|a| {
+                    (ns == u16::MAX || a.ns == ns) && local.is_none_or(|x| x.as_bytes() == &tag[a.local.clone()])
+                })
+                .map(|a| {
+                    let raw = String::from_utf8_lossy(&tag[a.value.clone()]).replace(['\t', '\n', '\r'], " ");
+                    quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw)
+                })
                 .collect()
         };
-        let path: Vec<(u16, Vec<u8>)> = self.identity_path().into_iter().map(|(n, l)| (n, l.to_vec())).collect();
-        let path: Vec<(u16, &[u8])> = path.iter().map(|(n, l)| (*n, l.as_slice())).collect();
+        let skip = self.frames.iter().take_while(|f| f.name.is_empty()).count();
+        let path = IdentityPath { around: &self.around, frames: &self.frames[skip..], names: &self.names };
         let r = self.identity.start(&path, &attr, offset);
         r.map_err(|mut e| {
             e.path = self.path();
@@ -386,7 +413,7 @@ impl<'s> Decoder<'s> {
     /// Opens the scope of the identity constraints `which` (of `all`) on the current element.
     pub fn open_scope(&mut self, all: &'static [Constraint], which: &[u16]) {
         self.identity.set_constraints(all);
-        let depth = self.identity_path().len();
+        let depth = self.identity_depth();
         self.identity.open_scope(depth, which);
     }
 
@@ -802,9 +829,18 @@ impl<'s> Decoder<'s> {
             if !p.is_empty() {
                 p.push('/');
             }
-            p.push_str(&self.last_closed);
+            p.push_str(&self.last_closed());
         }
         p
+    }
+
+    /// The element that ended last, as error paths show it (`Order[2]`).
+    fn last_closed(&self) -> String {
+        let name = String::from_utf8_lossy(&self.last_closed);
+        match self.last_closed_index {
+            Some(i) => format!("{name}[{i}]"),
+            None => name.into_owned(),
+        }
     }
 
     /// The content of a nilled element: nothing at all.
@@ -820,6 +856,7 @@ impl<'s> Decoder<'s> {
         self.text.clear();
         self.text_start = self.position();
         self.last_closed.clear();
+        self.last_closed_index = None;
         let Some(f) = self.frames.last() else { return Err(self.eof()) };
         if f.empty {
             self.closed(true)?;
@@ -893,13 +930,13 @@ impl<'s> Decoder<'s> {
     /// The current element has ended: pop it. `text`: it had simple content, now in `text`.
     fn closed(&mut self, text: bool) -> Result<(), DecodeError> {
         if let Some(f) = self.frames.last() {
-            self.last_closed = String::from_utf8_lossy(&self.names[f.name.clone()]).into_owned();
-            if f.index > 1 || f.row {
-                self.last_closed.push_str(&format!("[{}]", f.index));
-            }
+            // Reused: no allocation once it has grown to the longest name.
+            self.last_closed.clear();
+            self.last_closed.extend_from_slice(&self.names[f.name.clone()]);
+            self.last_closed_index = (f.index > 1 || f.row).then_some(f.index);
         }
         if self.identity.active() {
-            let depth = self.identity_path().len();
+            let depth = self.identity_depth();
             let offset = self.position();
             let t = if text { Some(self.text.as_str()) } else { None };
             if let Err(mut e) = self.identity.end(depth, t, offset) {
@@ -1179,7 +1216,7 @@ impl<'s> Decoder<'s> {
     /// The error when the content ends in a state that needs more.
     pub fn incomplete(&self, model: &Model, state: State) -> DecodeError {
         let expected = model.expected(state);
-        let el = self.last_closed.clone();
+        let el = self.last_closed();
         let mut e = self
             .error(Rule::MissingElement, format!("<{el}> ends before its required element {}", describe(&expected)));
         e.path = self.path_with_last();
@@ -1194,7 +1231,7 @@ impl<'s> Decoder<'s> {
 
     /// The error for a mapping rule that requires one of several elements.
     pub fn none_of(&self, names: &[&str]) -> DecodeError {
-        let el = self.last_closed.clone();
+        let el = self.last_closed();
         let mut e =
             self.error(Rule::NoTables, format!("<{el}> holds none of {names:?}; at least one of them is required"));
         e.path = self.path_with_last();
