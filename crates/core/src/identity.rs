@@ -88,14 +88,43 @@ pub enum Canon {
 impl Canon {
     /// The canonical form of a value (None: not a value of the type; the decoder
     /// reports that itself).
-    fn of(self, v: &str) -> Option<String> {
+    /// Appends the canonical form of `v` to `out` (false: not a value of the type; the
+    /// decoder reports that itself).
+    fn write(self, v: &str, out: &mut String) -> bool {
+        use std::fmt::Write;
         let t = v.trim_matches([' ', '\t', '\n', '\r']);
         match self {
-            Canon::Text { collapse: false } => Some(format!("s{v}")),
-            Canon::Text { collapse: true } => Some(format!("s{}", t.split_whitespace().collect::<Vec<_>>().join(" "))),
-            Canon::Decimal => crate::value::decimal(t).ok().map(|d| format!("d{d}")),
-            Canon::Float => crate::value::double(t).ok().map(|f| format!("f{f}")),
-            Canon::Boolean => crate::value::boolean(t).ok().map(|b| format!("b{b}")),
+            Canon::Text { collapse: false } => {
+                out.push('s');
+                out.push_str(v);
+            }
+            Canon::Text { collapse: true } => {
+                out.push('s');
+                for (k, word) in t.split_whitespace().enumerate() {
+                    if k > 0 {
+                        out.push(' ');
+                    }
+                    out.push_str(word);
+                }
+            }
+            Canon::Decimal => match crate::value::decimal(t) {
+                Ok(d) => {
+                    let _ = write!(out, "d{d}");
+                }
+                Err(_) => return false,
+            },
+            Canon::Float => match crate::value::double(t) {
+                Ok(f) => {
+                    let _ = write!(out, "f{f}");
+                }
+                Err(_) => return false,
+            },
+            Canon::Boolean => match crate::value::boolean(t) {
+                Ok(b) => {
+                    let _ = write!(out, "b{b}");
+                }
+                Err(_) => return false,
+            },
             Canon::Temporal => {
                 let parsed = crate::value::date_time(t)
                     .or_else(|_| crate::value::date(t))
@@ -104,14 +133,17 @@ impl Canon {
                     .or_else(|_| crate::value::g_year(t))
                     .or_else(|_| crate::value::g_month_day(t))
                     .or_else(|_| crate::value::g_month(t))
-                    .or_else(|_| crate::value::g_day(t))
-                    .ok()?;
+                    .or_else(|_| crate::value::g_day(t));
+                let Ok(parsed) = parsed else { return false };
                 let zoned = parsed.tz_minutes.is_some();
                 // Zoned values compare as instants; unzoned ones as written.
-                let micros = parsed.to_timestamp_micros(0).ok().map(|m| m.to_string()).unwrap_or_else(|| t.to_string());
-                Some(format!("t{zoned}{micros}"))
+                let _ = match parsed.to_timestamp_micros(0) {
+                    Ok(m) => write!(out, "t{zoned}{m}"),
+                    Err(_) => write!(out, "t{zoned}{t}"),
+                };
             }
         }
+        true
     }
 }
 
@@ -136,12 +168,15 @@ pub struct Constraint {
 }
 
 /// A node the selector picked, waiting for its field values.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Selected {
     /// Index in the scope's constraints.
     constraint: usize,
     depth: usize,
-    values: Vec<Option<String>>,
+    /// The canonical value of each field (when `filled`). Selected nodes are reused:
+    /// these strings keep their capacity from one node to the next.
+    values: Vec<String>,
+    filled: Vec<bool>,
     /// Field values that come with the text of the element at this depth.
     pending: Vec<(usize, usize)>,
     offset: u64,
@@ -173,23 +208,20 @@ impl Scope {
     /// A tuple of this scope's constraint `i`: a key or unique tuple must be new; a
     /// keyref tuple a key of this scope already has is settled (keys are never removed),
     /// any other waits for the scope's end.
-    fn add(&mut self, all: &[Constraint], i: usize, tuple: Tuple, offset: u64) -> Result<(), DecodeError> {
+    fn add(&mut self, all: &[Constraint], i: usize, tuple: &str, offset: u64) -> Result<(), DecodeError> {
         let con = &all[self.constraints[i] as usize];
         if let Kind::KeyRef(target) = con.kind {
-            let settled = self
-                .constraints
-                .iter()
-                .position(|&x| x == target)
-                .is_some_and(|k| self.tables[k].keys.contains(&tuple));
+            let settled =
+                self.constraints.iter().position(|&x| x == target).is_some_and(|k| self.tables[k].keys.contains(tuple));
             if !settled {
-                self.tables[i].refs.push((tuple, offset));
+                self.tables[i].refs.push((tuple.to_string(), offset));
             }
             return Ok(());
         }
-        if self.tables[i].keys.contains(&tuple) {
-            return Err(duplicate(con, &tuple, offset));
+        if self.tables[i].keys.contains(tuple) {
+            return Err(duplicate(con, tuple, offset));
         }
-        self.tables[i].keys.insert(tuple);
+        self.tables[i].keys.insert(tuple.to_string());
         Ok(())
     }
 }
@@ -214,6 +246,10 @@ pub struct Identity {
     constraints: &'static [Constraint],
     scopes: Vec<Scope>,
     selected: Vec<(usize, Selected)>,
+    /// Selected nodes done with, for reuse.
+    spare: Vec<Selected>,
+    /// The tuple being checked (reused).
+    tuple: Tuple,
     /// Field values waiting for an element's text, over all selected nodes.
     pending: usize,
     ids: HashSet<String>,
@@ -320,8 +356,15 @@ impl Identity {
                 let con = &self.constraints[c as usize];
                 if con.selector.iter().any(|p| p.matches(path, scope.depth)) {
                     let n = con.fields.len();
-                    self.selected
-                        .push((si, Selected { constraint: ci, depth, values: vec![None; n], pending: vec![], offset }));
+                    let mut sel = self.spare.pop().unwrap_or_default();
+                    sel.constraint = ci;
+                    sel.depth = depth;
+                    sel.offset = offset;
+                    sel.values.resize_with(n, String::new);
+                    sel.filled.clear();
+                    sel.filled.resize(n, false);
+                    sel.pending.clear();
+                    self.selected.push((si, sel));
                 }
             }
         }
@@ -352,14 +395,17 @@ impl Identity {
         Ok(())
     }
 
+    /// Does anything wait for the end of the element at `depth`? (Selected nodes are
+    /// ancestors-or-self of it, the deepest last.)
+    pub fn waits_for(&self, depth: usize) -> bool {
+        self.pending > 0
+            || self.selected.last().is_some_and(|(_, s)| s.depth == depth)
+            || self.scopes.last().is_some_and(|s| s.depth == depth)
+    }
+
     /// The element at `depth` ended; `text` is its text when it had simple content.
     pub fn end(&mut self, depth: usize, text: Option<&str>, offset: u64) -> Result<(), DecodeError> {
-        // Nothing waits for this element (selected nodes are ancestors-or-self of it,
-        // the deepest last).
-        if self.pending == 0
-            && self.selected.last().is_none_or(|(_, s)| s.depth != depth)
-            && self.scopes.last().is_none_or(|s| s.depth != depth)
-        {
+        if !self.waits_for(depth) {
             return Ok(());
         }
         // Field values from this element's text.
@@ -410,30 +456,36 @@ impl Identity {
     }
 
     fn complete(&mut self, si: usize, sel: Selected) -> Result<(), DecodeError> {
+        let r = self.check(si, &sel);
+        self.spare.push(sel);
+        r
+    }
+
+    fn check(&mut self, si: usize, sel: &Selected) -> Result<(), DecodeError> {
         let scope = &mut self.scopes[si];
         let c = scope.constraints[sel.constraint];
         let con = &self.constraints[c as usize];
-        if sel.values.iter().any(Option::is_none) {
+        if sel.filled.iter().any(|f| !f) {
             if con.kind == Kind::Key {
                 let msg = format!("a node selected by xs:key {} lacks a value for one of its fields", con.name);
                 return Err(error(Rule::KeyMissing, msg, sel.offset));
             }
             return Ok(()); // unique and keyref ignore incomplete tuples
         }
-        let mut tuple = Tuple::new();
-        for (k, v) in sel.values.iter().flatten().enumerate() {
+        self.tuple.clear();
+        for (k, v) in sel.values.iter().enumerate() {
             if k > 0 {
-                tuple.push('\0');
+                self.tuple.push('\0');
             }
-            tuple.push_str(v);
+            self.tuple.push_str(v);
         }
         if let Some(col) = &mut self.collecting
             && self.outer.contains(&si)
         {
-            col.tuples.push((scope.depth, c, tuple, sel.offset));
+            col.tuples.push((scope.depth, c, self.tuple.clone(), sel.offset));
             return Ok(());
         }
-        scope.add(self.constraints, sel.constraint, tuple, sel.offset)
+        scope.add(self.constraints, sel.constraint, &self.tuple, sel.offset)
     }
 
     /// Merges tuples a worker collected (the stitched decode, at the run's place).
@@ -445,7 +497,7 @@ impl Identity {
             let Some(i) = scope.constraints.iter().position(|&x| x == con) else {
                 return Err(error(Rule::Resync, "a worker's identity constraint is not open here".into(), offset));
             };
-            scope.add(self.constraints, i, tuple, offset)?;
+            scope.add(self.constraints, i, &tuple, offset)?;
         }
         for id in c.ids {
             self.id(&id, 0)?;
@@ -528,12 +580,19 @@ impl Identity {
 }
 
 fn set(sel: &mut Selected, fi: usize, canon: Canon, v: &str, name: &str, offset: u64) -> Result<(), DecodeError> {
-    if sel.values[fi].is_some() {
+    if sel.filled[fi] {
         let msg = format!("a field of identity constraint {name} selects more than one value");
         return Err(error(Rule::InvalidValue, msg, offset));
     }
     // A value that is not of its type is reported by the decoder; it never matches.
-    sel.values[fi] = Some(canon.of(v).unwrap_or_else(|| format!("?{v}")));
+    let out = &mut sel.values[fi];
+    out.clear();
+    if !canon.write(v, out) {
+        out.clear();
+        out.push('?');
+        out.push_str(v);
+    }
+    sel.filled[fi] = true;
     Ok(())
 }
 

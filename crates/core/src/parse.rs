@@ -935,7 +935,7 @@ impl<'s> Decoder<'s> {
             self.last_closed.extend_from_slice(&self.names[f.name.clone()]);
             self.last_closed_index = (f.index > 1 || f.row).then_some(f.index);
         }
-        if self.identity.active() {
+        if self.identity.active() && self.identity.waits_for(self.identity_depth()) {
             let depth = self.identity_depth();
             let offset = self.position();
             let t = if text { Some(self.text.as_str()) } else { None };
