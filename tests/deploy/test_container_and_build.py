@@ -85,3 +85,14 @@ def test_ci_runs_the_readme_test_command():
     _, test_cmd = readme_commands()
     ci = [l for l in (ROOT / ".ci/run").read_text().splitlines() if l.strip() and not l.startswith("#")]
     assert ci == [f'exec "$(dirname "$0")/../{test_cmd.removeprefix("./")}"']
+
+
+def test_readme_run_command_runs_the_tool():
+    # The workspace has other binaries (xml2bq-codegen): `cargo run` at the root must pick xml2bq.
+    run_cmd, _ = readme_commands()
+    assert run_cmd.startswith("cargo run --locked -- ")
+    out = subprocess.run(["cargo", "run", "--locked", "-q", "--", "--version"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("xml2bq "), out.stdout
+    assert "mapping: xsd/customer_orders.toml" in out.stdout, out.stdout
