@@ -185,13 +185,20 @@ def check_mapping(case_dir, name, docs, rep):
 
 
 # --- cases ----------------------------------------------------------------------------------
-def check_case(case_dir, name, args, rep):
-    rep.counts["cases"] += 1
+def load_expect(case_dir, name, rep):
+    """The case's expect.json, or None (the failure reported)."""
     try:
         with open(os.path.join(case_dir, "expect.json"), encoding="utf-8") as fh:
-            exp = json.load(fh)
+            return json.load(fh)
     except Exception as e:
         rep.fail(name, f"expect.json: {e}")
+        return None
+
+
+def check_case(case_dir, name, args, rep):
+    rep.counts["cases"] += 1
+    exp = load_expect(case_dir, name, rep)
+    if exp is None:
         return
     for key in ("construct", "xsd_spec", "docs"):
         if key not in exp:
@@ -264,11 +271,8 @@ def check_case(case_dir, name, args, rep):
 
 def check_refused(case_dir, name, args, rep):
     rep.counts["refused"] += 1
-    try:
-        with open(os.path.join(case_dir, "expect.json"), encoding="utf-8") as fh:
-            exp = json.load(fh)
-    except Exception as e:
-        rep.fail(name, f"expect.json: {e}")
+    exp = load_expect(case_dir, name, rep)
+    if exp is None:
         return
     if not exp.get("refused"):
         rep.fail(name, "expect.json lacks 'refused'")

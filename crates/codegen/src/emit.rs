@@ -144,14 +144,7 @@ impl Emitter<'_> {
         let mut used = std::collections::BTreeSet::new();
         let mut give = |names: &mut Vec<Option<String>>, r: usize, base: String| {
             if names[r].is_none() {
-                let mut n = base.clone();
-                let mut k = 2;
-                while used.contains(&n) {
-                    n = format!("{base}_{k}");
-                    k += 1;
-                }
-                used.insert(n.clone());
-                names[r] = Some(n);
+                names[r] = Some(crate::layout::unique(&mut used, &base, "_"));
             }
         };
         for t in &self.plan.tables {
@@ -386,8 +379,11 @@ impl Emitter<'_> {
         let name = match self.dispatch.get(&key) {
             Some(n) => n.clone(),
             None => {
+                // Unique: the same declared type may dispatch over different variants
+                // (an element's `block` takes some away).
                 let base = format!("{}_by_xsi_type", p.decoders[variants[0].decoder].fn_name);
-                let name = base;
+                let taken = self.dispatch.values().filter(|n| n.starts_with(&base)).count();
+                let name = if taken == 0 { base } else { format!("{base}_{}", taken + 1) };
                 let mut code = String::new();
                 writeln!(
                     code,

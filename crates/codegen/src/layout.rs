@@ -211,6 +211,18 @@ pub fn snake(name: &str) -> String {
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) { format!("t_{out}") } else { out }
 }
 
+/// `base`, or `base{sep}2`, `base{sep}3`, ...: the first name not in `used`, then in it.
+pub fn unique(used: &mut BTreeSet<String>, base: &str, sep: &str) -> String {
+    let mut name = base.to_string();
+    let mut k = 2;
+    while used.contains(&name) {
+        name = format!("{base}{sep}{k}");
+        k += 1;
+    }
+    used.insert(name.clone());
+    name
+}
+
 /// A column name BigQuery accepts: letters, digits and underscores, not starting with
 /// `_` (reserved for lineage columns) or a digit.
 pub fn column_name(local: &str) -> String {
@@ -327,14 +339,7 @@ impl<'a> Planner<'a> {
 
     /// A unique Rust identifier derived from `base`.
     fn unique(&mut self, base: &str) -> String {
-        let mut name = base.to_string();
-        let mut k = 2;
-        while self.names.contains(&name) {
-            name = format!("{base}_{k}");
-            k += 1;
-        }
-        self.names.insert(name.clone());
-        name
+        unique(&mut self.names, base, "_")
     }
 
     fn intern_record(&mut self, r: RecordPlan) -> usize {
@@ -564,7 +569,7 @@ impl<'a> Planner<'a> {
     }
 
     fn finish_tables(&mut self) -> Result<()> {
-        for (t, tb) in self.tables.iter().enumerate() {
+        for tb in &self.tables {
             if !tb.document && tb.rows.len() < tb.paths.len() {
                 let missing: Vec<String> = tb
                     .paths
@@ -604,7 +609,6 @@ impl<'a> Planner<'a> {
                 rows,
                 document: tb.document,
             });
-            let _ = t;
         }
         let mut counters = vec![String::new(); self.counters.len()];
         for (p, &c) in &self.counters {

@@ -225,15 +225,9 @@ fn variant_names(plan: &Plan) -> Vec<String> {
     plan.tables.iter().map(|t| unique(&mut used, &camel(&t.name))).collect()
 }
 
+/// Names in the typed structs take a bare number (`Order2`, `ship_via2`).
 fn unique(used: &mut BTreeSet<String>, base: &str) -> String {
-    let mut n = base.to_string();
-    let mut k = 2;
-    while used.contains(&n) {
-        n = format!("{base}{k}");
-        k += 1;
-    }
-    used.insert(n.clone());
-    n
+    crate::layout::unique(used, base, "")
 }
 
 /// `ship_info`, `ShipInfo`, `shipInfo` → `ShipInfo`.

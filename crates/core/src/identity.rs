@@ -450,7 +450,7 @@ impl Identity {
         // The scope that ends here.
         if self.scopes.last().is_some_and(|s| s.depth == depth) {
             let scope = self.scopes.pop().expect("checked");
-            self.close(scope, offset)?;
+            self.close(scope)?;
         }
         Ok(())
     }
@@ -511,7 +511,7 @@ impl Identity {
         self.collecting.take().unwrap_or_default()
     }
 
-    fn close(&mut self, scope: Scope, offset: u64) -> Result<(), DecodeError> {
+    fn close(&mut self, scope: Scope) -> Result<(), DecodeError> {
         for (i, &c) in scope.constraints.iter().enumerate() {
             let con = &self.constraints[c as usize];
             let Kind::KeyRef(target) = con.kind else { continue };
@@ -544,7 +544,6 @@ impl Identity {
                 }
             }
         }
-        let _ = offset;
         Ok(())
     }
 

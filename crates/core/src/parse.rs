@@ -10,7 +10,7 @@
 
 use crate::error::{DecodeError, Invalid, Rule};
 use crate::events::{Events, Run};
-use crate::identity::{Constraint, Identity};
+use crate::identity::{Constraint, Elements, Identity};
 use crate::model::{Miss, Model, State, Symbol, WILDCARD};
 use crate::schema::{NS_NONE, NS_OTHER, NS_XSI};
 use crate::value::{self, Ws};
@@ -74,7 +74,16 @@ struct IdentityPath<'a> {
     names: &'a [u8],
 }
 
-impl crate::identity::Elements for IdentityPath<'_> {
+impl<'a> IdentityPath<'a> {
+    /// A segment's decoder starts with a nameless frame standing for the elements around
+    /// it (`around` names them): left out.
+    fn new(around: &'a [(u16, &'static str)], frames: &'a [Frame], names: &'a [u8]) -> Self {
+        let skip = frames.iter().take_while(|f| f.name.is_empty()).count();
+        IdentityPath { around, frames: &frames[skip..], names }
+    }
+}
+
+impl Elements for IdentityPath<'_> {
     fn depth(&self) -> usize {
         self.around.len() + self.frames.len()
     }
@@ -139,6 +148,19 @@ fn hash(bytes: &[u8]) -> u64 {
         w[..c.len()].copy_from_slice(c);
         (h ^ u64::from_le_bytes(w)).wrapping_mul(0x100_0000_01b3).rotate_left(23)
     })
+}
+
+/// Attribute-value normalization (XML 1.0 §3.3.3) into `out`: literal whitespace becomes
+/// a space (CR LF one space), before references are expanded (so `&#10;` stays a newline).
+fn normalize_attribute(raw: &str, out: &mut String) {
+    out.clear();
+    let mut after_cr = false;
+    for c in raw.chars() {
+        if !(after_cr && c == '\n') {
+            out.push(if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c });
+        }
+        after_cr = c == '\r';
+    }
 }
 
 fn is_blank(b: &[u8]) -> bool {
@@ -381,7 +403,7 @@ impl<'s> Decoder<'s> {
 
     /// How deep the current element is, as identity constraints count (the root: 1).
     fn identity_depth(&self) -> usize {
-        self.around.len() + self.frames.iter().filter(|f| !f.name.is_empty()).count()
+        IdentityPath::new(&self.around, &self.frames, &self.names).depth()
     }
 
     fn identity_start(&mut self) -> Result<(), DecodeError> {
@@ -396,13 +418,13 @@ impl<'s> Decoder<'s> {
                     (ns == u16::MAX || a.ns == ns) && local.is_none_or(|x| x.as_bytes() == &tag[a.local.clone()])
                 })
                 .map(|a| {
-                    let raw = String::from_utf8_lossy(&tag[a.value.clone()]).replace(['\t', '\n', '\r'], " ");
-                    quick_xml::escape::unescape(&raw).map(|c| c.into_owned()).unwrap_or(raw)
+                    let mut v = String::new();
+                    normalize_attribute(&String::from_utf8_lossy(&tag[a.value.clone()]), &mut v);
+                    quick_xml::escape::unescape(&v).map(|c| c.into_owned()).unwrap_or(v)
                 })
                 .collect()
         };
-        let skip = self.frames.iter().take_while(|f| f.name.is_empty()).count();
-        let path = IdentityPath { around: &self.around, frames: &self.frames[skip..], names: &self.names };
+        let path = IdentityPath::new(&self.around, &self.frames, &self.names);
         let r = self.identity.start(&path, &attr, offset);
         r.map_err(|mut e| {
             e.path = self.path();
@@ -649,32 +671,25 @@ impl<'s> Decoder<'s> {
             return Err(self.error(Rule::NotWellFormed, "no attribute"));
         };
         let raw = std::str::from_utf8(&self.tag[a.value.clone()]).unwrap_or("");
-        // Attribute-value normalization: literal whitespace becomes a space (CR LF one
-        // space), before references are expanded (so &#10; stays a newline).
-        self.text.clear();
-        let mut after_cr = false;
-        for c in raw.chars() {
-            if !(after_cr && c == '\n') {
-                self.text.push(if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c });
+        normalize_attribute(raw, &mut self.text);
+        let pos = self.src.position();
+        // The attribute's name is only needed for an error.
+        let name = |d: &Self| String::from_utf8_lossy(&d.tag[a.name.clone()]).into_owned();
+        let r = match quick_xml::escape::unescape(&self.text) {
+            Ok(expanded) => {
+                let v = value::whitespace(&expanded, ws, &mut self.scratch);
+                f(v).and_then(|t| {
+                    lexical(lex, v, &self.bindings, &self.strings, &mut self.identity, pos)?;
+                    Ok(t)
+                })
             }
-            after_cr = c == '\r';
-        }
-        let name = String::from_utf8_lossy(&self.tag[a.name.clone()]).into_owned();
-        let expanded = match quick_xml::escape::unescape(&self.text) {
-            Ok(v) => v.into_owned(),
             Err(e) => {
-                return Err(self
-                    .error(Rule::NotWellFormed, format!("bad reference in attribute {name}: {e}"))
-                    .within_attr(&name));
+                let name = name(self);
+                let msg = format!("bad reference in attribute {name}: {e}");
+                return Err(self.error(Rule::NotWellFormed, msg).within_attr(&name));
             }
         };
-        let v = value::whitespace(&expanded, ws, &mut self.scratch);
-        let pos = self.src.position();
-        let r = f(v).and_then(|t| {
-            lexical(lex, v, &self.bindings, &self.strings, &mut self.identity, pos)?;
-            Ok(t)
-        });
-        r.map_err(|inv| self.error(inv.rule, inv.message).within_attr(&name))
+        r.map_err(|inv| self.error(inv.rule, inv.message).within_attr(&name(self)))
     }
 
     /// Passes a default or fixed value (whitespace-processed by `ws`) to `f`.
@@ -935,8 +950,8 @@ impl<'s> Decoder<'s> {
             self.last_closed.extend_from_slice(&self.names[f.name.clone()]);
             self.last_closed_index = (f.index > 1 || f.row).then_some(f.index);
         }
-        if self.identity.active() && self.identity.waits_for(self.identity_depth()) {
-            let depth = self.identity_depth();
+        let depth = if self.identity.active() { self.identity_depth() } else { 0 };
+        if depth > 0 && self.identity.waits_for(depth) {
             let offset = self.position();
             let t = if text { Some(self.text.as_str()) } else { None };
             if let Err(mut e) = self.identity.end(depth, t, offset) {
