@@ -25,6 +25,7 @@ pub struct Test {
 }
 
 impl Test {
+    #[inline]
     fn matches(&self, ns: u16, local: &[u8]) -> bool {
         self.ns.is_none_or(|n| n == ns) && self.local.is_none_or(|l| l.as_bytes() == local)
     }
@@ -182,9 +183,13 @@ struct Selected {
     offset: u64,
 }
 
+/// A key tuple as a key table holds it: up to 24 bytes in place (one memory access per
+/// lookup, where a `String` needs two), longer ones on the heap.
+type Key = smallvec::SmallVec<[u8; 24]>;
+
 #[derive(Debug, Default)]
 struct Table {
-    keys: HashSet<Tuple>,
+    keys: HashSet<Key>,
     refs: Vec<(Tuple, u64)>,
 }
 
@@ -211,17 +216,19 @@ impl Scope {
     fn add(&mut self, all: &[Constraint], i: usize, tuple: &str, offset: u64) -> Result<(), DecodeError> {
         let con = &all[self.constraints[i] as usize];
         if let Kind::KeyRef(target) = con.kind {
-            let settled =
-                self.constraints.iter().position(|&x| x == target).is_some_and(|k| self.tables[k].keys.contains(tuple));
+            let settled = self
+                .constraints
+                .iter()
+                .position(|&x| x == target)
+                .is_some_and(|k| self.tables[k].keys.contains(tuple.as_bytes()));
             if !settled {
                 self.tables[i].refs.push((tuple.to_string(), offset));
             }
             return Ok(());
         }
-        if self.tables[i].keys.contains(tuple) {
+        if !self.tables[i].keys.insert(Key::from_slice(tuple.as_bytes())) {
             return Err(duplicate(con, tuple, offset));
         }
-        self.tables[i].keys.insert(tuple.to_string());
         Ok(())
     }
 }
@@ -277,6 +284,16 @@ impl Identity {
     /// True when some scope is open (element starts and ends must be reported).
     pub fn active(&self) -> bool {
         !self.scopes.is_empty()
+    }
+
+    /// Could the element `(ns, local)` at `depth` matter to an open scope: selected, a
+    /// field, or a child a scope keeps track of? (False: [`Identity::start`] has nothing
+    /// to do.)
+    #[inline]
+    pub fn notices(&self, depth: usize, ns: u16, local: &[u8]) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| (s.tracks_children && depth == s.depth + 1) || s.names.iter().any(|t| t.matches(ns, local)))
     }
 
     /// Opens the scope of the element at `depth` (its start tag was reported already).
@@ -522,7 +539,7 @@ impl Identity {
             }
             let keys = scope.constraints.iter().position(|&x| x == target).map(|k| &scope.tables[k].keys);
             for (tuple, at) in &scope.tables[i].refs {
-                if !keys.is_some_and(|k| k.contains(tuple)) {
+                if !keys.is_some_and(|k| k.contains(tuple.as_bytes())) {
                     let shown = shown(tuple);
                     let msg = format!(
                         "xs:keyref {} refers to {shown:?}, which no node of {} has",

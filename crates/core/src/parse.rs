@@ -51,8 +51,7 @@ struct Frame {
     empty: bool,
     /// Position among consecutive siblings of the same name (1-based), for paths.
     index: u32,
-    /// Hash of the last child's name and how many consecutive children had it.
-    child_hash: u64,
+    /// How many consecutive children so far had the name of the last one.
     child_count: u32,
     /// A table row: its path always shows its index.
     row: bool,
@@ -109,6 +108,8 @@ pub struct Decoder<'s> {
     tag: Vec<u8>,
     name_len: usize,
     attrs: Vec<Attr>,
+    /// Name and value ranges of the tag's attributes as read (reused).
+    raw_attrs: Vec<(Range<usize>, Range<usize>)>,
     next_attr: usize,
     xsi: Xsi,
     /// xsi:type's local name (resolved from the QName value).
@@ -140,16 +141,6 @@ pub struct Decoder<'s> {
 /// Start tags whose content holds this are scanned for namespace declarations.
 const XMLNS: &[u8] = b"xmlns";
 
-fn hash(bytes: &[u8]) -> u64 {
-    // Eight bytes at a time: it only tells sibling names apart, for the indexes of error
-    // paths (`Order[2]`).
-    bytes.chunks(8).fold(bytes.len() as u64, |h, c| {
-        let mut w = [0u8; 8];
-        w[..c.len()].copy_from_slice(c);
-        (h ^ u64::from_le_bytes(w)).wrapping_mul(0x100_0000_01b3).rotate_left(23)
-    })
-}
-
 /// Attribute-value normalization (XML 1.0 §3.3.3) into `out`: literal whitespace becomes
 /// a space (CR LF one space), before references are expanded (so `&#10;` stays a newline).
 fn normalize_attribute(raw: &str, out: &mut String) {
@@ -164,7 +155,9 @@ fn normalize_attribute(raw: &str, out: &mut String) {
 }
 
 fn is_blank(b: &[u8]) -> bool {
-    b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+    // No early exit: the runs between tags are short and almost always blank, and
+    // a loop without branches is the faster one for them.
+    b.iter().fold(true, |all, c| all & matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 impl<'s> Decoder<'s> {
@@ -184,6 +177,7 @@ impl<'s> Decoder<'s> {
             tag: Vec::with_capacity(256),
             name_len: 0,
             attrs: vec![],
+            raw_attrs: vec![],
             next_attr: 0,
             xsi: Xsi::default(),
             xsi_local: String::new(),
@@ -230,7 +224,6 @@ impl<'s> Decoder<'s> {
             default_ns,
             empty: false,
             index: 1,
-            child_hash: 0,
             child_count: 0,
             row: false,
         });
@@ -370,40 +363,43 @@ impl<'s> Decoder<'s> {
         };
         let start = self.names.len();
         self.names.extend_from_slice(&self.tag[..self.name_len]);
-        let h = hash(&self.tag[..self.name_len]);
+        // The previous sibling, if any, is the element that closed last.
+        let same_as_previous = self.last_closed == self.tag[..self.name_len];
         let index = match self.frames.last_mut() {
             Some(parent) => {
-                if parent.child_count > 0 && parent.child_hash == h {
+                if parent.child_count > 0 && same_as_previous {
                     parent.child_count += 1;
                 } else {
-                    parent.child_hash = h;
                     parent.child_count = 1;
                 }
                 parent.child_count
             }
             None => 1,
         };
+        let local_start = start + colon.map_or(0, |c| c + 1);
         self.frames.push(Frame {
             name: start..self.names.len(),
-            local_start: start + colon.map_or(0, |c| c + 1),
+            local_start,
             ns,
             bindings: bindings_before,
             default_ns,
             empty,
             index,
-            child_hash: 0,
             child_count: 0,
             row: false,
         });
-        if self.identity.active() {
+        if self.identity.active() && self.identity.notices(self.identity_depth(), ns, &self.names[local_start..]) {
             self.identity_start()?;
         }
         Ok(ns)
     }
 
     /// How deep the current element is, as identity constraints count (the root: 1).
+    #[inline]
     fn identity_depth(&self) -> usize {
-        IdentityPath::new(&self.around, &self.frames, &self.names).depth()
+        // A segment's first frame (nameless) stands for the elements `around` names.
+        let skip = usize::from(self.frames.first().is_some_and(|f| f.name.is_empty()));
+        self.around.len() + self.frames.len() - skip
     }
 
     fn identity_start(&mut self) -> Result<(), DecodeError> {
@@ -464,28 +460,43 @@ impl<'s> Decoder<'s> {
     /// Parses the current tag's attributes: namespace declarations are bound, `xsi:`
     /// attributes noted, the others kept for [`Decoder::next_attribute`].
     fn read_attributes(&mut self) -> Result<(), DecodeError> {
-        let pos = self.position();
         let content = match simdutf8::basic::from_utf8(&self.tag) {
             Ok(s) => s,
-            Err(_) => return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", pos)),
+            Err(_) => {
+                return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", self.position()));
+            }
         };
         let base = content.as_ptr() as usize;
         let offset = |s: &[u8]| s.as_ptr() as usize - base;
-        let mut raw: Vec<(Range<usize>, Range<usize>)> = vec![];
+        // Reused from tag to tag: no allocation per element.
+        let mut raw = std::mem::take(&mut self.raw_attrs);
+        raw.clear();
+        let mut has_xmlns = false;
         for a in Attributes::new(content, self.name_len) {
-            let a = a.map_err(|e| {
-                let mut err = DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), pos);
-                err.path = self.path();
-                err
-            })?;
+            let a = match a {
+                Ok(a) => a,
+                Err(e) => {
+                    let mut err = DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), self.position());
+                    err.path = self.path();
+                    return Err(err);
+                }
+            };
             let key = a.key.as_ref();
+            has_xmlns |= key.starts_with(XMLNS);
             let k0 = offset(key);
             let v0 = offset(&a.value);
             raw.push((k0..k0 + key.len(), v0..v0 + a.value.len()));
         }
-        let has_xmlns = memchr::memmem::find(&self.tag[self.name_len..], XMLNS).is_some();
+        let r = self.bind_and_keep(&raw, has_xmlns);
+        self.raw_attrs = raw;
+        r
+    }
+
+    /// Binds the namespace declarations among `raw` (name and value ranges in the tag)
+    /// and keeps the other attributes.
+    fn bind_and_keep(&mut self, raw: &[(Range<usize>, Range<usize>)], has_xmlns: bool) -> Result<(), DecodeError> {
         if has_xmlns {
-            for (k, v) in &raw {
+            for (k, v) in raw {
                 let key = &self.tag[k.clone()];
                 let prefix: Option<&[u8]> = if key == XMLNS { Some(b"") } else { key.strip_prefix(b"xmlns:") };
                 if let Some(prefix) = prefix {
@@ -506,7 +517,7 @@ impl<'s> Decoder<'s> {
                 }
             }
         }
-        for (k, v) in raw {
+        for (k, v) in raw.iter().cloned() {
             let key = &self.tag[k.clone()];
             if key == XMLNS || key.starts_with(b"xmlns:") {
                 continue;
@@ -1036,7 +1047,10 @@ impl<'s> Decoder<'s> {
         }
         loop {
             let capturing = !self.captures.is_empty();
-            self.event_start = self.src.position();
+            if self.segment {
+                // Only a segment's worker asks where it stopped.
+                self.event_start = self.src.position();
+            }
             let step = match self.src.next() {
                 Err(e) => return Err(self.xml_error(e)),
                 Ok(ev) => {

@@ -152,6 +152,10 @@ pub fn whitespace<'a>(v: &'a str, ws: Ws, scratch: &'a mut String) -> &'a str {
 
 fn is_collapsed(v: &str) -> bool {
     let b = v.as_bytes();
+    // Most values have no whitespace at all (a branch-free scan).
+    if b.iter().fold(true, |none, &c| none & (c > b' ')) {
+        return true;
+    }
     if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
         return false;
     }

@@ -37,7 +37,11 @@ pub struct Temporal {
 }
 
 fn is_leap(year: i128) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    // Years that fit an i64 (all real ones) skip the slow 128-bit remainder.
+    match i64::try_from(year) {
+        Ok(y) => y % 4 == 0 && (y % 100 != 0 || y % 400 == 0),
+        Err(_) => year % 4 == 0 && (year % 100 != 0 || year % 400 == 0),
+    }
 }
 
 fn days_in_month(year: Option<i128>, month: u8) -> u8 {
@@ -52,7 +56,28 @@ fn days_in_month(year: Option<i128>, month: u8) -> u8 {
 
 /// Days from 1970-01-01 to the given proleptic Gregorian date (H. Hinnant's algorithm).
 pub(super) fn days_from_civil(year: i128, month: u8, day: u8) -> i128 {
+    // Years of up to 16 digits (all real ones) in 64-bit arithmetic: 128-bit division is
+    // a slow library call. The result is the same.
+    const FAST: i128 = 10_000_000_000_000_000;
+    if year.abs() < FAST {
+        return i128::from(days_from_civil_i64(year as i64, month, day));
+    }
+    days_from_civil_wide(year, month, day)
+}
+
+fn days_from_civil_wide(year: i128, month: u8, day: u8) -> i128 {
     let (m, d) = (i128::from(month), i128::from(day));
+    let y = if m <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_from_civil_i64(year: i64, month: u8, day: u8) -> i64 {
+    let (m, d) = (i64::from(month), i64::from(day));
     let y = if m <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -576,6 +601,23 @@ mod tests {
     use super::*;
     use crate::value::ValueErrorKind;
     use crate::value::test_util::fuzz_inputs;
+
+    #[test]
+    fn day_numbers_agree_in_64_and_128_bits() {
+        let years = (-2001..=2401).chain([-9_999_999_999_999_999, 9_999_999_999_999_999, 123_456_789_012]);
+        for y in years {
+            for (m, d) in [(1, 1), (2, 28), (2, 29), (3, 1), (12, 31)] {
+                assert_eq!(
+                    i128::from(days_from_civil_i64(y, m, d)),
+                    days_from_civil_wide(i128::from(y), m, d),
+                    "{y}-{m}-{d}"
+                );
+            }
+            assert_eq!(is_leap(i128::from(y)), y.rem_euclid(4) == 0 && (y % 100 != 0 || y % 400 == 0), "{y}");
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
 
     fn ts(s: &str) -> Result<i64, ValueError> {
         date_time(s).and_then(|t| t.to_timestamp_micros(0))
