@@ -200,7 +200,9 @@ fn take_local(
     std::fs::create_dir_all(dir).map_err(|e| named(e, "cannot create the dead-letter folder", dir))?;
     commit::hold(dir)?;
     let primary = dir.join(input.name());
-    let tmp = commit::temp_path(&primary, "tmp");
+    let alt = dir.join(alt_name(input));
+    // Named after the input's own name, so that two inputs of one name never share it.
+    let tmp = commit::temp_path(&alt, "tmp");
     let copy = || -> io::Result<(u64, u32)> {
         let mut out = Out(File::create(&tmp)?);
         copy_crc(input.open()?, &mut out)?;
@@ -217,7 +219,7 @@ fn take_local(
         return Err(unverified(&tmp.display().to_string(), want, got));
     }
     fault::crash_point();
-    let placed = claim(&primary, &dir.join(alt_name(input)), &input.uri, reason).and_then(|target| {
+    let placed = claim(&primary, &alt, &input.uri, reason).and_then(|target| {
         std::fs::rename(&tmp, &target).map_err(|e| named(e, "cannot rename the dead-letter copy to", &target))?;
         commit::sync_dir(dir)?;
         Ok(target)
@@ -238,10 +240,14 @@ fn claim(
     uri: &str,
     reason: &dyn Fn(&str) -> io::Result<Vec<u8>>,
 ) -> io::Result<std::path::PathBuf> {
+    let reason_path = |p: &Path| {
+        let name = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        p.with_file_name(format!("{name}.error.json"))
+    };
+    // Named after the input's own name, as the copy's temporary is.
+    let tmp = commit::temp_path(&reason_path(alt), "tmp");
     for (i, target) in [primary, alt].into_iter().enumerate() {
-        let name = target.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        let json = target.with_file_name(format!("{name}.error.json"));
-        let tmp = commit::temp_path(&json, "tmp");
+        let json = reason_path(target);
         if let Err(e) = write_synced(&tmp, &reason(&target.display().to_string())?) {
             let _ = std::fs::remove_file(&tmp);
             return Err(named(e, "cannot write", &tmp));

@@ -77,7 +77,7 @@ fn recover(job: &Job) -> Result<(), RunError> {
 pub fn run(job: &Job, inputs: &[Input], threads: usize) -> Result<Vec<FileReport>, RunError> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     recover(job)?;
-    Ok(pool.install(|| {
+    let files = pool.install(|| {
         inputs
             .par_iter()
             .map(|i| {
@@ -86,7 +86,9 @@ pub fn run(job: &Job, inputs: &[Input], threads: usize) -> Result<Vec<FileReport
                 r
             })
             .collect()
-    }))
+    });
+    commit::release();
+    Ok(files)
 }
 
 fn failed(input: &Input, why: String) -> FileReport {

@@ -173,6 +173,16 @@ pub fn hold(root: &Path) -> io::Result<()> {
     }
 }
 
+/// Gives up this run's locks at its end (their files removed: nothing of the run is
+/// left). A later [`hold`] takes them again.
+pub fn release() {
+    let mut held = run().held.lock().unwrap_or_else(|e| e.into_inner());
+    for (root, file) in std::mem::take(&mut *held) {
+        let _ = std::fs::remove_file(root.join(META).join(format!("{}.lock", run().id)));
+        drop(file);
+    }
+}
+
 /// One final name of a commit: the temporary to rename onto it (`None`: the table has
 /// no rows, so any part an earlier run left is removed).
 #[derive(Debug)]
@@ -284,10 +294,7 @@ pub fn apply(root: &Path, ops: &[Op]) -> io::Result<()> {
             Ok(()) => Err(e),
             Err(undo) => Err(io::Error::new(
                 e.kind(),
-                format!(
-                    "{e}; undoing the renames failed too ({undo}): the next run on {} finishes it",
-                    root.display()
-                ),
+                format!("{e}; undoing the renames failed too ({undo}): the next run on {} finishes it", root.display()),
             )),
         },
     }

@@ -104,5 +104,5 @@ mod active {
     pub fn crash_point() {}
 }
 
-pub use active::{crash_point, rename};
 use active::spend;
+pub use active::{crash_point, rename};

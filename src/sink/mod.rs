@@ -8,8 +8,8 @@ pub mod commit;
 pub mod fault;
 
 use crate::source::Input;
-use fault::Out;
 use arrow_array::RecordBatch;
+use fault::Out;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
@@ -86,9 +86,8 @@ impl LocalSink {
     fn create_paths(&self, stem: &str, t: usize) -> io::Result<(PathBuf, PathBuf)> {
         let p = self.paths(stem, t);
         let dir = p.0.parent().expect("a table folder");
-        std::fs::create_dir_all(dir).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot create table folder {}: {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot create table folder {}: {e}", dir.display())))?;
         Ok(p)
     }
 
