@@ -19,6 +19,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use xml2bq_core::{DecodeError, Schema, stable_hash};
 use xml2bq_gcp::Cloud;
+use xml2bq_gcp::gcs::{Object, ObjectReader};
 
 /// Where invalid files go.
 #[derive(Clone, Debug)]
@@ -118,8 +119,20 @@ impl DeadLetter {
                 let c = cloud()?;
                 let name = input.name();
                 let mut object = g.join(&name);
-                if let Some(o) = c.block_on(c.gcs_get(&g.bucket, &object)).map_err(io::Error::other)?
-                    && (o.size, o.crc32c.unwrap_or(0)) != want
+                let get = |name: &str| c.block_on(c.gcs_get(&g.bucket, name)).map_err(io::Error::other);
+                // The name is another input's when it holds other bytes, or a reason
+                // naming another source.
+                let theirs = |o: &Object| -> io::Result<bool> {
+                    if (o.size, o.crc32c.unwrap_or(0)) != want {
+                        return Ok(true);
+                    }
+                    let Some(json) = get(&format!("{object}.error.json"))? else { return Ok(false) };
+                    let mut bytes = vec![];
+                    ObjectReader::new(c.clone(), json).read_to_end(&mut bytes)?;
+                    Ok(source_of(&bytes).as_deref() != Some(input.uri.as_str()))
+                };
+                if let Some(o) = get(&object)?
+                    && theirs(&o)?
                 {
                     object = g.join(&alt_name(input));
                 }
@@ -181,9 +194,13 @@ fn write_synced(p: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// The `source` an `.error.json` names (`None`: unreadable).
-fn reason_source(p: &Path) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
+fn source_of(json: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(json).ok()?;
     Some(v.get("source")?.as_str()?.to_string())
+}
+
+fn reason_source(p: &Path) -> Option<String> {
+    source_of(&std::fs::read(p).ok()?)
 }
 
 /// Copies `input` into the folder `dir`: under a temporary name first, verified, then
