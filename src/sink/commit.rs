@@ -479,4 +479,39 @@ mod tests {
         assert_eq!(temp_owner(".a.parquet.tmp-x"), None);
         assert_eq!(temp_owner(".journal"), None);
     }
+
+    /// Undoing is right after any number of forward steps, and again after itself (a
+    /// crash while undoing).
+    #[test]
+    fn undo_restores_the_old_parts_from_any_step() {
+        for steps in 0..=4 {
+            let root = tempfile::tempdir().unwrap();
+            let r = root.path();
+            let mut entries = vec![];
+            for t in ["a", "b"] {
+                std::fs::create_dir(r.join(t)).unwrap();
+                let fin = r.join(t).join("p.parquet");
+                std::fs::write(&fin, format!("old {t}")).unwrap();
+                let tmp = temp_path(&fin, "tmp");
+                std::fs::write(&tmp, format!("new {t}")).unwrap();
+                let bak = temp_path(&fin, "bak");
+                entries.push(Entry { fin: rel(r, &fin), tmp: Some(rel(r, &tmp)), bak: Some(rel(r, &bak)) });
+            }
+            let journal = Journal { tool: String::new(), entries };
+            let forward: Vec<(String, String)> = journal
+                .entries
+                .iter()
+                .flat_map(|e| [(e.fin.clone(), e.bak.clone().unwrap()), (e.tmp.clone().unwrap(), e.fin.clone())])
+                .collect();
+            for (from, to) in &forward[..steps] {
+                std::fs::rename(r.join(from), r.join(to)).unwrap();
+            }
+            roll_back(r, &journal).unwrap();
+            roll_back(r, &journal).unwrap();
+            for t in ["a", "b"] {
+                assert_eq!(std::fs::read_to_string(r.join(t).join("p.parquet")).unwrap(), format!("old {t}"));
+                assert_eq!(std::fs::read_dir(r.join(t)).unwrap().count(), 1, "step {steps}: nothing else left");
+            }
+        }
+    }
 }
