@@ -1,11 +1,16 @@
 //! Dead-letter: move an invalid file aside with a machine-readable reason.
 //!
-//! The file is copied (Cloud Storage to Cloud Storage: a server-side rewrite), the
-//! copy is checked (size and CRC32C against the source), `<name>.error.json` is
-//! written beside it, and only then is the source removed (unless `keep_source`;
-//! a Cloud Storage source is deleted only at the generation that was read). Any
-//! failure leaves the source in place.
+//! The file is copied (Cloud Storage to Cloud Storage: a server-side rewrite; to a
+//! folder: under a temporary dot-file name, renamed once complete), the copy is
+//! checked (size and CRC32C against the source), `<name>.error.json` is written
+//! beside it, and only then is the source removed (unless `keep_source`; a Cloud
+//! Storage source is deleted only at the generation that was read; a symlink is
+//! removed, never its target). Any failure, or a crash, leaves the source in place.
+//! An input whose name another input's copy already holds gets `<stem>-<hash of its
+//! URI>.<ext>`, as parts are named, so no two inputs share a copy or a reason.
 
+use crate::sink::commit;
+use crate::sink::fault::{self, Out};
 use crate::source::{Input, Loc, Location};
 use bytes::Bytes;
 use serde::Serialize;
@@ -14,6 +19,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use xml2bq_core::{DecodeError, Schema, stable_hash};
 use xml2bq_gcp::Cloud;
+use xml2bq_gcp::gcs::{Object, ObjectReader};
 
 /// Where invalid files go.
 #[derive(Clone, Debug)]
@@ -87,74 +93,74 @@ impl DeadLetter {
         if want.0 != input.size {
             return Err(io::Error::other(format!("{} changed while it was read; left in place", input.uri)));
         }
-        let name = input.name();
-        let alt = format!("{:016x}-{name}", stable_hash(&input.uri));
-        let (target, got) = match &self.dir {
-            Location::Local(dir) => {
-                std::fs::create_dir_all(dir)?;
-                let mut target = dir.join(&name);
-                if target.exists() && checksum(&target)? != want {
-                    target = dir.join(&alt); // another file of that name is already there
-                }
-                let mut copy = File::create(&target)?;
-                copy_crc(input.open()?, &mut copy)?;
-                copy.sync_all()?;
-                drop(copy);
-                (target.display().to_string(), checksum(&target)?)
-            }
+        let reason = |target: &str| {
+            let reason = Reason {
+                source: &input.uri,
+                dead_letter: target.to_string(),
+                rule: err.rule.as_str(),
+                message: &err.message,
+                path: &err.path,
+                line: err.line,
+                column: err.column,
+                offset: err.offset,
+                size: want.0,
+                crc32c: format!("{:08x}", want.1),
+                source_removed: !self.keep_source,
+                schema: schema.info.mapping.or(schema.info.files.first().map(|f| f.0)).unwrap_or(""),
+                tool: format!("xml2bq {}", env!("CARGO_PKG_VERSION")),
+            };
+            let mut json = serde_json::to_vec_pretty(&reason).map_err(io::Error::other)?;
+            json.push(b'\n');
+            Ok::<_, io::Error>(json)
+        };
+        let target = match &self.dir {
+            Location::Local(dir) => take_local(dir, input, want, &reason)?,
             Location::Gcs(g) => {
                 let c = cloud()?;
+                let name = input.name();
                 let mut object = g.join(&name);
-                if let Some(o) = c.block_on(c.gcs_get(&g.bucket, &object)).map_err(io::Error::other)?
-                    && (o.size, o.crc32c.unwrap_or(0)) != want
+                let get = |name: &str| c.block_on(c.gcs_get(&g.bucket, name)).map_err(io::Error::other);
+                // The name is another input's when it holds other bytes, or a reason
+                // naming another source.
+                let theirs = |o: &Object| -> io::Result<bool> {
+                    if (o.size, o.crc32c.unwrap_or(0)) != want {
+                        return Ok(true);
+                    }
+                    let Some(json) = get(&format!("{object}.error.json"))? else { return Ok(false) };
+                    let mut bytes = vec![];
+                    ObjectReader::new(c.clone(), json).read_to_end(&mut bytes)?;
+                    Ok(source_of(&bytes).as_deref() != Some(input.uri.as_str()))
+                };
+                if let Some(o) = get(&object)?
+                    && theirs(&o)?
                 {
-                    object = g.join(&alt);
+                    object = g.join(&alt_name(input));
                 }
                 let copy = match &input.loc {
                     Loc::Gcs(src) => c.block_on(c.gcs_rewrite(src, &g.bucket, &object)),
                     Loc::Local(p) => c.block_on(c.gcs_put_file(&g.bucket, &object, p)),
                 }
                 .map_err(io::Error::other)?;
-                (copy.uri(), (copy.size, copy.crc32c.unwrap_or(!want.1)))
-            }
-        };
-        if got != want {
-            return Err(unverified(&target, want, got));
-        }
-        let reason = Reason {
-            source: &input.uri,
-            dead_letter: target.clone(),
-            rule: err.rule.as_str(),
-            message: &err.message,
-            path: &err.path,
-            line: err.line,
-            column: err.column,
-            offset: err.offset,
-            size: want.0,
-            crc32c: format!("{:08x}", want.1),
-            source_removed: !self.keep_source,
-            schema: schema.info.mapping.or(schema.info.files.first().map(|f| f.0)).unwrap_or(""),
-            tool: format!("xml2bq {}", env!("CARGO_PKG_VERSION")),
-        };
-        let mut json = serde_json::to_vec_pretty(&reason).map_err(io::Error::other)?;
-        json.push(b'\n');
-        match &self.dir {
-            Location::Local(_) => {
-                let mut f = File::create(format!("{target}.error.json"))?;
-                f.write_all(&json)?;
-                f.sync_all()?;
-            }
-            Location::Gcs(g) => {
-                let c = cloud()?;
-                let object = target.strip_prefix(&format!("gs://{}/", g.bucket)).unwrap_or(&target);
+                let got = (copy.size, copy.crc32c.unwrap_or(!want.1));
+                let target = copy.uri();
+                if got != want {
+                    return Err(unverified(&target, want, got));
+                }
                 let name = format!("{object}.error.json");
-                c.block_on(c.gcs_put(&g.bucket, &name, Bytes::from(json), "application/json"))
+                c.block_on(c.gcs_put(&g.bucket, &name, Bytes::from(reason(&target)?), "application/json"))
                     .map_err(io::Error::other)?;
+                target
             }
-        }
+        };
         if !self.keep_source {
             match &input.loc {
-                Loc::Local(p) => std::fs::remove_file(p)?,
+                // A symlink is removed itself, never the file it points to.
+                Loc::Local(p) => std::fs::remove_file(p).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("dead-lettered to {target}, but cannot remove the source {}: {e}", p.display()),
+                    )
+                })?,
                 Loc::Gcs(o) => {
                     let c = cloud()?;
                     c.block_on(c.gcs_delete(&o.bucket, &o.name, Some(o.generation))).map_err(io::Error::other)?;
@@ -163,6 +169,132 @@ impl DeadLetter {
         }
         Ok(target)
     }
+}
+
+/// The name used when another input holds the input's own name: `<stem>-<16 hex of the
+/// URI hash>.<ext>`, as parts are named (stable: a re-run picks the same one).
+fn alt_name(input: &Input) -> String {
+    let name = input.name();
+    let hash = stable_hash(&input.uri);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}-{hash:016x}.{ext}"),
+        _ => format!("{name}-{hash:016x}"),
+    }
+}
+
+fn named(e: io::Error, what: &str, p: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{what} {}: {e}", p.display()))
+}
+
+/// Writes `bytes` to a new file and flushes it to the disk.
+fn write_synced(p: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = Out(File::create(p)?);
+    f.write_all(bytes)?;
+    f.sync()
+}
+
+/// The `source` an `.error.json` names (`None`: unreadable).
+fn source_of(json: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(json).ok()?;
+    Some(v.get("source")?.as_str()?.to_string())
+}
+
+fn reason_source(p: &Path) -> Option<String> {
+    source_of(&std::fs::read(p).ok()?)
+}
+
+/// Copies `input` into the folder `dir`: under a temporary name first, verified, then
+/// renamed to its name (or, when another input holds that name, to [`alt_name`]), with
+/// its `.error.json` claimed before the copy is renamed. A crash at any point leaves
+/// the source in place and no partial copy under a final name; the re-run writes the
+/// same name.
+fn take_local(
+    dir: &Path,
+    input: &Input,
+    want: (u64, u32),
+    reason: &dyn Fn(&str) -> io::Result<Vec<u8>>,
+) -> io::Result<String> {
+    std::fs::create_dir_all(dir).map_err(|e| named(e, "cannot create the dead-letter folder", dir))?;
+    commit::hold(dir)?;
+    let primary = dir.join(input.name());
+    let alt = dir.join(alt_name(input));
+    // Named after the input's own name, so that two inputs of one name never share it.
+    let tmp = commit::temp_path(&alt, "tmp");
+    let copy = || -> io::Result<(u64, u32)> {
+        let mut out = Out(File::create(&tmp)?);
+        copy_crc(input.open()?, &mut out)?;
+        out.sync()?;
+        drop(out);
+        checksum(&tmp)
+    };
+    let got = copy().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        named(e, "cannot write the dead-letter copy", &tmp)
+    })?;
+    if got != want {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(unverified(&tmp.display().to_string(), want, got));
+    }
+    fault::crash_point();
+    let placed = claim(&primary, &alt, &input.uri, reason).and_then(|target| {
+        std::fs::rename(&tmp, &target).map_err(|e| named(e, "cannot rename the dead-letter copy to", &target))?;
+        commit::sync_dir(dir)?;
+        Ok(target)
+    });
+    if placed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok(placed?.display().to_string())
+}
+
+/// Writes the `.error.json` of the first of `names` that is free or already this
+/// input's (its `.error.json` names the same source); the last one is the input's own.
+/// A free name is claimed atomically (a hard link fails when the name is taken), so two
+/// inputs never share one, in this run or a concurrent one.
+fn claim(
+    primary: &Path,
+    alt: &Path,
+    uri: &str,
+    reason: &dyn Fn(&str) -> io::Result<Vec<u8>>,
+) -> io::Result<std::path::PathBuf> {
+    let reason_path = |p: &Path| {
+        let name = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        p.with_file_name(format!("{name}.error.json"))
+    };
+    // Named after the input's own name, as the copy's temporary is.
+    let tmp = commit::temp_path(&reason_path(alt), "tmp");
+    for (i, target) in [primary, alt].into_iter().enumerate() {
+        let json = reason_path(target);
+        if let Err(e) = write_synced(&tmp, &reason(&target.display().to_string())?) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(named(e, "cannot write", &tmp));
+        }
+        let ours = || reason_source(&json).as_deref() == Some(uri);
+        let claimed = if i == 1 {
+            true
+        } else {
+            match std::fs::hard_link(&tmp, &json) {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Ok(target.to_path_buf());
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => ours(),
+                // No hard links on this file system: check, then rename.
+                Err(_) => !commit::exists(&json)? || ours(),
+            }
+        };
+        if claimed {
+            return match std::fs::rename(&tmp, &json) {
+                Ok(()) => Ok(target.to_path_buf()),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    Err(named(e, "cannot rename the reason to", &json))
+                }
+            };
+        }
+        let _ = std::fs::remove_file(&tmp);
+    }
+    unreachable!("the last name is always claimed")
 }
 
 /// 1-based line and column (in characters) of byte `offset` of `input`.

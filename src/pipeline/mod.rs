@@ -6,8 +6,8 @@ mod parallel;
 
 use crate::deadletter::{self, DeadLetter};
 use crate::report::{FileReport, Status};
-use crate::sink::LocalSink;
-use crate::source::{Counting, Input};
+use crate::sink::{LocalSink, commit};
+use crate::source::{Counting, Input, Location};
 use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -37,10 +37,47 @@ pub struct Job {
     pub on_file: Arc<dyn Fn(&FileReport) + Send + Sync>,
 }
 
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot start the worker threads: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+    #[error("cannot finish what a stopped run left in {0} ({1}); nothing was read or moved: fix that, then run again")]
+    Recover(String, std::io::Error),
+}
+
+/// Finishes what stopped runs left in the job's folders before anything else is written
+/// (interrupted commits rolled forward or back, dead runs' temporaries removed).
+fn recover(job: &Job) -> Result<(), RunError> {
+    let mut roots = vec![];
+    if let Some(sink) = &job.sink {
+        roots.push(sink.dest.clone());
+    }
+    if let Some(DeadLetter { dir: Location::Local(dir), .. }) = &job.dead_letter
+        && dir.is_dir()
+    {
+        roots.push(dir.clone());
+    }
+    for root in roots {
+        let done = commit::recover(&root).map_err(|e| RunError::Recover(root.display().to_string(), e))?;
+        if done != commit::Recovered::default() {
+            eprintln!(
+                "xml2bq: {}: undid {} and finished {} interrupted commits, removed {} temporary files of stopped runs",
+                root.display(),
+                done.rolled_back,
+                done.rolled_forward,
+                done.removed
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs every input on `threads` threads (0: one per core); results in input order.
-pub fn run(job: &Job, inputs: &[Input], threads: usize) -> Result<Vec<FileReport>, rayon::ThreadPoolBuildError> {
+pub fn run(job: &Job, inputs: &[Input], threads: usize) -> Result<Vec<FileReport>, RunError> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-    Ok(pool.install(|| {
+    recover(job)?;
+    let files = pool.install(|| {
         inputs
             .par_iter()
             .map(|i| {
@@ -49,7 +86,9 @@ pub fn run(job: &Job, inputs: &[Input], threads: usize) -> Result<Vec<FileReport
                 r
             })
             .collect()
-    }))
+    });
+    commit::release();
+    Ok(files)
 }
 
 fn failed(input: &Input, why: String) -> FileReport {

@@ -1,10 +1,15 @@
 //! Sinks: where a file's record batches go. Each input file writes its own part per
-//! table into `DEST/<table>/`, first under a temporary name; the parts are renamed
-//! into place only when the whole file decoded (all-or-nothing), and a re-run of the
-//! same input replaces its parts instead of adding to them.
+//! table into `DEST/<table>/`, first under a temporary dot-file name; the parts are
+//! renamed into place only when the whole file decoded, all of them or none
+//! ([`commit`]), and a re-run of the same input replaces its parts instead of adding
+//! to them.
+
+pub mod commit;
+pub mod fault;
 
 use crate::source::Input;
 use arrow_array::RecordBatch;
+use fault::Out;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
@@ -12,7 +17,7 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use std::fs::File;
 use std::io::{self, BufWriter};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use xml2bq_core::columns::arrow_schema;
 use xml2bq_core::{Schema, stable_hash};
 
@@ -46,8 +51,8 @@ pub struct LocalSink {
 }
 
 enum Part {
-    Parquet(ArrowWriter<File>),
-    Ndjson(arrow_json::LineDelimitedWriter<BufWriter<File>>),
+    Parquet(ArrowWriter<Out>),
+    Ndjson(arrow_json::LineDelimitedWriter<BufWriter<Out>>),
 }
 
 /// The parts one input file is writing.
@@ -72,14 +77,24 @@ impl LocalSink {
     fn paths(&self, stem: &str, t: usize) -> (PathBuf, PathBuf) {
         let dir = self.dest.join(self.schema.tables[t].name);
         let ext = self.format.ext();
-        (dir.join(format!("{stem}.{ext}")), dir.join(format!(".{stem}.{ext}.tmp-{}", std::process::id())))
+        let fin = dir.join(format!("{stem}.{ext}"));
+        let tmp = commit::temp_path(&fin, "tmp");
+        (fin, tmp)
     }
 
     /// [`LocalSink::paths`], creating the table's folder.
     fn create_paths(&self, stem: &str, t: usize) -> io::Result<(PathBuf, PathBuf)> {
         let p = self.paths(stem, t);
-        std::fs::create_dir_all(p.0.parent().expect("a table folder"))?;
+        let dir = p.0.parent().expect("a table folder");
+        std::fs::create_dir_all(dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot create table folder {}: {e}", dir.display())))?;
         Ok(p)
+    }
+
+    /// Finishes what stopped runs left in the destination (see [`commit::recover`]);
+    /// called once before a run writes anything.
+    pub fn recover(&self) -> io::Result<commit::Recovered> {
+        commit::recover(&self.dest)
     }
 
     /// Starts writing parts for one input file.
@@ -104,7 +119,7 @@ impl FileParts {
     pub fn write(&mut self, t: usize, batch: &RecordBatch) -> io::Result<()> {
         if self.parts[t].is_none() {
             let (_, tmp) = self.sink.create_paths(&self.stem, t)?;
-            let file = File::create(&tmp)?;
+            let file = create(&tmp)?;
             let part = match self.sink.format {
                 Format::Parquet => Part::Parquet(
                     ArrowWriter::try_new(file, arrow_schema(&self.sink.schema.tables[t]), Some(self.sink.props()?))
@@ -123,43 +138,65 @@ impl FileParts {
         }
     }
 
+    /// Writes the part's footer and flushes it to the disk.
     fn close(part: Part) -> io::Result<()> {
         match part {
-            Part::Parquet(w) => w.close().map(|_| ()).map_err(io_err),
+            Part::Parquet(mut w) => {
+                w.finish().map_err(io_err)?;
+                w.inner().sync()
+            }
             Part::Ndjson(mut w) => {
                 w.finish().map_err(io_err)?;
                 let mut inner = w.into_inner();
                 io::Write::flush(&mut inner)?;
-                inner.into_inner().map_err(|e| io_err(e.error()))?.sync_all()
+                inner.into_inner().map_err(|e| io_err(e.error()))?.sync()
             }
         }
     }
 
-    /// Closes the parts and moves them into place; a table with no rows loses any
-    /// part an earlier run of the same input left. Returns the final paths.
+    /// Closes the parts and moves them into place, all of them or (on an error) none;
+    /// a table with no rows loses any part an earlier run of the same input left.
+    /// Returns the final paths.
     pub fn commit(mut self) -> io::Result<Vec<PathBuf>> {
-        let mut done = vec![];
+        let mut ops = vec![];
+        let mut closed = Ok(());
         for t in 0..self.parts.len() {
-            let fin = self.sink.paths(&self.stem, t).0;
-            match self.parts[t].take() {
-                Some((part, tmp)) => {
-                    Self::close(part)?;
-                    std::fs::rename(&tmp, &fin)?;
-                    done.push(fin);
+            let (fin, _) = self.sink.paths(&self.stem, t);
+            let tmp = self.parts[t].take().map(|(part, tmp)| {
+                if closed.is_ok() {
+                    closed = Self::close(part).map_err(|e| annotated(e, &tmp));
                 }
-                None => remove_if_exists(&fin)?,
-            }
+                tmp
+            });
+            ops.push(commit::Op { tmp, fin });
         }
-        Ok(done)
+        if let Err(e) = closed {
+            for tmp in ops.iter().filter_map(|o| o.tmp.as_ref()) {
+                let _ = std::fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+        commit::apply(&self.sink.dest, &ops)?;
+        Ok(ops.into_iter().filter(|o| o.tmp.is_some()).map(|o| o.fin).collect())
     }
 
     /// Drops everything written for this input.
     pub fn abort(mut self) {
         for (part, tmp) in self.parts.iter_mut().filter_map(Option::take) {
-            let _ = Self::close(part);
+            drop(part);
             let _ = std::fs::remove_file(tmp);
         }
     }
+}
+
+/// Creates an output file.
+fn create(p: &std::path::Path) -> io::Result<Out> {
+    File::create(p).map(Out).map_err(|e| annotated(e, p))
+}
+
+/// The error, naming the file it happened to.
+fn annotated(e: io::Error, p: &std::path::Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", p.display()))
 }
 
 impl Drop for FileParts {
@@ -173,8 +210,9 @@ impl Drop for FileParts {
 /// Parquet parts written one row group at a time from column chunks encoded
 /// elsewhere (by the threads that decoded them): the segment-parallel path.
 pub struct RowGroupParts {
+    dest: PathBuf,
     final_paths: Vec<PathBuf>,
-    parts: Vec<Option<(SerializedFileWriter<File>, PathBuf)>>,
+    parts: Vec<Option<(SerializedFileWriter<Out>, PathBuf)>>,
 }
 
 impl LocalSink {
@@ -182,18 +220,27 @@ impl LocalSink {
     /// factories that encode row groups for those parts on any thread.
     pub fn begin_row_groups(&self, input: &Input) -> io::Result<(RowGroupParts, Vec<ArrowRowGroupWriterFactory>)> {
         let stem = part_stem(input);
-        let (mut parts, mut factories, mut finals) = (vec![], vec![], vec![]);
+        // Built as it goes, so that an error drops (removes) the parts already created.
+        let mut parts = RowGroupParts { dest: self.dest.clone(), final_paths: vec![], parts: vec![] };
+        let mut factories = vec![];
         for t in 0..self.schema.tables.len() {
             let (fin, tmp) = self.create_paths(&stem, t)?;
-            let writer =
-                ArrowWriter::try_new(File::create(&tmp)?, arrow_schema(&self.schema.tables[t]), Some(self.props()?))
-                    .map_err(io_err)?;
-            let (writer, factory) = writer.into_serialized_writer().map_err(io_err)?;
-            parts.push(Some((writer, tmp)));
+            let file = create(&tmp)?;
+            parts.parts.push(None);
+            parts.final_paths.push(fin);
+            let writer = ArrowWriter::try_new(file, arrow_schema(&self.schema.tables[t]), Some(self.props()?));
+            let opened = writer.and_then(ArrowWriter::into_serialized_writer).map_err(io_err);
+            let (writer, factory) = match opened {
+                Ok(w) => w,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
+            parts.parts[t] = Some((writer, tmp));
             factories.push(factory);
-            finals.push(fin);
         }
-        Ok((RowGroupParts { final_paths: finals, parts }, factories))
+        Ok((parts, factories))
     }
 
     fn props(&self) -> io::Result<WriterProperties> {
@@ -238,19 +285,30 @@ impl RowGroupParts {
 
     /// Closes the parts and moves those with rows into place (as [`FileParts::commit`]).
     pub fn commit(mut self, rows: &[u64]) -> io::Result<Vec<PathBuf>> {
-        let mut done = vec![];
+        let mut ops = vec![];
+        let mut closed = Ok(());
         for ((part, fin), n) in self.parts.iter_mut().zip(&self.final_paths).zip(rows) {
-            let (writer, tmp) = part.take().expect("open until commit");
-            writer.close().map_err(io_err)?;
-            if *n > 0 {
-                std::fs::rename(&tmp, fin)?;
-                done.push(fin.clone());
-            } else {
-                std::fs::remove_file(&tmp)?;
-                remove_if_exists(fin)?;
+            let (mut writer, tmp) = part.take().expect("open until commit");
+            if *n == 0 {
+                drop(writer);
+                let _ = std::fs::remove_file(&tmp);
+                ops.push(commit::Op { tmp: None, fin: fin.clone() });
+                continue;
             }
+            if closed.is_ok() {
+                closed = writer.finish().map_err(io_err).and_then(|_| writer.inner().sync());
+                closed = closed.map_err(|e| annotated(e, &tmp));
+            }
+            ops.push(commit::Op { tmp: Some(tmp), fin: fin.clone() });
         }
-        Ok(done)
+        if let Err(e) = closed {
+            for tmp in ops.iter().filter_map(|o| o.tmp.as_ref()) {
+                let _ = std::fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+        commit::apply(&self.dest, &ops)?;
+        Ok(ops.into_iter().filter(|o| o.tmp.is_some()).map(|o| o.fin).collect())
     }
 }
 
@@ -259,12 +317,5 @@ impl Drop for RowGroupParts {
         for (_, tmp) in self.parts.iter_mut().filter_map(Option::take) {
             let _ = std::fs::remove_file(tmp);
         }
-    }
-}
-
-fn remove_if_exists(p: &Path) -> io::Result<()> {
-    match std::fs::remove_file(p) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
     }
 }

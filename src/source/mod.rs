@@ -173,13 +173,23 @@ pub fn expand(args: &[String], exclude: &[String]) -> Result<Vec<Input>, ExpandE
             continue;
         }
         let size = std::fs::metadata(&abs).map_err(|e| ExpandError::Io(p.display().to_string(), e))?.len();
-        out.push(Input::local(abs, size));
+        out.push(Input::local(link_path(&p).unwrap_or(abs), size));
     }
     out.extend(objects.into_iter().map(Input::gcs));
     out.retain(|i| !exclude.iter().any(|x| i.uri.starts_with(x.as_str())));
     out.sort_by(|a, b| a.uri.cmp(&b.uri));
     out.dedup_by(|a, b| a.uri == b.uri);
     Ok(out)
+}
+
+/// A symlink's own absolute path (its folder resolved, its name kept), so that
+/// dead-lettering removes the link and never the file it points to; `None` for a file.
+fn link_path(p: &Path) -> Option<PathBuf> {
+    if !p.symlink_metadata().ok()?.file_type().is_symlink() {
+        return None;
+    }
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
 }
 
 /// Counts bytes as they are read (for progress and throughput).
