@@ -119,11 +119,12 @@ pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
         Some(d) => Location::parse(d),
         None => Location::Local(dest.join("_dead_letter")),
     };
-    dest::folder("--dest", &dest, Create::Now)?;
+    dest::folder("--dest", &dest, Create::WhenNeeded)?;
     check_dead_letter(&args, &dead_dir)?;
     args.run.check_report()?;
     let exclude = [Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()];
     let inputs = args.run.inputs(shard, &exclude)?;
+    dest::folder("--dest", &dest, Create::Now)?;
     let sink = LocalSink { schema, dest, format: args.format, row_group_rows: args.row_group_rows as usize };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
     let (files, secs) =

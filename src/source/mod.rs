@@ -162,7 +162,8 @@ pub fn expand(args: &[String], exclude: &[String]) -> Result<Expansion, ExpandEr
             continue;
         }
         let p = Path::new(a);
-        let before = found.hits;
+        // Anything found (even again) or refused: the argument names something.
+        let before = found.hits + found.refused.len();
         match std::fs::metadata(p) {
             Err(e) if e.kind() == io::ErrorKind::NotFound && std::fs::symlink_metadata(p).is_err() => {
                 if !has_glob(a) {
@@ -172,7 +173,7 @@ pub fn expand(args: &[String], exclude: &[String]) -> Result<Expansion, ExpandEr
             }
             meta => found.entry(p, meta),
         }
-        if found.hits == before {
+        if found.hits + found.refused.len() == before {
             return Err(ExpandError::Empty(a.clone()));
         }
     }
