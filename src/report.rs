@@ -137,10 +137,18 @@ impl Report {
     pub fn summary(&self) -> String {
         let t = &self.totals;
         let shard = self.shard.as_ref().map(|s| format!(" (shard {s})")).unwrap_or_default();
-        let mut s = format!(
-            "xml2bq {}{shard}: {} files: {} ok, {} dead-lettered, {} invalid, {} failed\n",
-            self.command, t.files, t.loaded, t.dead_lettered, t.invalid, t.failed
-        );
+        let mut s = if self.command == "validate" {
+            // Validate moves nothing: a file is valid, invalid, or could not be read.
+            format!(
+                "xml2bq validate{shard}: {} files: {} valid, {} invalid, {} failed\n",
+                t.files, t.loaded, t.invalid, t.failed
+            )
+        } else {
+            format!(
+                "xml2bq {}{shard}: {} files: {} ok, {} dead-lettered, {} invalid, {} failed\n",
+                self.command, t.files, t.loaded, t.dead_lettered, t.invalid, t.failed
+            )
+        };
         for (name, n) in &t.rows {
             s.push_str(&format!("  {name}: {n} rows\n"));
         }

@@ -80,9 +80,9 @@ fn the_index_comes_from_the_engines() {
     let (_, run, _) = files_of(dir.path(), &[], &[("CLOUD_RUN_TASK_INDEX", "1"), ("CLOUD_RUN_TASK_COUNT", "3")]);
     assert_eq!(run, flag, "Cloud Run task index and count are honoured");
     let (code, _, _) = files_of(dir.path(), &[], &[("JOB_COMPLETION_INDEX", "1")]);
-    assert_eq!(code, Some(1), "an index without a count is an error");
+    assert_eq!(code, Some(2), "an index without a count is a usage error");
     let o = xml2bq(&["validate", dir.path().to_str().unwrap(), "--shard", "3/3"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2), "a usage error");
     assert!(stderr(&o).contains("0 to COUNT-1"), "{}", stderr(&o));
 }
 

@@ -1,11 +1,13 @@
 //! `xml2bq load`: parse inputs, write typed tables (a local folder of parts, or
 //! BigQuery), dead-letter invalid files.
 
-use super::RunArgs;
+use super::dest::{self, Create};
+use super::{RunArgs, UsageError};
 use crate::deadletter::DeadLetter;
 use crate::report::{FileReport, Report, Status};
 use crate::sink::{Format, LocalSink};
-use crate::source::{self, Input, Location};
+use crate::source::shard::Shard;
+use crate::source::{Input, Location};
 use clap::Args;
 use std::path::PathBuf;
 use xml2bq_core::Schema;
@@ -15,9 +17,12 @@ use xml2bq_gcp::gcs::GsPath;
 
 pub const EXAMPLES: &str = "\
 Examples:
-  xml2bq load sample-data --dest out
-      writes out/customers/*.parquet and out/orders/*.parquet; invalid files go to
-      out/_dead_letter/ with a <name>.error.json reason, and are removed from the input
+  xml2bq validate sample-data
+      checks every file and lists the invalid ones; writes and moves nothing
+  xml2bq load sample-data --dest out --keep-source
+      writes out/customers/*.parquet and out/orders/*.parquet; invalid files are copied to
+      out/_dead_letter/ with a <name>.error.json reason (without --keep-source they are
+      moved there: removed from the input folder)
   xml2bq load 'exports/**/*.xml' --dest out --dead-letter rejected --keep-source --report run.json
   xml2bq load exports --dest out --format ndjson
   xml2bq load 'gs://in-bucket/exports/*.xml' --dest bq://my-project.sales \\
@@ -56,9 +61,10 @@ pub struct LoadArgs {
     /// Without it the data is sent in the load request, as `bq load` does for local files.
     #[arg(long, value_name = "gs://BUCKET/PREFIX", help_heading = "BigQuery")]
     pub staging: Option<String>,
-    /// BigQuery: append rows, or replace the tables' contents (bq load --noreplace / --replace).
-    #[arg(long, value_enum, default_value_t = WriteMode::Append, help_heading = "BigQuery")]
-    pub write: WriteMode,
+    /// BigQuery: append rows, or replace the tables' contents (bq load --noreplace / --replace)
+    /// [default: append]
+    #[arg(long, value_enum, help_heading = "BigQuery")]
+    pub write: Option<WriteMode>,
     /// BigQuery: partition new tables by day on this DATE/DATETIME/TIMESTAMP column
     /// (applied to the tables that have it).
     #[arg(long, value_name = "COLUMN", help_heading = "BigQuery")]
@@ -78,70 +84,118 @@ pub struct LoadArgs {
 }
 
 pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
+    // The whole command line first (exit 2), then the destinations (exit 1), then the inputs.
+    let shard = args.run.shard()?;
     if args.dest.starts_with("bq://") {
-        return run_bigquery(schema, args);
+        return run_bigquery(schema, args, shard);
     }
     if args.dest.starts_with("gs://") {
-        anyhow::bail!(
+        return Err(usage(format!(
             "--dest {}: give a local folder or bq://PROJECT.DATASET (gs:// is for inputs, --dead-letter and --staging)",
             args.dest
-        );
+        )));
+    }
+    let bigquery_only: Vec<&str> = [
+        ("--staging", args.staging.is_some()),
+        ("--write", args.write.is_some()),
+        ("--partition-by", args.partition_by.is_some()),
+        ("--cluster-by", !args.cluster_by.is_empty()),
+        ("--table", !args.table_names.is_empty()),
+        ("--location", args.location.is_some()),
+        ("--work-dir", args.work_dir.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, given)| given.then_some(flag))
+    .collect();
+    if !bigquery_only.is_empty() {
+        return Err(usage(format!(
+            "{} only apply to a BigQuery destination (--dest bq://PROJECT.DATASET), not to the folder {}",
+            bigquery_only.join(", "),
+            args.dest
+        )));
     }
     let dest = PathBuf::from(&args.dest);
     let dead_dir = match &args.dead_letter {
         Some(d) => Location::parse(d),
         None => Location::Local(dest.join("_dead_letter")),
     };
+    dest::folder("--dest", &dest, Create::WhenNeeded)?;
+    check_dead_letter(&args, &dead_dir)?;
+    args.run.check_report()?;
     let exclude = [Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()];
-    let (inputs, shard) = args.run.shard_inputs(source::expand(&args.run.inputs, &exclude)?)?;
-    std::fs::create_dir_all(&dest).map_err(|e| anyhow::anyhow!("cannot create destination {}: {e}", dest.display()))?;
+    let inputs = args.run.inputs(shard, &exclude)?;
+    dest::folder("--dest", &dest, Create::Now)?;
     let sink = LocalSink { schema, dest, format: args.format, row_group_rows: args.row_group_rows as usize };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
     let (files, secs) =
-        super::run_files(schema, &inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)?;
-    let mut report = Report::new("load", schema, files, secs);
+        super::run_files(schema, &inputs.inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)?;
+    let mut report = Report::new("load", schema, inputs.reports(files), secs);
     report.shard = shard.map(|s| s.to_string());
     super::finish(report, &args.run)
 }
 
-fn run_bigquery(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
-    let dest = Dest::parse(&args.dest).map_err(anyhow::Error::msg)?;
+fn usage(msg: String) -> anyhow::Error {
+    UsageError(msg).into()
+}
+
+/// A local dead-letter folder must be a folder this process can create and write in
+/// (it is made when the first invalid file comes).
+fn check_dead_letter(args: &LoadArgs, dir: &Location) -> anyhow::Result<()> {
+    match dir {
+        Location::Local(d) if args.dead_letter.is_some() => dest::folder("--dead-letter", d, Create::WhenNeeded),
+        Location::Local(d) => dest::folder("the dead-letter folder (--dead-letter)", d, Create::WhenNeeded),
+        Location::Gcs(_) => Ok(()),
+    }
+}
+
+fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -> anyhow::Result<i32> {
+    let dest = Dest::parse(&args.dest).map_err(|e| usage(format!("--dest: {e}")))?;
     let Some(dead) = &args.dead_letter else {
-        anyhow::bail!(
+        return Err(usage(
             "--dead-letter is required with a BigQuery destination: a folder or gs://BUCKET/PREFIX for invalid files"
-        );
+                .into(),
+        ));
     };
     if args.format != Format::Parquet {
-        anyhow::bail!("BigQuery loads use Parquet; --format {:?} is for folder destinations", args.format);
+        return Err(usage(format!(
+            "BigQuery loads use Parquet; --format {:?} is for folder destinations",
+            args.format
+        )));
     }
     let staging = match &args.staging {
-        Some(s) => Some(GsPath::parse(s).ok_or_else(|| anyhow::anyhow!("--staging {s}: expected gs://BUCKET/PREFIX"))?),
+        Some(s) => Some(GsPath::parse(s).ok_or_else(|| usage(format!("--staging {s}: expected gs://BUCKET/PREFIX")))?),
         None => None,
     };
     let table_names: Vec<&str> = schema.tables.iter().map(|t| t.name).collect();
     let opts = LoadOptions {
         dest,
-        tables: LoadOptions::table_names(&table_names, &args.table_names).map_err(anyhow::Error::msg)?,
+        tables: LoadOptions::table_names(&table_names, &args.table_names).map_err(usage)?,
         schemas: schema.tables.iter().map(xml2bq_gcp::bigquery::schema::fields).collect(),
         description: format!(
             "Loaded by xml2bq from {}",
             schema.info.mapping.or(schema.info.files.first().map(|f| f.0)).unwrap_or("its schema")
         ),
-        write: args.write,
+        write: args.write.unwrap_or(WriteMode::Append),
         partition_by: args.partition_by.clone(),
         cluster_by: args.cluster_by.clone(),
         staging: staging.clone(),
         location: args.location.clone(),
     };
+    let dead_dir = Location::parse(dead);
+    check_dead_letter(&args, &dead_dir)?;
+    if let Some(w) = &args.work_dir {
+        dest::folder("--work-dir", w, Create::Now)?;
+    }
+    args.run.check_report()?;
     let cloud = Cloud::get()?;
     // Before any data moves: the dataset exists, the tables exist or are created, and fit.
     cloud.block_on(tables::prepare(&cloud, &opts))?;
-    let dead_dir = Location::parse(dead);
     let mut exclude = vec![dead_dir.uri_prefix()];
     if let Some(s) = &staging {
         exclude.push(Location::Gcs(s.clone()).uri_prefix());
     }
-    let (inputs, shard) = args.run.shard_inputs(source::expand(&args.run.inputs, &exclude)?)?;
+    let found = args.run.inputs(shard, &exclude)?;
+    let inputs = &found.inputs;
     let work = match &args.work_dir {
         Some(w) => w.clone(),
         None => std::env::temp_dir().join(format!("xml2bq-{}", std::process::id())),
@@ -151,13 +205,13 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> 
         LocalSink { schema, dest: work.clone(), format: Format::Parquet, row_group_rows: args.row_group_rows as usize };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
     let (files, secs) =
-        super::run_files(schema, &inputs, Some(sink.clone()), Some(dead_letter), args.batch_rows as usize, &args.run)?;
+        super::run_files(schema, inputs, Some(sink.clone()), Some(dead_letter), args.batch_rows as usize, &args.run)?;
     let start = std::time::Instant::now();
-    let loads = load_tables(schema, &cloud, &opts, &sink, &inputs, &files, &work);
+    let loads = load_tables(schema, &cloud, &opts, &sink, inputs, &files, &work);
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
-    let mut report = Report::new("load", schema, files, secs + start.elapsed().as_secs_f64());
+    let mut report = Report::new("load", schema, found.reports(files), secs + start.elapsed().as_secs_f64());
     report.shard = shard.map(|s| s.to_string());
     report.set_loads(loads);
     super::finish(report, &args.run)

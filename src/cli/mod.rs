@@ -1,5 +1,10 @@
 //! The command line: one file per subcommand, shared options and output here.
+//!
+//! Each command checks its whole command line first (a malformed or contradictory flag
+//! is a [`UsageError`], exit 2), then its destinations ([`dest`]: exit 1), and only then
+//! reads its inputs.
 
+mod dest;
 pub mod load;
 pub mod schema;
 pub mod validate;
@@ -21,7 +26,7 @@ Exit codes:
   2  usage error
   3  finished, but some files were invalid (dead-lettered by load; listed by validate)";
 
-/// Load XML files described by an XSD into typed tables: Parquet or NDJSON folders.
+/// Load XML files described by an XSD into typed tables: BigQuery, or Parquet or NDJSON folders.
 #[derive(Parser, Debug)]
 #[command(name = "xml2bq", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -59,10 +64,35 @@ pub fn main(schema: &'static Schema) -> i32 {
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.is::<UsageError>() => {
+            eprintln!("xml2bq: error: {e:#}\n\nFor more information, try '--help'.");
+            crate::EXIT_USAGE
+        }
         Err(e) => {
             eprintln!("xml2bq: error: {e:#}");
             crate::EXIT_FATAL
         }
+    }
+}
+
+/// A malformed or contradictory command line (exit 2): found before anything is read.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The inputs of a run (this shard's), and the entries refused as inputs.
+pub struct Inputs {
+    pub inputs: Vec<crate::source::Input>,
+    /// Entries that cannot be inputs, as `failed` reports (left in place).
+    pub refused: Vec<FileReport>,
+}
+
+impl Inputs {
+    /// The pipeline's reports with the refused entries', sorted by URI.
+    pub fn reports(&self, mut files: Vec<FileReport>) -> Vec<FileReport> {
+        files.extend(self.refused.iter().cloned());
+        files.sort_by(|a, b| a.uri.cmp(&b.uri));
+        files
     }
 }
 
@@ -101,17 +131,49 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// Keeps this shard's inputs (all of them when not sharded).
-    pub fn shard_inputs(
-        &self,
-        inputs: Vec<crate::source::Input>,
-    ) -> anyhow::Result<(Vec<crate::source::Input>, Option<Shard>)> {
-        let shard = Shard::resolve(self.shard.as_deref(), self.shard_count, |k| std::env::var(k).ok())
-            .map_err(anyhow::Error::msg)?;
-        Ok(match shard {
-            Some(s) => (inputs.into_iter().filter(|i| s.owns(&i.uri)).collect(), Some(s)),
-            None => (inputs, None),
-        })
+    /// The shard this run processes (None: all inputs); a malformed `--shard`, or an
+    /// index from the environment without a count, is a usage error.
+    pub fn shard(&self) -> anyhow::Result<Option<Shard>> {
+        Ok(Shard::resolve(self.shard.as_deref(), self.shard_count, |k| std::env::var(k).ok()).map_err(UsageError)?)
+    }
+
+    /// Checks, before anything is read, that `--report` can be written.
+    pub fn check_report(&self) -> anyhow::Result<()> {
+        match &self.report {
+            Some(r) => dest::report_file(r),
+            None => Ok(()),
+        }
+    }
+
+    /// Expands the inputs and keeps this shard's (all of them when not sharded). The
+    /// entries refused are printed now (unless --quiet) and reported as failed.
+    pub fn inputs(&self, shard: Option<Shard>, exclude: &[String]) -> anyhow::Result<Inputs> {
+        let found = crate::source::expand(&self.inputs, exclude)?;
+        let mine = |uri: &str| shard.is_none_or(|s| s.owns(uri));
+        if !self.quiet {
+            for (link, target) in &found.revisits {
+                eprintln!(
+                    "note: {} not searched: it leads to {}, already searched (a symlink loop?)",
+                    link.display(),
+                    target.display()
+                );
+            }
+        }
+        let refused: Vec<FileReport> = found
+            .refused
+            .iter()
+            .filter(|r| mine(&r.uri))
+            .map(|r| {
+                let mut f = FileReport::new(&r.uri, 0, Status::Failed);
+                f.failure = Some(r.why.to_string());
+                if !self.quiet {
+                    eprintln!("{}", file_line(&f));
+                }
+                f
+            })
+            .collect();
+        let inputs = found.inputs.into_iter().filter(|i| mine(&i.uri)).collect();
+        Ok(Inputs { inputs, refused })
     }
 }
 

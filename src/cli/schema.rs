@@ -1,5 +1,6 @@
 //! `xml2bq schema`: the tables' BigQuery schemas, or what the binary was built from.
 
+use super::UsageError;
 use clap::Args;
 use std::path::PathBuf;
 use xml2bq_core::Schema;
@@ -10,7 +11,7 @@ pub struct SchemaArgs {
     /// Print only this table's schema, as a bare JSON array (`bq mk --schema FILE` takes it).
     #[arg(long, value_name = "NAME", conflicts_with = "info")]
     pub table: Option<String>,
-    /// Write <table>.json for every table into this folder instead of printing.
+    /// Write <table>.json for every table (or the --table one) into this folder instead of printing.
     #[arg(long, value_name = "DIR", conflicts_with = "info")]
     pub out_dir: Option<PathBuf>,
     /// Print the mapping and schema files the binary was built with, the tables, and
@@ -70,9 +71,19 @@ pub fn run(schema: &'static Schema, args: SchemaArgs) -> anyhow::Result<i32> {
         print!("{}", info(schema));
         return Ok(crate::EXIT_OK);
     }
+    let tables: Vec<&xml2bq_core::schema::Table> = match &args.table {
+        Some(name) => match schema.table(name) {
+            Some(t) => vec![&schema.tables[t]],
+            None => {
+                let names: Vec<&str> = schema.tables.iter().map(|t| t.name).collect();
+                return Err(UsageError(format!("--table {name:?}: no such table; the tables are {names:?}")).into());
+            }
+        },
+        None => schema.tables.iter().collect(),
+    };
     if let Some(dir) = &args.out_dir {
-        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-        for t in schema.tables {
+        super::dest::folder("--out-dir", dir, super::dest::Create::Now)?;
+        for t in tables {
             let path = dir.join(format!("{}.json", t.name));
             let text = serde_json::to_string_pretty(&fields(t))? + "\n";
             std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
@@ -81,16 +92,9 @@ pub fn run(schema: &'static Schema, args: SchemaArgs) -> anyhow::Result<i32> {
         return Ok(crate::EXIT_OK);
     }
     let value = match &args.table {
-        Some(name) => {
-            let Some(t) = schema.table(name) else {
-                let names: Vec<&str> = schema.tables.iter().map(|t| t.name).collect();
-                eprintln!("xml2bq: error: --table {name:?}: no such table; the tables are {names:?}");
-                return Ok(crate::EXIT_USAGE);
-            };
-            serde_json::Value::Array(fields(&schema.tables[t]))
-        }
+        Some(_) => serde_json::Value::Array(fields(tables[0])),
         None => serde_json::Value::Object(
-            schema.tables.iter().map(|t| (t.name.to_string(), serde_json::Value::Array(fields(t)))).collect(),
+            tables.iter().map(|t| (t.name.to_string(), serde_json::Value::Array(fields(t)))).collect(),
         ),
     };
     println!("{}", serde_json::to_string_pretty(&value)?);

@@ -1,7 +1,6 @@
 //! `xml2bq validate`: parse inputs against the schema and report; write and move nothing.
 
 use super::RunArgs;
-use crate::source;
 use clap::Args;
 
 #[derive(Args, Debug)]
@@ -11,9 +10,11 @@ pub struct ValidateArgs {
 }
 
 pub fn run(schema: &'static xml2bq_core::Schema, args: ValidateArgs) -> anyhow::Result<i32> {
-    let (inputs, shard) = args.run.shard_inputs(source::expand(&args.run.inputs, &[])?)?;
-    let (files, secs) = super::run_files(schema, &inputs, None, None, 16_384, &args.run)?;
-    let mut report = crate::report::Report::new("validate", schema, files, secs);
+    let shard = args.run.shard()?;
+    args.run.check_report()?;
+    let inputs = args.run.inputs(shard, &[])?;
+    let (files, secs) = super::run_files(schema, &inputs.inputs, None, None, 16_384, &args.run)?;
+    let mut report = crate::report::Report::new("validate", schema, inputs.reports(files), secs);
     report.shard = shard.map(|s| s.to_string());
     super::finish(report, &args.run)
 }

@@ -1,9 +1,14 @@
 //! Inputs: expand the command line's files, folders, globs and `gs://` patterns into a
 //! sorted list of XML files, and open each as a stream (never read whole). Local and
-//! Cloud Storage inputs look the same to the rest of the pipeline.
+//! Cloud Storage inputs look the same to the rest of the pipeline. Local entries that
+//! cannot be inputs (FIFOs, devices, dangling symlinks, unreadable folders) are refused
+//! by name ([`local`]).
 
+mod local;
 pub mod shard;
 pub mod split;
+
+pub use local::{Refusal, file_uri};
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -31,7 +36,7 @@ pub struct Input {
 impl Input {
     /// A local file.
     pub fn local(path: PathBuf, size: u64) -> Input {
-        Input { uri: format!("file://{}", path.display()), size, loc: Loc::Local(path) }
+        Input { uri: file_uri(&path), size, loc: Loc::Local(path) }
     }
 
     /// A Cloud Storage object.
@@ -74,27 +79,8 @@ pub enum ExpandError {
     Glob(String, String),
     #[error("{0}: {1}")]
     Remote(String, String),
-    #[error("cannot read {0}: {1}")]
-    Io(String, io::Error),
     #[error("no XML files found in {0}")]
     Empty(String),
-}
-
-fn is_xml(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"))
-}
-
-fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<(), ExpandError> {
-    let io = |e| ExpandError::Io(dir.display().to_string(), e);
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let p = entry.map_err(io)?.path();
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if is_xml(&p) {
-            out.insert(p);
-        }
-    }
-    Ok(())
 }
 
 fn has_glob(s: &str) -> bool {
@@ -131,10 +117,44 @@ fn expand_gcs(arg: &str) -> Result<Vec<Object>, ExpandError> {
     Ok(found)
 }
 
+/// A local entry the arguments name that cannot be an input: left in place and
+/// reported as failed, with why.
+#[derive(Debug)]
+pub struct Refused {
+    /// The entry's URI (of the entry itself, not of a symlink's target).
+    pub uri: String,
+    pub why: Refusal,
+}
+
+/// The inputs the arguments name, and the entries refused.
+#[derive(Debug, Default)]
+pub struct Expansion {
+    /// Sorted by URI, each once.
+    pub inputs: Vec<Input>,
+    /// Sorted by URI, each once.
+    pub refused: Vec<Refused>,
+    /// Symlinked folders not searched again (`link`, `target`): the folder they lead to
+    /// was already searched, so no file is missed (a symlink loop ends here).
+    pub revisits: Vec<(PathBuf, PathBuf)>,
+}
+
+/// The URI of `path` itself: its folder made absolute and canonical, its name kept (so
+/// a symlink is named, not its target).
+fn entry_uri(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let canonical = match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir).map_or(abs.clone(), |d| d.join(name)),
+        _ => abs,
+    };
+    file_uri(&canonical)
+}
+
 /// Expands arguments into inputs, sorted by URI, each once. Inputs whose URI starts
 /// with one of `exclude` (the destination and dead-letter locations) are left out.
-pub fn expand(args: &[String], exclude: &[String]) -> Result<Vec<Input>, ExpandError> {
-    let mut paths = BTreeSet::new();
+/// Only an argument that matches nothing at all, a bad glob or a `gs://` listing that
+/// fails is an error; an entry that cannot be an input is [`Refused`].
+pub fn expand(args: &[String], exclude: &[String]) -> Result<Expansion, ExpandError> {
+    let mut found = local::Found::default();
     let mut objects = BTreeSet::new();
     for a in args {
         if a.starts_with("gs://") {
@@ -142,43 +162,44 @@ pub fn expand(args: &[String], exclude: &[String]) -> Result<Vec<Input>, ExpandE
             continue;
         }
         let p = Path::new(a);
-        let before = paths.len();
-        if p.is_dir() {
-            walk(p, &mut paths)?;
-            if paths.len() == before {
-                return Err(ExpandError::Empty(a.clone()));
+        // Anything found (even again) or refused: the argument names something.
+        let before = found.hits + found.refused.len();
+        match std::fs::metadata(p) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && std::fs::symlink_metadata(p).is_err() => {
+                if !has_glob(a) {
+                    return Err(ExpandError::NotFound(a.clone()));
+                }
+                found.glob(a).map_err(|e| ExpandError::Glob(a.clone(), e.to_string()))?;
             }
-        } else if p.is_file() {
-            paths.insert(p.to_path_buf());
-        } else if has_glob(a) {
-            let g = glob::glob(a).map_err(|e| ExpandError::Glob(a.clone(), e.to_string()))?;
-            for m in g {
-                let m = m.map_err(|e| ExpandError::Glob(a.clone(), e.to_string()))?;
-                if m.is_file() {
-                    paths.insert(m);
+            meta => found.entry(p, meta),
+        }
+        if found.hits + found.refused.len() == before {
+            return Err(ExpandError::Empty(a.clone()));
+        }
+    }
+    let mut out = Expansion { revisits: std::mem::take(&mut found.revisits), ..Default::default() };
+    let mut seen = BTreeSet::new();
+    for p in std::mem::take(&mut found.files) {
+        let abs = std::fs::canonicalize(&p).and_then(|abs| std::fs::metadata(&abs).map(|m| (abs, m.len())));
+        match abs {
+            Ok((abs, size)) => {
+                if seen.insert(abs.clone()) {
+                    // A symlink keeps its own path: dead-lettering moves the link.
+                    out.inputs.push(Input::local(link_path(&p).unwrap_or(abs), size));
                 }
             }
-            if paths.len() == before {
-                return Err(ExpandError::Empty(a.clone()));
-            }
-        } else {
-            return Err(ExpandError::NotFound(a.clone()));
+            // Gone or changed since it was listed.
+            Err(error) => found.refused.push(Refusal::Unreadable { path: p, error }),
         }
     }
-    let mut seen = BTreeSet::new();
-    let mut out = vec![];
-    for p in paths {
-        let abs = std::fs::canonicalize(&p).map_err(|e| ExpandError::Io(p.display().to_string(), e))?;
-        if !seen.insert(abs.clone()) {
-            continue;
-        }
-        let size = std::fs::metadata(&abs).map_err(|e| ExpandError::Io(p.display().to_string(), e))?.len();
-        out.push(Input::local(link_path(&p).unwrap_or(abs), size));
-    }
-    out.extend(objects.into_iter().map(Input::gcs));
-    out.retain(|i| !exclude.iter().any(|x| i.uri.starts_with(x.as_str())));
-    out.sort_by(|a, b| a.uri.cmp(&b.uri));
-    out.dedup_by(|a, b| a.uri == b.uri);
+    out.inputs.extend(objects.into_iter().map(Input::gcs));
+    out.inputs.retain(|i| !exclude.iter().any(|x| i.uri.starts_with(x.as_str())));
+    out.inputs.sort_by(|a, b| a.uri.cmp(&b.uri));
+    out.inputs.dedup_by(|a, b| a.uri == b.uri);
+    out.refused = found.refused.into_iter().map(|why| Refused { uri: entry_uri(why.path()), why }).collect();
+    out.refused.retain(|r| !exclude.iter().any(|x| r.uri.starts_with(x.as_str())));
+    out.refused.sort_by(|a, b| a.uri.cmp(&b.uri));
+    out.refused.dedup_by(|a, b| a.uri == b.uri);
     Ok(out)
 }
 
@@ -226,7 +247,7 @@ impl Location {
         match self {
             Location::Local(p) => {
                 let abs = std::fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or(p.clone()));
-                format!("file://{}/", abs.display())
+                format!("{}/", file_uri(&abs))
             }
             Location::Gcs(g) => format!("gs://{}/{}", g.bucket, g.join("")),
         }
