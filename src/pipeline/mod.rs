@@ -106,7 +106,9 @@ fn decode_file(
     let stream = input.open().map_err(|e| DecodeError::new(Rule::Io, format!("cannot open: {e}"), 0))?;
     let on_bytes = job.on_bytes.clone();
     let counted = Counting { inner: stream, on_read: Box::new(move |n| on_bytes(n)) };
-    let mut events = Buffered::new(Utf8Reader::new(counted));
+    // Another encoding than UTF-8 is decoded to UTF-8 as it streams by.
+    let (text, _) = xml2bq_core::encoding::utf8_text(counted).map_err(|e| DecodeError::from_io(&e, 0))?;
+    let mut events = Buffered::new(Utf8Reader::new(text));
     let mut d = Decoder::new(&mut events, job.schema.namespaces);
     let mut out = Columns::new(job.schema, &input.uri, job.batch_rows).with_sink(Box::new(sink));
     document::decode(job.schema, &mut d, &mut out)?;

@@ -66,7 +66,12 @@ fn work(
     factories: &[ArrowRowGroupWriterFactory],
 ) -> Result<Done, DecodeError> {
     let cut = seg.after.as_ref().ok_or_else(resync)?;
-    if simdutf8::basic::from_utf8(&seg.bytes).is_err() {
+    // A reader drops a byte-order mark at its start; inside a document U+FEFF is a
+    // character like any other: leave such a segment to the one-pass decode.
+    if seg.bytes.starts_with(BOM) {
+        return Err(resync());
+    }
+    if xml2bq_core::utf8::check_xml_text(&seg.bytes, seg.offset).is_err() {
         return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a segment", seg.offset));
     }
     let path = &schema.tables[cut.table].rows[cut.row];
@@ -191,13 +196,16 @@ impl<'a> Stitched<'a> {
         self.seen += 1;
         let cfg = self.reader.config().clone();
         if seg.seq == 0 {
-            if simdutf8::basic::from_utf8(&seg.bytes).is_err() {
+            if xml2bq_core::utf8::check_xml_text(&seg.bytes, seg.offset).is_err() {
                 return false;
             }
             self.reader = Self::reader(&seg, 0);
             self.start = 0;
         } else {
             let Ok(done) = self.result(seg.seq) else { return false };
+            if seg.bytes.get(done.stop..).is_none_or(|rest| rest.starts_with(BOM)) {
+                return false;
+            }
             self.reader = Self::reader(&seg, done.stop);
             self.start = done.stop;
             if done.rows > 0 {
@@ -223,6 +231,9 @@ impl<'a> Stitched<'a> {
         true
     }
 }
+
+/// UTF-8's byte-order mark (U+FEFF).
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn resync_io() -> quick_xml::Error {
     quick_xml::Error::Io(Arc::new(std::io::Error::other(ResyncSignal)))
@@ -307,6 +318,10 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
     }
     head.truncate(filled);
     (job.on_bytes)(filled as u64);
+    // Segments are cut from the bytes: only UTF-8 documents take this path.
+    if !xml2bq_core::encoding::sniff(&head[..head.len().min(1024)]).is_ok_and(|s| s.is_utf8()) {
+        return None;
+    }
     let bom = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
     let targets = Targets::find(schema, &head[bom..])?;
     let (parts, factories) = match sink.begin_row_groups(input) {

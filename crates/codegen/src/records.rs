@@ -76,9 +76,11 @@ pub fn emit(plan: &Plan, root_fns: &[String]) -> String {
     .ok();
     writeln!(
         out,
-        "    let mut events = xml2bq_core::events::Buffered::new(xml2bq_core::utf8::Utf8Reader::new(input));"
+        "    let (text, _) = xml2bq_core::encoding::utf8_text(input).map_err(|e| DecodeError::from_io(&e, 0))?;"
     )
     .ok();
+    writeln!(out, "    let mut events = xml2bq_core::events::Buffered::new(xml2bq_core::utf8::Utf8Reader::new(text));")
+        .ok();
     writeln!(out, "    let mut d = Decoder::new(&mut events, SCHEMA.namespaces);").ok();
     writeln!(out, "    let mut rows = |table: u16, r: Box<dyn xml2bq_core::typed::Record>| match table {{").ok();
     for (k, (t, v)) in plan.tables.iter().zip(&variants).enumerate() {

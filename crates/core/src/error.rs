@@ -10,6 +10,10 @@ pub enum Rule {
     NotWellFormed,
     InvalidUtf8,
     UnsupportedEncoding,
+    /// A byte sequence the declared encoding does not define.
+    InvalidEncoding,
+    /// A text or attribute value longer than the limit (`--max-value-bytes`).
+    ValueTooLarge,
     DoctypeForbidden,
     Truncated,
     WrongRoot,
@@ -51,6 +55,8 @@ impl Rule {
             NotWellFormed => "not-well-formed",
             InvalidUtf8 => "invalid-utf8",
             UnsupportedEncoding => "unsupported-encoding",
+            InvalidEncoding => "invalid-encoding",
+            ValueTooLarge => "value-too-large",
             DoctypeForbidden => "doctype-forbidden",
             Truncated => "truncated",
             WrongRoot => "wrong-root",
@@ -105,6 +111,15 @@ impl DecodeError {
     pub fn from_io(e: &std::io::Error, offset: u64) -> Self {
         if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<crate::utf8::InvalidUtf8>()) {
             return DecodeError::new(Rule::InvalidUtf8, bad.to_string(), bad.offset);
+        }
+        if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<crate::encoding::Malformed>()) {
+            return DecodeError::new(Rule::InvalidEncoding, bad.to_string(), bad.offset);
+        }
+        if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<crate::encoding::Unsupported>()) {
+            return DecodeError::new(Rule::UnsupportedEncoding, bad.to_string(), 0);
+        }
+        if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<crate::utf8::ForbiddenChar>()) {
+            return DecodeError::new(Rule::NotWellFormed, bad.to_string(), bad.offset);
         }
         if e.get_ref().is_some_and(|r| r.is::<crate::events::ResyncSignal>()) {
             return DecodeError::new(Rule::Resync, "a segment's guess did not hold", offset);

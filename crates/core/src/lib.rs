@@ -5,11 +5,13 @@
 
 pub mod columns;
 pub mod document;
+pub mod encoding;
 pub mod error;
 pub mod events;
 pub mod facet;
 pub mod identity;
 pub mod model;
+pub mod names;
 pub mod out;
 pub mod parse;
 pub mod schema;

@@ -253,6 +253,15 @@ impl<'s> Decoder<'s> {
             .map(|b| if b.uri.is_empty() { NS_NONE } else { b.ns })
     }
 
+    /// The namespace name bound to `prefix`, as written.
+    fn lookup_uri(&self, prefix: &[u8]) -> Option<&[u8]> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|b| &self.strings[b.prefix.clone()] == prefix)
+            .map(|b| &self.strings[b.uri.clone()])
+    }
+
     /// Byte offset of the reader in the input.
     pub fn position(&self) -> u64 {
         self.src.position()
@@ -289,6 +298,12 @@ impl<'s> Decoder<'s> {
         let mut e = DecodeError::new(rule, message, self.position());
         e.path = self.path();
         e
+    }
+
+    #[cold]
+    fn bad_name(&self, what: &str, name: &[u8]) -> DecodeError {
+        let name = String::from_utf8_lossy(name);
+        self.error(Rule::NotWellFormed, format!("{name:?} is not a valid {what} name (XML 1.0 §2.3, Namespaces §3)"))
     }
 
     fn xml_error(&self, e: quick_xml::Error) -> DecodeError {
@@ -342,6 +357,9 @@ impl<'s> Decoder<'s> {
         }
         // The element's name.
         let name = &self.tag[..self.name_len];
+        if !crate::names::is_qname(name) {
+            return Err(self.bad_name("element", name));
+        }
         let colon = memchr::memchr(b':', name);
         let declared = self.bindings.len() > bindings_before;
         let default_ns = match self.frames.last() {
@@ -485,6 +503,22 @@ impl<'s> Decoder<'s> {
             has_xmlns |= key.starts_with(XMLNS);
             let k0 = offset(key);
             let v0 = offset(&a.value);
+            if !matches!(self.tag[k0 - 1], b' ' | b'\t' | b'\n' | b'\r') {
+                self.raw_attrs = raw;
+                let name = String::from_utf8_lossy(key).into_owned();
+                return Err(self.error(Rule::NotWellFormed, format!("no whitespace before attribute {name}")));
+            }
+            if !crate::names::is_qname(key) {
+                self.raw_attrs = raw;
+                return Err(self.bad_name("attribute", key));
+            }
+            if memchr::memchr2(b'<', b'&', &a.value).is_some()
+                && let Err(why) = check_attribute_value(&a.value)
+            {
+                self.raw_attrs = raw;
+                let name = String::from_utf8_lossy(key).into_owned();
+                return Err(self.error(Rule::NotWellFormed, format!("attribute {name}: {why}")).within_attr(&name));
+            }
             raw.push((k0..k0 + key.len(), v0..v0 + a.value.len()));
         }
         let r = self.bind_and_keep(&raw, has_xmlns);
@@ -504,7 +538,10 @@ impl<'s> Decoder<'s> {
                     let uri = quick_xml::escape::unescape(&String::from_utf8_lossy(&self.tag[v.clone()]))
                         .map(|c| c.into_owned())
                         .map_err(|e| self.error(Rule::NotWellFormed, format!("bad namespace name: {e}")))?;
-                    if prefix == b"xml" || prefix == b"xmlns" {
+                    if let Err(why) = check_binding(&prefix, &uri) {
+                        return Err(self.error(Rule::NotWellFormed, why));
+                    }
+                    if prefix == b"xml" {
                         continue;
                     }
                     if uri.is_empty() && !prefix.is_empty() {
@@ -538,9 +575,24 @@ impl<'s> Decoder<'s> {
                     (ns, k.start + c + 1..k.end)
                 }
             };
+            // Unique attributes after namespace expansion (Namespaces in XML 1.0 §6.3).
+            let uri = |name: &Range<usize>, local: &Range<usize>| {
+                self.lookup_uri(&self.tag[name.start..local.start.saturating_sub(1).max(name.start)])
+            };
+            let expanded = |a: &Attr| {
+                a.ns == ns
+                    && self.tag[a.local.clone()] == self.tag[local.clone()]
+                    && (ns != NS_OTHER || uri(&a.name, &a.local) == uri(&k, &local))
+            };
+            if ns != NS_NONE && self.attrs.iter().any(expanded) {
+                let name = String::from_utf8_lossy(&self.tag[k.clone()]).into_owned();
+                return Err(self.error(
+                    Rule::NotWellFormed,
+                    format!("attribute {name} repeats another attribute's namespace and local name"),
+                ));
+            }
             if ns == NS_XSI {
-                self.xsi_attribute(local, v)?;
-                continue;
+                self.xsi_attribute(local.clone(), v.clone())?;
             }
             self.attrs.push(Attr { ns, local, name: k, value: v });
         }
@@ -595,12 +647,25 @@ impl<'s> Decoder<'s> {
 
     /// Reads the prolog up to the root element's start tag; returns its namespace id.
     pub fn root(&mut self) -> Result<u16, DecodeError> {
+        let mut first = true;
         loop {
+            let at_start = std::mem::replace(&mut first, false);
             match self.src.next() {
                 Ok(Event::Decl(d)) => {
+                    if !at_start {
+                        return Err(self.error(
+                            Rule::NotWellFormed,
+                            "the XML declaration must come first in the file, before any whitespace",
+                        ));
+                    }
+                    if let Err(why) = check_declaration(&d) {
+                        return Err(self.error(Rule::NotWellFormed, format!("bad XML declaration: {why}")));
+                    }
+                    // The reader decided the encoding from this declaration already (see
+                    // `encoding`); a source that did not must be UTF-8.
                     if let Some(enc) = d.encoding() {
                         let enc = enc.map_err(|e| DecodeError::new(Rule::NotWellFormed, e.to_string(), 0))?;
-                        if !enc.eq_ignore_ascii_case(b"utf-8") && !enc.eq_ignore_ascii_case(b"us-ascii") {
+                        if encoding_rs::Encoding::for_label(&enc).is_none() {
                             let enc = String::from_utf8_lossy(&enc).into_owned();
                             return Err(self.error(
                                 Rule::UnsupportedEncoding,
@@ -625,7 +690,12 @@ impl<'s> Decoder<'s> {
                     keep_tag(&mut self.tag, &mut self.name_len, &e);
                     return self.open(true);
                 }
-                Ok(Event::Comment(_) | Event::PI(_)) => {}
+                Ok(Event::Comment(_)) => {}
+                Ok(Event::PI(p)) => {
+                    if !pi_target_ok(&p) {
+                        return Err(self.step_error(Step::BadPi));
+                    }
+                }
                 Ok(Event::Text(t)) if is_blank(&t) => {}
                 Ok(Event::Eof) => return Err(self.error(Rule::Truncated, "the file holds no root element")),
                 Ok(_) => return Err(self.error(Rule::NotWellFormed, "content before the root element")),
@@ -639,7 +709,12 @@ impl<'s> Decoder<'s> {
         loop {
             match self.src.next() {
                 Ok(Event::Eof) => return self.identity.finish(),
-                Ok(Event::Comment(_) | Event::PI(_)) => {}
+                Ok(Event::Comment(_)) => {}
+                Ok(Event::PI(p)) => {
+                    if !pi_target_ok(&p) {
+                        return Err(self.step_error(Step::BadPi));
+                    }
+                }
                 Ok(Event::Text(t)) if is_blank(&t) => {}
                 Ok(_) => return Err(self.error(Rule::NotWellFormed, "content after the root element")),
                 Err(e) => return Err(self.xml_error(e)),
@@ -652,9 +727,14 @@ impl<'s> Decoder<'s> {
     /// The next attribute of the current element (namespace declarations and `xsi:`
     /// attributes excluded): its namespace id; its local name is [`Decoder::attr_local`].
     pub fn next_attribute(&mut self) -> Option<u16> {
-        let a = self.attrs.get(self.next_attr)?;
-        self.next_attr += 1;
-        Some(a.ns)
+        loop {
+            let a = self.attrs.get(self.next_attr)?;
+            self.next_attr += 1;
+            // xsi: attributes were read with the tag.
+            if a.ns != NS_XSI {
+                return Some(a.ns);
+            }
+        }
     }
 
     /// The local name of the attribute returned by the last `next_attribute`.
@@ -899,7 +979,8 @@ impl<'s> Decoder<'s> {
                     match ev {
                         Event::Text(t) => text_step(push_text(&mut self.text, &t)),
                         Event::CData(t) => text_step(push_text(&mut self.text, &t)),
-                        Event::Comment(_) | Event::PI(_) => Step::More,
+                        Event::Comment(_) => Step::More,
+                        Event::PI(p) => pi_step(&p),
                         Event::GeneralRef(r) => match resolve_ref(&r) {
                             Some(c) => {
                                 self.text.push(c);
@@ -936,6 +1017,12 @@ impl<'s> Decoder<'s> {
     fn step_error(&self, step: Step) -> DecodeError {
         match step {
             Step::BadUtf8 => self.error(Rule::InvalidUtf8, "invalid UTF-8 in text"),
+            Step::BadPi => self.error(
+                Rule::NotWellFormed,
+                "a processing instruction's target must be a name other than xml (XML 1.0 §2.6); \
+                 an XML declaration must come first in the file",
+            ),
+            Step::CdataEnd => self.error(Rule::NotWellFormed, "']]>' is not allowed in text (write ]]&gt;)"),
             Step::BadRef(n) => {
                 self.error(Rule::NotWellFormed, format!("undefined entity or bad character reference &{n};"))
             }
@@ -1067,7 +1154,8 @@ impl<'s> Decoder<'s> {
                             Step::Open(true)
                         }
                         Event::End(e) => end_step(&self.frames, &self.names, e.name().as_ref()),
-                        Event::Comment(_) | Event::PI(_) => Step::More,
+                        Event::Comment(_) => Step::More,
+                        Event::PI(p) => pi_step(&p),
                         Event::Text(t) => between_children(mixed.as_deref_mut(), &t),
                         Event::CData(t) => between_children(mixed.as_deref_mut(), &t),
                         Event::GeneralRef(r) => match (resolve_ref(&r), mixed.as_deref_mut()) {
@@ -1344,6 +1432,10 @@ enum Step {
     Child(String),
     Text,
     BadUtf8,
+    /// A processing instruction whose target is not a Name or is `xml`.
+    BadPi,
+    /// `]]>` in character data.
+    CdataEnd,
     BadRef(String),
     Eof,
     Doctype,
@@ -1359,8 +1451,12 @@ fn end_step(frames: &[Frame], names: &[u8], name: &[u8]) -> Step {
     }
 }
 
-fn text_step(r: Result<(), simdutf8::basic::Utf8Error>) -> Step {
-    if r.is_ok() { Step::More } else { Step::BadUtf8 }
+fn text_step(r: Result<(), Step>) -> Step {
+    r.err().unwrap_or(Step::More)
+}
+
+fn pi_step(pi: &[u8]) -> Step {
+    if pi_target_ok(pi) { Step::More } else { Step::BadPi }
 }
 
 /// Character data between child elements: kept for mixed content, else only whitespace.
@@ -1415,13 +1511,85 @@ fn resolve_ref(r: &quick_xml::events::BytesRef<'_>) -> Option<char> {
         b"gt" => Some('>'),
         b"quot" => Some('"'),
         b"apos" => Some('\''),
-        _ => r.resolve_char_ref().ok().flatten(),
+        _ => r.resolve_char_ref().ok().flatten().filter(|&c| crate::utf8::is_xml_char(c)),
     }
 }
 
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+
+/// The rules of Namespaces in XML 1.0 §3 for a declaration of `prefix` (empty: the
+/// default namespace) as `uri`.
+fn check_binding(prefix: &[u8], uri: &str) -> Result<(), String> {
+    let p = String::from_utf8_lossy(prefix);
+    if !prefix.is_empty() && !crate::names::is_ncname(prefix) {
+        return Err(format!("{p:?} is not a valid namespace prefix"));
+    }
+    match (prefix, uri) {
+        (b"xml", XML_NS) => Ok(()),
+        (b"xml", _) => Err(format!("the prefix xml may only be bound to {XML_NS}")),
+        (b"xmlns", _) => Err("the prefix xmlns must not be declared".into()),
+        (_, XML_NS) => Err(format!("{XML_NS} may only be bound to the prefix xml")),
+        (_, XMLNS_NS) => Err(format!("{XMLNS_NS} must not be declared")),
+        _ => Ok(()),
+    }
+}
+
+/// The XML declaration's pseudo-attributes (XML 1.0 §2.8): `version` 1.x first, then
+/// an optional `encoding` name, then an optional `standalone` yes or no, nothing else.
+#[cold]
+fn check_declaration(d: &quick_xml::events::BytesDecl<'_>) -> Result<(), String> {
+    static DECL: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let re = DECL.get_or_init(|| {
+        let (s, eq) = ("[ \\t\\r\\n]", "[ \\t\\r\\n]*=[ \\t\\r\\n]*");
+        let q = |v: &str| format!("(?:\"{v}\"|'{v}')");
+        regex::bytes::Regex::new(&format!(
+            "^xml{s}+version{eq}{}(?:{s}+encoding{eq}{})?(?:{s}+standalone{eq}{})?{s}*$",
+            q("1\\.[0-9]+"),
+            q("[A-Za-z][A-Za-z0-9._-]*"),
+            q("(?:yes|no)")
+        ))
+        .expect("a valid pattern")
+    });
+    if re.is_match(d) {
+        Ok(())
+    } else {
+        Err(format!(
+            "<?{}?> is not version=\"1.x\" followed by optional encoding and standalone=\"yes|no\"",
+            String::from_utf8_lossy(d)
+        ))
+    }
+}
+
+/// An attribute value as written: no `<`, and every reference defined and naming an
+/// XML character.
+#[cold]
+fn check_attribute_value(raw: &[u8]) -> Result<(), String> {
+    if memchr::memchr(b'<', raw).is_some() {
+        return Err("'<' is not allowed in an attribute value (write &lt;)".into());
+    }
+    let text = String::from_utf8_lossy(raw);
+    let expanded = quick_xml::escape::unescape(&text).map_err(|e| format!("bad reference: {e}"))?;
+    match expanded.chars().find(|&c| !crate::utf8::is_xml_char(c)) {
+        Some(c) => Err(format!("a reference to U+{:04X}, which is not an XML character", c as u32)),
+        None => Ok(()),
+    }
+}
+
+/// A processing instruction's target: a Name, and not `xml` in any case.
+fn pi_target_ok(pi: &[u8]) -> bool {
+    let end = pi.iter().position(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')).unwrap_or(pi.len());
+    let target = &pi[..end];
+    crate::names::is_name(target) && !target.eq_ignore_ascii_case(b"xml")
+}
+
 /// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
-fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), simdutf8::basic::Utf8Error> {
-    let s = simdutf8::basic::from_utf8(raw)?;
+fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), Step> {
+    let s = simdutf8::basic::from_utf8(raw).map_err(|_| Step::BadUtf8)?;
+    // `]]>` may not occur in character data (XML 1.0 §2.4); `>` in text is rare.
+    if memchr::memchr_iter(b'>', raw).any(|i| i >= 2 && &raw[i - 2..i] == b"]]") {
+        return Err(Step::CdataEnd);
+    }
     if memchr::memchr(b'\r', raw).is_some() {
         dst.push_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
     } else {

@@ -1,5 +1,6 @@
-//! A reader that refuses invalid UTF-8 as the bytes go by, so a bad byte anywhere
-//! (text, names, comments) makes the file invalid, at a known offset.
+//! A reader that refuses invalid UTF-8 and the characters XML 1.0 forbids (its Char
+//! production, §2.2) as the bytes go by, so a bad byte anywhere (text, names,
+//! attributes, comments, PIs, CDATA) makes the file invalid, at a known offset.
 
 use std::fmt;
 use std::io::{self, BufRead, Read};
@@ -17,6 +18,70 @@ impl fmt::Display for InvalidUtf8 {
 }
 
 impl std::error::Error for InvalidUtf8 {}
+
+/// A character XML 1.0 does not allow (a C0 control other than tab, LF and CR, or
+/// U+FFFE, U+FFFF) at a byte offset; carried inside an `io::Error` of kind `InvalidData`.
+#[derive(Debug)]
+pub struct ForbiddenChar {
+    pub offset: u64,
+    pub ch: char,
+}
+
+impl fmt::Display for ForbiddenChar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "character U+{:04X} at byte {} is not allowed in XML (Char, XML 1.0 §2.2)",
+            self.ch as u32, self.offset
+        )
+    }
+}
+
+impl std::error::Error for ForbiddenChar {}
+
+/// Is `c` a character of XML 1.0's Char production?
+#[inline]
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// The first character of valid UTF-8 `b` that XML 1.0 forbids, with its offset.
+/// (Surrogates cannot occur in UTF-8; U+FFFE and U+FFFF are `EF BF BE`, `EF BF BF`.)
+pub fn forbidden_char(b: &[u8]) -> Option<(usize, char)> {
+    const CHUNK: usize = 64;
+    for (k, chunk) in b.chunks(CHUNK).enumerate() {
+        // Branch-free over the chunk: almost every chunk is clean.
+        let suspect =
+            chunk.iter().fold(false, |s, &c| s | (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) | (c == 0xEF));
+        if !suspect {
+            continue;
+        }
+        for i in k * CHUNK..k * CHUNK + chunk.len() {
+            match b[i] {
+                c @ 0..=0x1F if !matches!(c, b'\t' | b'\n' | b'\r') => return Some((i, char::from(c))),
+                0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) => {
+                    let ch = if b[i + 2] == 0xBE { '\u{FFFE}' } else { '\u{FFFF}' };
+                    return Some((i, ch));
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// Checks that `b` is UTF-8 made of XML characters; the error says where it is not
+/// (an `io::Error` of kind `InvalidData` carrying [`InvalidUtf8`] or [`ForbiddenChar`]).
+pub fn check_xml_text(b: &[u8], base: u64) -> io::Result<()> {
+    if simdutf8::basic::from_utf8(b).is_err() {
+        let at = simdutf8::compat::from_utf8(b).err().map_or(0, |e| e.valid_up_to());
+        return Err(invalid(base + at as u64));
+    }
+    match forbidden_char(b) {
+        Some((i, ch)) => Err(forbidden(base + i as u64, ch)),
+        None => Ok(()),
+    }
+}
 
 /// A buffered reader whose every byte handed out is valid UTF-8 (it replaces
 /// `BufReader`). A UTF-8 byte-order mark at the start is dropped; a sequence split
@@ -82,6 +147,9 @@ impl<R: Read> BufRead for Utf8Reader<R> {
                     Err(e) => return Err(invalid(self.base + e.valid_up_to() as u64)),
                 }
             };
+            if let Some((i, ch)) = forbidden_char(&self.buf[..good]) {
+                return Err(forbidden(self.base + i as u64, ch));
+            }
             (self.pos, self.good, self.end) = (0, good, n);
             if good == 0 && n > 0 {
                 return self.fill_buf();
@@ -109,6 +177,10 @@ fn invalid(offset: u64) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, InvalidUtf8 { offset })
 }
 
+fn forbidden(offset: u64, ch: char) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, ForbiddenChar { offset, ch })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +204,30 @@ mod tests {
         let mut out = String::new();
         Utf8Reader::with_capacity(8, Trickle(text.as_bytes())).read_to_string(&mut out).unwrap();
         assert_eq!(out, "<a>日本語 ✓ ok</a>");
+    }
+
+    #[test]
+    fn refuses_characters_xml_forbids_with_offset() {
+        for (doc, at, ch) in [
+            (&b"<a>ok\x01no</a>"[..], 5, '\u{1}'),
+            (b"<a x='\x00'/>", 6, '\0'),
+            (b"<a><!-- \x1F --></a>", 8, '\u{1F}'),
+            (b"<a>\xEF\xBF\xBE</a>", 3, '\u{FFFE}'),
+            (b"<a>\xEF\xBF\xBF</a>", 3, '\u{FFFF}'),
+        ] {
+            let mut v = Vec::new();
+            let e = Utf8Reader::with_capacity(8, Trickle(doc)).read_to_end(&mut v).unwrap_err();
+            let bad = e.get_ref().unwrap().downcast_ref::<ForbiddenChar>().unwrap();
+            assert_eq!((bad.offset, bad.ch), (at, ch), "{doc:?}");
+            assert_eq!(forbidden_char(doc), Some((at as usize, ch)));
+        }
+        let long = format!("{}\u{1}", "x".repeat(200));
+        assert_eq!(forbidden_char(long.as_bytes()), Some((200, '\u{1}')));
+        let fine = "<a>\t\r\n \u{7F} \u{85} \u{FFFD} \u{EFBF} \u{10FFFF} 東京</a>";
+        assert_eq!(forbidden_char(fine.as_bytes()), None);
+        let mut v = Vec::new();
+        Utf8Reader::with_capacity(8, Trickle(fine.as_bytes())).read_to_end(&mut v).unwrap();
+        assert!(is_xml_char('\u{10000}') && !is_xml_char('\u{FFFE}') && !is_xml_char('\u{8}'));
     }
 
     #[test]
