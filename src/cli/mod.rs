@@ -122,6 +122,12 @@ pub struct RunArgs {
     /// report): for orchestrators that decide from the report rather than the exit code.
     #[arg(long)]
     pub allow_invalid: bool,
+    /// The largest text or attribute value (bytes) a file may hold; a file with a larger one
+    /// is invalid (value-too-large) and is read no further. Default: 100 MiB, BigQuery's
+    /// largest row.
+    #[arg(long, value_name = "BYTES", env = "XML2BQ_MAX_VALUE_BYTES", default_value_t = xml2bq_core::utf8::MAX_VALUE_BYTES,
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_value_bytes: u64,
     /// Files of at least this many bytes are cut into segments decoded on every core.
     #[arg(long, default_value_t = 32 << 20, hide = true)]
     pub split_min_bytes: u64,
@@ -264,6 +270,7 @@ pub fn run_files(
         batch_rows,
         split_min_bytes: args.split_min_bytes,
         segment_bytes: args.segment_bytes as usize,
+        max_value_bytes: args.max_value_bytes,
         on_bytes: progress.on_bytes(),
         on_file: progress.on_file(),
     };

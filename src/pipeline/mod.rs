@@ -32,6 +32,8 @@ pub struct Job {
     pub split_min_bytes: u64,
     /// The size of those segments.
     pub segment_bytes: usize,
+    /// The largest text or attribute value a file may hold.
+    pub max_value_bytes: u64,
     /// Called with byte counts as input is read, and with each finished file.
     pub on_bytes: Arc<dyn Fn(u64) + Send + Sync>,
     pub on_file: Arc<dyn Fn(&FileReport) + Send + Sync>,
@@ -108,8 +110,9 @@ fn decode_file(
     let counted = Counting { inner: stream, on_read: Box::new(move |n| on_bytes(n)) };
     // Another encoding than UTF-8 is decoded to UTF-8 as it streams by.
     let (text, _) = xml2bq_core::encoding::utf8_text(counted).map_err(|e| DecodeError::from_io(&e, 0))?;
-    let mut events = Buffered::new(Utf8Reader::new(text));
+    let mut events = Buffered::new(Utf8Reader::new(text).with_max_value_bytes(job.max_value_bytes));
     let mut d = Decoder::new(&mut events, job.schema.namespaces);
+    d.set_max_value_bytes(job.max_value_bytes);
     let mut out = Columns::new(job.schema, &input.uri, job.batch_rows).with_sink(Box::new(sink));
     document::decode(job.schema, &mut d, &mut out)?;
     out.flush()?;

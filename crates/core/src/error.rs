@@ -118,6 +118,9 @@ impl DecodeError {
         if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<crate::encoding::Unsupported>()) {
             return DecodeError::new(Rule::UnsupportedEncoding, bad.to_string(), 0);
         }
+        if let Some(big) = e.get_ref().and_then(|r| r.downcast_ref::<crate::utf8::ValueTooLarge>()) {
+            return DecodeError::new(Rule::ValueTooLarge, big.to_string(), big.offset);
+        }
         if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<crate::utf8::ForbiddenChar>()) {
             return DecodeError::new(Rule::NotWellFormed, bad.to_string(), bad.offset);
         }

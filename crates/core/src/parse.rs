@@ -136,6 +136,8 @@ pub struct Decoder<'s> {
     identity: Identity,
     /// For a segment: the elements around it (root first), as the identity paths need them.
     around: Vec<(u16, &'static str)>,
+    /// The longest text value allowed (a text made of many pieces, e.g. references).
+    max_value: usize,
 }
 
 /// Start tags whose content holds this are scanned for namespace declarations.
@@ -196,6 +198,7 @@ impl<'s> Decoder<'s> {
             event_start: 0,
             identity: Identity::default(),
             around: vec![],
+            max_value: usize::try_from(crate::utf8::MAX_VALUE_BYTES).unwrap_or(usize::MAX),
         };
         d.bind(b"xml", b"http://www.w3.org/XML/1998/namespace");
         d
@@ -260,6 +263,11 @@ impl<'s> Decoder<'s> {
             .rev()
             .find(|b| &self.strings[b.prefix.clone()] == prefix)
             .map(|b| &self.strings[b.uri.clone()])
+    }
+
+    /// The longest text value allowed, in bytes.
+    pub fn set_max_value_bytes(&mut self, limit: u64) {
+        self.max_value = usize::try_from(limit).unwrap_or(usize::MAX);
     }
 
     /// Byte offset of the reader in the input.
@@ -997,6 +1005,10 @@ impl<'s> Decoder<'s> {
                     }
                 }
             };
+            if self.text.len() > self.max_value {
+                let msg = format!("a text value of more than {} bytes (--max-value-bytes)", self.max_value);
+                return Err(self.error(Rule::ValueTooLarge, msg));
+            }
             match step {
                 Step::More => {}
                 Step::End => {

@@ -39,6 +39,30 @@ impl fmt::Display for ForbiddenChar {
 
 impl std::error::Error for ForbiddenChar {}
 
+/// A stretch of the input without a `<` longer than the value limit: a text or an
+/// attribute value (or a tag) too large to hold; carried inside an `io::Error`.
+#[derive(Debug)]
+pub struct ValueTooLarge {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl fmt::Display for ValueTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "more than {} bytes without markup before byte {}: a value larger than the limit \
+             (--max-value-bytes; BigQuery cannot hold it either)",
+            self.limit, self.offset
+        )
+    }
+}
+
+impl std::error::Error for ValueTooLarge {}
+
+/// The default limit of one value: BigQuery's largest row, 100 MiB.
+pub const MAX_VALUE_BYTES: u64 = 100 << 20;
+
 /// Is `c` a character of XML 1.0's Char production?
 #[inline]
 pub fn is_xml_char(c: char) -> bool {
@@ -97,6 +121,10 @@ pub struct Utf8Reader<R> {
     /// Offset in the input of `buf[0]`.
     base: u64,
     started: bool,
+    /// Bytes handed out since the last `<`, and the most allowed (a value's size bound:
+    /// checked here, before the parser buffers the value whole).
+    since_markup: u64,
+    max_run: u64,
 }
 
 impl<R: Read> Utf8Reader<R> {
@@ -113,7 +141,16 @@ impl<R: Read> Utf8Reader<R> {
             end: 0,
             base: 0,
             started: false,
+            since_markup: 0,
+            max_run: MAX_VALUE_BYTES,
         }
+    }
+
+    /// Refuses input with more than `limit` bytes between two `<`: the bound of one
+    /// text or attribute value.
+    pub fn with_max_value_bytes(mut self, limit: u64) -> Self {
+        self.max_run = limit;
+        self
     }
 }
 
@@ -149,6 +186,23 @@ impl<R: Read> BufRead for Utf8Reader<R> {
             };
             if let Some((i, ch)) = forbidden_char(&self.buf[..good]) {
                 return Err(forbidden(self.base + i as u64, ch));
+            }
+            let fresh = &self.buf[..good];
+            let run = match (memchr::memchr(b'<', fresh), memchr::memrchr(b'<', fresh)) {
+                (Some(first), Some(last)) => {
+                    // A run inside one buffer is shorter than the buffer (256 KiB).
+                    let leading = self.since_markup + first as u64;
+                    self.since_markup = (good - last - 1) as u64;
+                    leading.max(self.since_markup)
+                }
+                _ => {
+                    self.since_markup += good as u64;
+                    self.since_markup
+                }
+            };
+            if run > self.max_run {
+                let e = ValueTooLarge { offset: self.base + good as u64, limit: self.max_run };
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
             }
             (self.pos, self.good, self.end) = (0, good, n);
             if good == 0 && n > 0 {
@@ -228,6 +282,21 @@ mod tests {
         let mut v = Vec::new();
         Utf8Reader::with_capacity(8, Trickle(fine.as_bytes())).read_to_end(&mut v).unwrap();
         assert!(is_xml_char('\u{10000}') && !is_xml_char('\u{FFFE}') && !is_xml_char('\u{8}'));
+    }
+
+    #[test]
+    fn refuses_a_run_without_markup_longer_than_the_limit() {
+        // The bytes between two `<`: `a>` and the text.
+        let doc = format!("<a>{}</a><b>{}</b>", "x".repeat(98), "y".repeat(98));
+        let mut v = Vec::new();
+        let r = Utf8Reader::with_capacity(16, doc.as_bytes()).with_max_value_bytes(100).read_to_end(&mut v);
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(v, doc.as_bytes());
+        let doc = format!("<a>{}</a>", "x".repeat(99));
+        let e =
+            Utf8Reader::with_capacity(16, doc.as_bytes()).with_max_value_bytes(100).read_to_end(&mut v).unwrap_err();
+        let big = e.get_ref().unwrap().downcast_ref::<ValueTooLarge>().unwrap();
+        assert_eq!(big.limit, 100);
     }
 
     #[test]

@@ -89,6 +89,7 @@ pub fn load(schema: &'static Schema, doc: &Path, parallel: Option<usize>) -> Out
         batch_rows: 7,
         split_min_bytes: if parallel.is_some() { 0 } else { u64::MAX },
         segment_bytes: parallel.unwrap_or(8 << 20),
+        max_value_bytes: xml2bq_core::utf8::MAX_VALUE_BYTES,
         on_bytes: Arc::new(|_| ()),
         on_file: Arc::new(|_| ()),
     };
