@@ -16,7 +16,8 @@
 //! of it is run on its own under a timeout, so that a panic or a hang fails that document,
 //! not the suite. `validate` is not used: it never takes the segment-parallel path.
 //!
-//! The test prints one line per wrong verdict and fails at the end with their count.
+//! The test prints one line per wrong verdict and fails at the end with their count
+//! (`WELLFORMED_VERBOSE=1`: a line per document with the outcome of each run).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -381,6 +382,8 @@ fn every_document_gets_its_verdict_on_both_paths() {
     let mut failures = 0;
     let mut split = 0;
     let mut not_split = vec![];
+    // WELLFORMED_VERBOSE=1: one line per document with every run's outcome.
+    let verbose = std::env::var_os("WELLFORMED_VERBOSE").is_some();
     for d in &docs {
         let mut lines = vec![];
         let runs: Vec<(Mode, &BTreeMap<String, Outcome>, &[u8])> = match &d.expanded {
@@ -417,6 +420,13 @@ fn every_document_gets_its_verdict_on_both_paths() {
             && a.to_string() != b.to_string()
         {
             lines.push(format!("the paths disagree: one pass {a}, parallel {b}"));
+        }
+        if verbose {
+            let all: Vec<String> = [("raw", &raw), ("one pass", &one_pass), ("parallel", &parallel)]
+                .iter()
+                .filter_map(|(m, o)| o.get(&d.rel).map(|got| format!("{m}: {got}")))
+                .collect();
+            println!("{}: {}", d.rel, all.join("; "));
         }
         if !lines.is_empty() {
             failures += 1;
