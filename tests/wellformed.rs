@@ -28,7 +28,7 @@ const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wellformed");
 
 /// The rules that say a file is not a well-formed XML document (`xml2bq_core::Rule`).
 const WF_RULES: &[&str] =
-    &["not-well-formed", "invalid-utf8", "unsupported-encoding", "doctype-forbidden", "truncated"];
+    &["not-well-formed", "invalid-utf8", "unsupported-encoding", "invalid-encoding", "doctype-forbidden", "truncated"];
 
 /// Documents of `nwf/` whose rule is fixed: a DOCTYPE in the prolog is refused by name.
 const DOCTYPE_IN_PROLOG: &[&str] =

@@ -1,5 +1,5 @@
 //! XML names (XML 1.0 fifth edition §2.3, Namespaces in XML 1.0 §3): which byte
-//! strings are a Name, an NCName or a QName. ASCII names take a table lookup per
+//! strings are an NCName or a QName. ASCII names take a table lookup per
 //! byte; others are decoded and checked against the productions' ranges.
 
 /// 1: may start a name; 2: may continue one (ASCII only; `:` is left to the callers).
@@ -53,15 +53,6 @@ pub fn is_qname(b: &[u8]) -> bool {
     }
 }
 
-/// A Name (colons allowed anywhere), e.g. a processing instruction's target.
-pub fn is_name(b: &[u8]) -> bool {
-    // A colon is a name character; check the pieces between colons as NCNames, the
-    // first one non-empty unless the name starts with a colon.
-    let Ok(s) = std::str::from_utf8(b) else { return false };
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c == ':' || is_start_char(c)) && chars.all(|c| c == ':' || is_name_char(c))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,14 +61,13 @@ mod tests {
     fn names_follow_the_productions() {
         for good in ["a", "_x", "Order", "a-b.c_1", "Café", "東京", "x\u{B7}y", "a\u{300}"] {
             assert!(is_ncname(good.as_bytes()), "{good}");
-            assert!(is_qname(good.as_bytes()) && is_name(good.as_bytes()), "{good}");
+            assert!(is_qname(good.as_bytes()), "{good}");
         }
         for bad in ["", "1a", "-a", ".a", "a b", "a<", "a&", "a\"", "\u{B7}a", "a\u{D7}", "\u{300}a", "a/"] {
             assert!(!is_ncname(bad.as_bytes()), "{bad:?}");
         }
         assert!(is_qname(b"p:a") && !is_qname(b"p:") && !is_qname(b":a") && !is_qname(b"a:b:c"));
         assert!(!is_qname(b"1p:a") && !is_qname(b"p:1a"));
-        assert!(is_name(b":a") && is_name(b"a:b:c") && !is_name(b"1a") && !is_name(b""));
         assert!(!is_ncname(b"a\xFF"));
     }
 }

@@ -997,9 +997,10 @@ impl<'s> Decoder<'s> {
                             None => Step::BadRef(String::from_utf8_lossy(&r).into_owned()),
                         },
                         Event::End(e) => end_step(&self.frames, &self.names, e.name().as_ref()),
-                        Event::Start(e) | Event::Empty(e) => {
+                        Event::Start(e) | Event::Empty(e) if crate::names::is_qname(e.name().as_ref()) => {
                             Step::Child(String::from_utf8_lossy(e.name().as_ref()).into_owned())
                         }
+                        Event::Start(_) | Event::Empty(_) => Step::Markup,
                         Event::Eof => Step::Eof,
                         _ => Step::Markup,
                     }
@@ -1476,7 +1477,10 @@ fn between_children(mixed: Option<&mut String>, t: &[u8]) -> Step {
     match mixed {
         Some(m) => text_step(push_text(m, t)),
         None if is_blank(t) => Step::More,
-        None => Step::Text,
+        None => match push_text(&mut String::new(), t) {
+            Err(bad) => bad,
+            Ok(()) => Step::Text,
+        },
     }
 }
 
@@ -1588,11 +1592,12 @@ fn check_attribute_value(raw: &[u8]) -> Result<(), String> {
     }
 }
 
-/// A processing instruction's target: a Name, and not `xml` in any case.
+/// A processing instruction's target: a Name without colons (Namespaces in XML 1.0
+/// §7), and not `xml` in any case.
 fn pi_target_ok(pi: &[u8]) -> bool {
     let end = pi.iter().position(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')).unwrap_or(pi.len());
     let target = &pi[..end];
-    crate::names::is_name(target) && !target.eq_ignore_ascii_case(b"xml")
+    crate::names::is_ncname(target) && !target.eq_ignore_ascii_case(b"xml")
 }
 
 /// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.

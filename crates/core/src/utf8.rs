@@ -108,8 +108,9 @@ pub fn check_xml_text(b: &[u8], base: u64) -> io::Result<()> {
 }
 
 /// A buffered reader whose every byte handed out is valid UTF-8 (it replaces
-/// `BufReader`). A UTF-8 byte-order mark at the start is dropped; a sequence split
-/// across reads is completed by the next read before it is handed out.
+/// `BufReader`). A sequence split across reads is completed by the next read before it
+/// is handed out. A byte-order mark is handed out too: the parser drops one at the
+/// start (a second one is a character, out of place before the XML declaration).
 pub struct Utf8Reader<R> {
     inner: R,
     buf: Box<[u8]>,
@@ -120,7 +121,6 @@ pub struct Utf8Reader<R> {
     end: usize,
     /// Offset in the input of `buf[0]`.
     base: u64,
-    started: bool,
     /// Bytes handed out since the last `<`, and the most allowed (a value's size bound:
     /// checked here, before the parser buffers the value whole).
     since_markup: u64,
@@ -140,7 +140,6 @@ impl<R: Read> Utf8Reader<R> {
             good: 0,
             end: 0,
             base: 0,
-            started: false,
             since_markup: 0,
             max_run: MAX_VALUE_BYTES,
         }
@@ -165,14 +164,6 @@ impl<R: Read> BufRead for Utf8Reader<R> {
             while got > 0 && n < 4 {
                 got = self.inner.read(&mut self.buf[n..])?;
                 n += got;
-            }
-            if !self.started {
-                self.started = true;
-                if self.buf[..n].starts_with(&[0xEF, 0xBB, 0xBF]) {
-                    self.buf.copy_within(3..n, 0);
-                    n -= 3;
-                    self.base += 3;
-                }
             }
             // The fast check passes almost always; the compat one locates the problem.
             let good = if simdutf8::basic::from_utf8(&self.buf[..n]).is_ok() {
@@ -253,11 +244,11 @@ mod tests {
     }
 
     #[test]
-    fn passes_split_sequences_and_drops_bom() {
+    fn passes_split_sequences_and_the_bom() {
         let text = "\u{FEFF}<a>日本語 ✓ ok</a>";
         let mut out = String::new();
         Utf8Reader::with_capacity(8, Trickle(text.as_bytes())).read_to_string(&mut out).unwrap();
-        assert_eq!(out, "<a>日本語 ✓ ok</a>");
+        assert_eq!(out, text);
     }
 
     #[test]
