@@ -85,6 +85,12 @@ fn run(file: &Path, parallel: bool) -> Run {
     }
 }
 
+/// `text` with the `n`th (0-based) occurrence of `pat` replaced by `with`.
+fn replace_nth(text: &str, pat: &str, n: usize, with: &str) -> String {
+    let (at, _) = text.match_indices(pat).nth(n).expect("enough occurrences");
+    format!("{}{with}{}", &text[..at], &text[at + pat.len()..])
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -172,4 +178,36 @@ fn invalid_files_get_the_reason_of_one_pass() {
         }
         assert!(par.orders.is_empty() && par.customers.is_empty(), "{name}: nothing written");
     }
+}
+
+#[test]
+fn non_ascii_in_date_times_is_an_invalid_value_on_both_paths_never_a_panic_or_a_hang() {
+    // Issue 8: a non-ASCII character inside an xs:dateTime panicked (a byte index inside a
+    // character), and with two of them the parallel path waited forever.
+    let dir = tempfile::tempdir().unwrap();
+    let text = document(300, "");
+    let text = replace_nth(&text, "<OrderDate>1997-05-06T00:00:00", 40, "<OrderDate>1997-05-0\u{e9}T00:00:00");
+    let text = replace_nth(&text, "ShippedDate=\"1997-05-09T00:00:00", 250, "ShippedDate=\"1997-05-0&#xE9;T00:00:00");
+    for (name, text) in [("one.xml", replace_nth(&document(300, ""), "05-06T", 7, "05-\u{e9}6T")), ("two.xml", text)] {
+        let f = write(dir.path(), name, &text);
+        let (seq, par) = (run(&f, false), run(&f, true));
+        assert_eq!((seq.code, par.code), (Some(3), Some(3)), "{name}: {}", par.report);
+        let (s, p) = (&seq.report["files"][0]["error"], &par.report["files"][0]["error"]);
+        assert_eq!(s["rule"], "invalid-value", "{name}: {s}");
+        assert_eq!((&p["rule"], &p["path"], &p["offset"]), (&s["rule"], &s["path"], &s["offset"]), "{name}");
+        assert!(par.orders.is_empty() && seq.orders.is_empty(), "{name}: no rows of an invalid file");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_right_after_a_cut_gets_the_verdict_of_one_pass() {
+    // Issue 8: a segment's reader dropped a U+FEFF at its start, so the parallel path
+    // loaded what one pass rejects. Here one follows every order: a cut lands before one.
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "bom.xml", &document(200, "").replace("</Order>\n", "</Order>\u{FEFF}\n"));
+    let (seq, par) = (run(&f, false), run(&f, true));
+    assert_eq!((seq.code, par.code), (Some(3), Some(3)));
+    let (s, p) = (&seq.report["files"][0]["error"], &par.report["files"][0]["error"]);
+    assert_eq!(s["rule"], "unexpected-text", "{s}");
+    assert_eq!((&p["rule"], &p["offset"]), (&s["rule"], &s["offset"]));
 }

@@ -8,9 +8,20 @@ use std::process::{Command, Output};
 
 pub const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data");
 
-/// Runs `xml2bq ARGS`, returns the output.
+/// How long one run of the binary may take before a test calls it hung.
+pub const HANG_SECONDS: &str = "300";
+
+/// Runs `xml2bq ARGS`, returns the output. A run that hangs is killed after
+/// [`HANG_SECONDS`] (exit 124, from coreutils' `timeout`): it fails its test instead of
+/// stopping the suite.
 pub fn xml2bq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xml2bq")).args(args).output().expect("run xml2bq")
+    let o = Command::new("timeout")
+        .args(["--kill-after=5", HANG_SECONDS, env!("CARGO_BIN_EXE_xml2bq")])
+        .args(args)
+        .output()
+        .expect("run xml2bq (under coreutils' timeout)");
+    assert_ne!(o.status.code(), Some(124), "xml2bq {args:?} hung ({HANG_SECONDS} s)");
+    o
 }
 
 pub fn stderr(o: &Output) -> String {
