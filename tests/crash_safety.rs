@@ -16,45 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const ORDER: &str = "    <Order>
-      <CustomerID>C{i}</CustomerID>
-      <EmployeeID>{i}</EmployeeID>
-      <OrderDate>1997-05-06T00:00:00</OrderDate>
-      <RequiredDate>1997-05-20T00:00:00</RequiredDate>
-      <ShipInfo ShippedDate=\"1997-05-09T00:00:00\">
-        <ShipVia>2</ShipVia>
-        <Freight>{i}.35</Freight>
-        <ShipName>Ship {i} of {tag}</ShipName>
-        <ShipAddress>12 Orchestra Terrace</ShipAddress>
-        <ShipCity>Walla Walla</ShipCity>
-        <ShipRegion/>
-        <ShipPostalCode>99362</ShipPostalCode>
-        <ShipCountry>USA</ShipCountry>
-      </ShipInfo>
-    </Order>
-";
-
-const CUSTOMER: &str = "    <Customer CustomerID=\"C{i}\">
-      <CompanyName>Company {i} of {tag}</CompanyName>
-      <ContactName>Zoë</ContactName>
-      <ContactTitle>Owner</ContactTitle>
-      <Phone>(503) 555-{i}</Phone>
-      <FullAddress><Address>1 Main</Address><City>Elgin</City><Region>OR</Region><PostalCode>97827</PostalCode><Country>USA</Country></FullAddress>
-    </Customer>
-";
-
 /// A document with `n` customers and `n` orders, their text marked with `tag`.
 fn document(n: usize, tag: &str) -> String {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Root>\n  <Customers>\n");
-    for i in 0..n {
-        s.push_str(&CUSTOMER.replace("{i}", &i.to_string()).replace("{tag}", tag));
-    }
-    s.push_str("  </Customers>\n  <Orders>\n");
-    for i in 0..n {
-        s.push_str(&ORDER.replace("{i}", &i.to_string()).replace("{tag}", tag));
-    }
-    s.push_str("  </Orders>\n</Root>\n");
-    s
+    orders_document(n, "", tag)
 }
 
 /// A document whose text hardly compresses (a different 32-hex tag per record), so

@@ -5,49 +5,6 @@ mod common;
 use common::*;
 use std::path::Path;
 
-const ORDER: &str = "    <Order>
-      <CustomerID>C{i}</CustomerID>
-      <EmployeeID>{i}</EmployeeID>
-      <OrderDate>1997-05-06T00:00:00</OrderDate>
-      <RequiredDate>1997-05-20T00:00:00</RequiredDate>
-      <ShipInfo ShippedDate=\"1997-05-09T00:00:00\">
-        <ShipVia>2</ShipVia>
-        <Freight>{i}.35</Freight>
-        <ShipName>O'Reilly &amp; Daughters 東京 {i}</ShipName>
-        <ShipAddress><![CDATA[<b>12</b> Orchestra Terrace]]></ShipAddress>
-        <ShipCity>Walla Walla</ShipCity>
-        <ShipRegion/>
-        <ShipPostalCode>99362</ShipPostalCode>
-        <ShipCountry>USA</ShipCountry>
-      </ShipInfo>
-    </Order>
-";
-
-const CUSTOMER: &str = "    <Customer CustomerID=\"C{i}\">
-      <CompanyName>Company {i}</CompanyName>
-      <ContactName>Zoë</ContactName>
-      <ContactTitle>Owner</ContactTitle>
-      <Phone>(503) 555-{i}</Phone>
-      <FullAddress><Address>1 Main</Address><City>Elgin</City><Region>OR</Region><PostalCode>97827</PostalCode><Country>USA</Country></FullAddress>
-    </Customer>
-";
-
-/// A document with `n` customers and `n` orders; `after_each` follows every record.
-fn document(n: usize, after_each: &str) -> String {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Root>\n  <Customers>\n");
-    for i in 0..n {
-        s.push_str(&CUSTOMER.replace("{i}", &i.to_string()));
-        s.push_str(after_each);
-    }
-    s.push_str("  </Customers>\n  <Orders>\n");
-    for i in 0..n {
-        s.push_str(&ORDER.replace("{i}", &i.to_string()));
-        s.push_str(after_each);
-    }
-    s.push_str("  </Orders>\n</Root>\n");
-    s
-}
-
 struct Run {
     code: Option<i32>,
     report: serde_json::Value,
@@ -100,7 +57,7 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 #[test]
 fn segments_give_the_rows_of_one_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "big.xml", &document(300, ""));
+    let f = write(dir.path(), "big.xml", &orders_document(300, "", ""));
     let (seq, par) = (run(&f, false), run(&f, true));
     assert_eq!((seq.code, par.code), (Some(0), Some(0)));
     assert!(
@@ -125,7 +82,7 @@ fn end_tags_inside_comments_and_cdata_do_not_fool_the_cuts() {
     for (name, decoy) in
         [("comment.xml", "    <!-- </Order> </Customer> -->\n"), ("pi.xml", "    <?note </Order></Customer>?>\n")]
     {
-        let f = write(dir.path(), name, &document(200, decoy));
+        let f = write(dir.path(), name, &orders_document(200, decoy, ""));
         let (seq, par) = (run(&f, false), run(&f, true));
         assert_eq!((seq.code, par.code), (Some(0), Some(0)), "{name}");
         assert_eq!(par.orders.len(), 200, "{name}");
@@ -133,7 +90,7 @@ fn end_tags_inside_comments_and_cdata_do_not_fool_the_cuts() {
         assert_eq!(par.customers, seq.customers, "{name}");
     }
     // CDATA holding end tags, inside a record.
-    let text = document(200, "").replace("Orchestra Terrace]]>", "Orchestra </Order></Customer> Terrace]]>");
+    let text = orders_document(200, "", "").replace("Orchestra Terrace]]>", "Orchestra </Order></Customer> Terrace]]>");
     let f = write(dir.path(), "cdata.xml", &text);
     let (seq, par) = (run(&f, false), run(&f, true));
     assert_eq!((seq.code, par.code), (Some(0), Some(0)));
@@ -144,7 +101,7 @@ fn end_tags_inside_comments_and_cdata_do_not_fool_the_cuts() {
 #[test]
 fn invalid_files_get_the_reason_of_one_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let good = document(200, "");
+    let good = orders_document(200, "", "");
     let cases = [
         (
             "value.xml",
@@ -185,10 +142,12 @@ fn non_ascii_in_date_times_is_an_invalid_value_on_both_paths_never_a_panic_or_a_
     // Issue 8: a non-ASCII character inside an xs:dateTime panicked (a byte index inside a
     // character), and with two of them the parallel path waited forever.
     let dir = tempfile::tempdir().unwrap();
-    let text = document(300, "");
+    let text = orders_document(300, "", "");
     let text = replace_nth(&text, "<OrderDate>1997-05-06T00:00:00", 40, "<OrderDate>1997-05-0\u{e9}T00:00:00");
     let text = replace_nth(&text, "ShippedDate=\"1997-05-09T00:00:00", 250, "ShippedDate=\"1997-05-0&#xE9;T00:00:00");
-    for (name, text) in [("one.xml", replace_nth(&document(300, ""), "05-06T", 7, "05-\u{e9}6T")), ("two.xml", text)] {
+    for (name, text) in
+        [("one.xml", replace_nth(&orders_document(300, "", ""), "05-06T", 7, "05-\u{e9}6T")), ("two.xml", text)]
+    {
         let f = write(dir.path(), name, &text);
         let (seq, par) = (run(&f, false), run(&f, true));
         assert_eq!((seq.code, par.code), (Some(3), Some(3)), "{name}: {}", par.report);
@@ -204,7 +163,7 @@ fn a_byte_order_mark_right_after_a_cut_gets_the_verdict_of_one_pass() {
     // Issue 8: a segment's reader dropped a U+FEFF at its start, so the parallel path
     // loaded what one pass rejects. Here one follows every order: a cut lands before one.
     let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "bom.xml", &document(200, "").replace("</Order>\n", "</Order>\u{FEFF}\n"));
+    let f = write(dir.path(), "bom.xml", &orders_document(200, "", "").replace("</Order>\n", "</Order>\u{FEFF}\n"));
     let (seq, par) = (run(&f, false), run(&f, true));
     assert_eq!((seq.code, par.code), (Some(3), Some(3)));
     let (s, p) = (&seq.report["files"][0]["error"], &par.report["files"][0]["error"]);

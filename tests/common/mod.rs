@@ -85,3 +85,47 @@ pub fn table_rows(dir: &Path) -> Vec<serde_json::Value> {
     rows.sort_by_key(|r| (r["_source_uri"].as_str().unwrap().to_string(), r["_record_ordinal"].as_i64().unwrap()));
     rows
 }
+
+const ORDER: &str = "    <Order>
+      <CustomerID>C{i}</CustomerID>
+      <EmployeeID>{i}</EmployeeID>
+      <OrderDate>1997-05-06T00:00:00</OrderDate>
+      <RequiredDate>1997-05-20T00:00:00</RequiredDate>
+      <ShipInfo ShippedDate=\"1997-05-09T00:00:00\">
+        <ShipVia>2</ShipVia>
+        <Freight>{i}.35</Freight>
+        <ShipName>O'Reilly &amp; Daughters 東京 {i}{tag}</ShipName>
+        <ShipAddress><![CDATA[<b>12</b> Orchestra Terrace]]></ShipAddress>
+        <ShipCity>Walla Walla</ShipCity>
+        <ShipRegion/>
+        <ShipPostalCode>99362</ShipPostalCode>
+        <ShipCountry>USA</ShipCountry>
+      </ShipInfo>
+    </Order>
+";
+
+const CUSTOMER: &str = "    <Customer CustomerID=\"C{i}\">
+      <CompanyName>Company {i}{tag}</CompanyName>
+      <ContactName>Zoë</ContactName>
+      <ContactTitle>Owner</ContactTitle>
+      <Phone>(503) 555-{i}</Phone>
+      <FullAddress><Address>1 Main</Address><City>Elgin</City><Region>OR</Region><PostalCode>97827</PostalCode><Country>USA</Country></FullAddress>
+    </Customer>
+";
+
+/// A customer-orders document with `n` customers and `n` orders; `after_each` follows
+/// every record, `tag` marks the text of each (CompanyName, ShipName).
+pub fn orders_document(n: usize, after_each: &str, tag: &str) -> String {
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Root>\n  <Customers>\n");
+    for i in 0..n {
+        s.push_str(&CUSTOMER.replace("{i}", &i.to_string()).replace("{tag}", tag));
+        s.push_str(after_each);
+    }
+    s.push_str("  </Customers>\n  <Orders>\n");
+    for i in 0..n {
+        s.push_str(&ORDER.replace("{i}", &i.to_string()).replace("{tag}", tag));
+        s.push_str(after_each);
+    }
+    s.push_str("  </Orders>\n</Root>\n");
+    s
+}

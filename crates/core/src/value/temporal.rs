@@ -65,27 +65,24 @@ pub(super) fn days_from_civil(year: i128, month: u8, day: u8) -> i128 {
     days_from_civil_wide(year, month, day)
 }
 
-fn days_from_civil_wide(year: i128, month: u8, day: u8) -> i128 {
-    let (m, d) = (i128::from(month), i128::from(day));
-    let y = if m <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// H. Hinnant's `days_from_civil` in one integer width (the year's).
+macro_rules! days_from_civil_in {
+    ($name:ident, $t:ty) => {
+        fn $name(year: $t, month: u8, day: u8) -> $t {
+            let (m, d) = (<$t>::from(month), <$t>::from(day));
+            let y = if m <= 2 { year - 1 } else { year };
+            let era = y.div_euclid(400);
+            let yoe = y - era * 400;
+            let mp = (m + 9) % 12;
+            let doy = (153 * mp + 2) / 5 + d - 1;
+            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+            era * 146_097 + doe - 719_468
+        }
+    };
 }
 
-fn days_from_civil_i64(year: i64, month: u8, day: u8) -> i64 {
-    let (m, d) = (i64::from(month), i64::from(day));
-    let y = if m <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+days_from_civil_in!(days_from_civil_wide, i128);
+days_from_civil_in!(days_from_civil_i64, i64);
 
 /// The date of a day number (days since 1970-01-01).
 fn civil_from_days(days: i64) -> (i64, u8, u8) {
