@@ -6,6 +6,7 @@
 //! parts, BigQuery loads through `xml2bq_gcp`), with [`deadletter`] and [`report`]
 //! beside it and [`pipeline`] taking one file through. The schema itself is an
 //! argument (`&'static Schema`), compiled into the binary by `build.rs`.
+#![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod deadletter;

@@ -6,6 +6,7 @@
 //! record structs of `records`).
 //! `build.rs` calls [`compile`]; the `xml2bq-codegen preview` command prints a
 //! plan's tables without building anything.
+#![forbid(unsafe_code)]
 
 mod automaton;
 mod emit;

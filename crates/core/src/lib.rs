@@ -2,6 +2,7 @@
 //! decoder ([`parse`]), XSD values ([`value`]) and facets ([`facet`]), content models
 //! ([`model`]), and the Arrow columns decoded values go to ([`columns`] through
 //! [`out::Out`]). No I/O beyond reading a stream, no async, no HTTP.
+#![forbid(unsafe_code)]
 
 pub mod columns;
 pub mod document;

@@ -2,6 +2,7 @@
 //! load a document with a case's schema (one pass, or the segment-parallel path),
 //! read the tables back as canonical JSON (the form `tests/oracle/compare.py` reads),
 //! and run that independent oracle.
+#![forbid(unsafe_code)]
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;

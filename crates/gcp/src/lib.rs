@@ -3,6 +3,7 @@
 //!
 //! Calls are async (reqwest on a small tokio runtime); the pipeline is synchronous,
 //! so [`Cloud::block_on`] bridges the two.
+#![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod bigquery;

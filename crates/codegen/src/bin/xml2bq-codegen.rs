@@ -4,6 +4,7 @@
 //! xml2bq-codegen preview MAPPING.toml|SCHEMA.xsd   print the tables, columns and types
 //! xml2bq-codegen emit MAPPING.toml|SCHEMA.xsd      print the generated Rust module
 //! ```
+#![forbid(unsafe_code)]
 
 use std::path::Path;
 
