@@ -155,10 +155,11 @@ fn same_file(f: &File, p: &Path) -> bool {
 /// Takes this run's lock in `root` (once per root), before it writes any temporary there.
 pub fn hold(root: &Path) -> io::Result<()> {
     let mut held = run().held.lock().unwrap_or_else(|e| e.into_inner());
-    if held.contains_key(root) {
+    let meta = root.join(META);
+    // (A folder removed and made again under the same name is held again.)
+    if held.contains_key(root) && meta.is_dir() {
         return Ok(());
     }
-    let meta = root.join(META);
     std::fs::create_dir_all(&meta).map_err(|e| annotate(e, "cannot create", &meta))?;
     let path = meta.join(format!("{}.lock", run().id));
     for attempt in 0.. {
@@ -251,6 +252,10 @@ pub fn apply(root: &Path, ops: &[Op]) -> io::Result<()> {
             })
             .collect(),
     };
+    // A caller that skipped `recover` (a library user) has not taken the lock yet.
+    if let Err(e) = hold(root) {
+        return Err(discard(ops, e));
+    }
     let n = run().journals.fetch_add(1, Ordering::SeqCst);
     let path = root.join(META).join(format!("journal-{}-{n}.json", run().id));
     if let Err(e) = write_journal(&path, &journal) {
