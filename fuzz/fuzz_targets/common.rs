@@ -82,7 +82,7 @@ fn configure(src: &mut dyn Events) {
 }
 
 /// Utf8Reader and the quick-xml event reader over arbitrary bytes:
-/// - the Utf8Reader passes exactly the input (less a leading BOM) or refuses it,
+/// - the Utf8Reader passes exactly the input (a leading BOM too: the parser drops it) or refuses it,
 ///   whatever the read sizes, and refuses every input that is not UTF-8;
 /// - the buffered event source over it reaches Eof or an error, with a small and a
 ///   large buffer alike, and (on UTF-8 input) gives the events of the borrowed
@@ -90,7 +90,7 @@ fn configure(src: &mut dyn Events) {
 /// - the schema-less decoder walk (root, skip, finish) ends with Ok or an error.
 pub fn events(data: &[u8]) {
     let utf8 = std::str::from_utf8(data).is_ok();
-    let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    let body = data;
     let mut accepted = vec![];
     for (cap, n) in [(8, 1), (8, 3), (256 << 10, usize::MAX)] {
         let mut out = vec![];
@@ -444,6 +444,7 @@ pub fn differential_in(scratch: &Scratch, schema: &'static Schema, data: &[u8]) 
             batch_rows,
             split_min_bytes,
             segment_bytes,
+            max_value_bytes: xml2bq_core::utf8::MAX_VALUE_BYTES,
             on_bytes: Arc::new(|_| {}),
             on_file: Arc::new(|_| {}),
         };
