@@ -25,6 +25,9 @@ pub fn root(schema: &Schema, d: &mut Decoder<'_>) -> Result<usize, DecodeError> 
 
 #[cold]
 fn wrong_root(schema: &Schema, d: &Decoder<'_>, ns: u16) -> DecodeError {
+    if let Some(e) = d.name_error() {
+        return e;
+    }
     let local = String::from_utf8_lossy(d.local()).into_owned();
     let in_ns = |n: u16| {
         if n == NS_NONE { "in no namespace".to_string() } else { format!("in namespace {:?}", schema.namespace(n)) }

@@ -46,7 +46,21 @@ pub fn is_ncname(b: &[u8]) -> bool {
 }
 
 /// A QName: `NCName` or `NCName:NCName`.
+#[inline]
 pub fn is_qname(b: &[u8]) -> bool {
+    // Most names are ASCII name characters without a colon: one branch-free pass.
+    if let Some((&first, rest)) = b.split_first()
+        && first < 128
+        && ASCII[usize::from(first)] & 1 != 0
+        && rest.iter().fold(true, |ok, &c| ok & (c < 128 && ASCII[usize::from(c & 0x7F)] != 0))
+    {
+        return true;
+    }
+    qname_slow(b)
+}
+
+#[cold]
+fn qname_slow(b: &[u8]) -> bool {
     match memchr::memchr(b':', b) {
         None => is_ncname(b),
         Some(c) => is_ncname(&b[..c]) && is_ncname(&b[c + 1..]),

@@ -138,6 +138,8 @@ pub struct Decoder<'s> {
     around: Vec<(u16, &'static str)>,
     /// The longest text value allowed (a text made of many pieces, e.g. references).
     max_value: usize,
+    /// Element names are checked as they open (in skipped content).
+    check_names: bool,
 }
 
 /// Start tags whose content holds this are scanned for namespace declarations.
@@ -199,6 +201,7 @@ impl<'s> Decoder<'s> {
             identity: Identity::default(),
             around: vec![],
             max_value: usize::try_from(crate::utf8::MAX_VALUE_BYTES).unwrap_or(usize::MAX),
+            check_names: false,
         };
         d.bind(b"xml", b"http://www.w3.org/XML/1998/namespace");
         d
@@ -363,9 +366,11 @@ impl<'s> Decoder<'s> {
         if self.tag.len() > self.name_len {
             self.read_attributes()?;
         }
-        // The element's name.
+        // The element's name. A name the schema matches is an XML name (the schema's
+        // are), so it is checked only where nothing matches it: in content skipped
+        // here, and on the error paths of unmatched names ([`Decoder::name_error`]).
         let name = &self.tag[..self.name_len];
-        if !crate::names::is_qname(name) {
+        if self.check_names && !crate::names::is_qname(name) {
             return Err(self.bad_name("element", name));
         }
         let colon = memchr::memchr(b':', name);
@@ -850,6 +855,9 @@ impl<'s> Decoder<'s> {
 
     /// The error for an element a strict wildcard allows only if the schema declares it.
     pub fn undeclared_element(&self) -> DecodeError {
+        if let Some(e) = self.name_error() {
+            return e;
+        }
         let el = self.qname();
         self.error(
             Rule::UnknownElement,
@@ -1206,15 +1214,33 @@ impl<'s> Decoder<'s> {
 
     /// Consumes the current element's content, checking only that it is well-formed.
     pub fn skip(&mut self) -> Result<(), DecodeError> {
+        if let Some(e) = self.name_error() {
+            return Err(e);
+        }
         let depth = self.frames.len();
         let mut text = String::new();
-        while self.frames.len() >= depth {
-            text.clear();
-            if self.next_child_mixed(&mut text)?.is_none() && self.frames.len() < depth {
-                break;
+        let checking = std::mem::replace(&mut self.check_names, true);
+        let r = (|| {
+            while self.frames.len() >= depth {
+                text.clear();
+                if self.next_child_mixed(&mut text)?.is_none() && self.frames.len() < depth {
+                    break;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })();
+        self.check_names = checking;
+        r
+    }
+
+    /// The well-formedness error of the current element's name, if it is not an XML
+    /// name: the schema matched no name to it, and this comes before any schema error.
+    #[cold]
+    pub fn name_error(&self) -> Option<DecodeError> {
+        // (A segment's first frame stands for the elements around it: no name.)
+        let f = self.frames.last().filter(|_| !(self.segment && self.frames.len() == 1))?;
+        let name = &self.names[f.name.clone()];
+        (!crate::names::is_qname(name)).then(|| self.bad_name("element", name))
     }
 
     /// Checks that the current element has no content at all, not even whitespace
@@ -1282,6 +1308,9 @@ impl<'s> Decoder<'s> {
     /// The error for a child element that does not fit the content model in `state`.
     #[cold]
     pub fn content_error(&self, model: &Model, state: State, miss: Miss) -> DecodeError {
+        if let Some(e) = self.name_error() {
+            return e;
+        }
         match miss {
             Miss::Unknown => self.unknown_child(model, state),
             Miss::Misplaced => self.misplaced(model, state),
@@ -1603,8 +1632,11 @@ fn pi_target_ok(pi: &[u8]) -> bool {
 /// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
 fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), Step> {
     let s = simdutf8::basic::from_utf8(raw).map_err(|_| Step::BadUtf8)?;
-    // `]]>` may not occur in character data (XML 1.0 §2.4); `>` in text is rare.
-    if memchr::memchr_iter(b'>', raw).any(|i| i >= 2 && &raw[i - 2..i] == b"]]") {
+    // `]]>` may not occur in character data (XML 1.0 §2.4). `>` in text is rare: a
+    // branch-free scan first (texts are short; a search call costs more).
+    if raw.iter().fold(false, |any, &b| any | (b == b'>'))
+        && memchr::memchr_iter(b'>', raw).any(|i| i >= 2 && &raw[i - 2..i] == b"]]")
+    {
         return Err(Step::CdataEnd);
     }
     if memchr::memchr(b'\r', raw).is_some() {
@@ -1639,6 +1671,33 @@ mod tests {
         let mut src = Borrowed::new(b"<q:r/>");
         let mut d = Decoder::new(&mut src, NS);
         assert_eq!(d.root().unwrap_err().rule, Rule::NotWellFormed);
+    }
+
+    #[test]
+    fn names_are_checked_in_skipped_content_and_where_nothing_matches() {
+        // Skipped content: every element name is checked as it opens.
+        for (doc, ok) in [("<r><a><b-1/><c.d>x</c.d></a></r>", true), ("<r><a><ok/><1b/></a></r>", false)] {
+            let mut src = Borrowed::new(doc.as_bytes());
+            let mut d = Decoder::new(&mut src, NS);
+            d.root().unwrap();
+            assert_eq!(d.next_child().unwrap(), Some(NS_NONE));
+            let r = d.skip();
+            assert_eq!(r.is_ok(), ok, "{doc}: {r:?}");
+            if let Err(e) = r {
+                assert_eq!(e.rule, Rule::NotWellFormed, "{doc}");
+            }
+        }
+        // An element no name of the schema matched: its name comes first.
+        let mut src = Borrowed::new(b"<r><x.></x.></r>");
+        let mut d = Decoder::new(&mut src, NS);
+        d.root().unwrap();
+        d.next_child().unwrap();
+        assert!(d.name_error().is_none());
+        let mut src = Borrowed::new(b"<r><-x></-x></r>");
+        let mut d = Decoder::new(&mut src, NS);
+        d.root().unwrap();
+        d.next_child().unwrap();
+        assert_eq!(d.name_error().map(|e| e.rule), Some(Rule::NotWellFormed));
     }
 
     #[test]
