@@ -73,12 +73,7 @@ fn drain(src: &mut dyn Events, limit: usize) -> (Vec<quick_xml::events::Event<'s
 
 /// The decoder's reader settings (see `Decoder::new`), for the raw event reads.
 fn configure(src: &mut dyn Events) {
-    let cfg = src.config_mut();
-    cfg.check_end_names = false;
-    cfg.allow_unmatched_ends = true;
-    cfg.check_comments = true;
-    cfg.expand_empty_elements = false;
-    cfg.trim_text(false);
+    xml2bq_core::events::configure(src.config_mut());
 }
 
 /// Utf8Reader and the quick-xml event reader over arbitrary bytes:

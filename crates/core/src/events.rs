@@ -38,6 +38,17 @@ impl std::fmt::Display for ResyncSignal {
 
 impl std::error::Error for ResyncSignal {}
 
+/// The reader settings the decoder reads with. End tags are matched by the decoder,
+/// against its own stack: that works the same for a whole document and for one
+/// stitched from segments.
+pub fn configure(cfg: &mut quick_xml::reader::Config) {
+    cfg.check_end_names = false;
+    cfg.allow_unmatched_ends = true;
+    cfg.check_comments = true;
+    cfg.expand_empty_elements = false;
+    cfg.trim_text(false);
+}
+
 /// A source of quick-xml events.
 pub trait Events {
     /// The next event.

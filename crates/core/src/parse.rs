@@ -167,14 +167,7 @@ fn is_blank(b: &[u8]) -> bool {
 impl<'s> Decoder<'s> {
     /// A decoder over `src`; `namespaces` are the schema's namespace URIs by id.
     pub fn new(src: &'s mut dyn Events, namespaces: &'static [&'static str]) -> Self {
-        let cfg = src.config_mut();
-        // End tags are matched here, against the decoder's own stack: that works the
-        // same for a whole document and for one stitched from segments.
-        cfg.check_end_names = false;
-        cfg.allow_unmatched_ends = true;
-        cfg.check_comments = true;
-        cfg.expand_empty_elements = false;
-        cfg.trim_text(false);
+        crate::events::configure(src.config_mut());
         let mut d = Decoder {
             src,
             namespaces,
