@@ -210,6 +210,11 @@ struct Scope {
 }
 
 impl Scope {
+    /// Is `(ns, local)` the last step of one of this scope's selectors or fields?
+    fn names_match(&self, ns: u16, local: &[u8]) -> bool {
+        self.names.iter().any(|t| t.matches(ns, local))
+    }
+
     /// A tuple of this scope's constraint `i`: a key or unique tuple must be new; a
     /// keyref tuple a key of this scope already has is settled (keys are never removed),
     /// any other waits for the scope's end.
@@ -291,9 +296,7 @@ impl Identity {
     /// to do.)
     #[inline]
     pub fn notices(&self, depth: usize, ns: u16, local: &[u8]) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| (s.tracks_children && depth == s.depth + 1) || s.names.iter().any(|t| t.matches(ns, local)))
+        self.scopes.iter().any(|s| (s.tracks_children && depth == s.depth + 1) || s.names_match(ns, local))
     }
 
     /// Opens the scope of the element at `depth` (its start tag was reported already).
@@ -359,7 +362,7 @@ impl Identity {
             {
                 scope.children.push((ns, local.to_vec()));
             }
-            named |= scope.names.iter().any(|t| t.matches(ns, local));
+            named |= scope.names_match(ns, local);
         }
         if !named {
             return Ok(());

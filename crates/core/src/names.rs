@@ -32,13 +32,24 @@ fn is_name_char(c: char) -> bool {
     is_start_char(c) || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
+/// ASCII name characters only, the first a name start (no colon): the common name,
+/// in one branch-free pass.
+#[inline]
+fn is_ascii_ncname(b: &[u8]) -> bool {
+    b.split_first().is_some_and(|(&first, rest)| {
+        first < 128
+            && ASCII[usize::from(first)] & 1 != 0
+            && rest.iter().fold(true, |ok, &c| ok & (c < 128 && ASCII[usize::from(c & 0x7F)] != 0))
+    })
+}
+
 /// An NCName: a Name without colons.
 pub fn is_ncname(b: &[u8]) -> bool {
-    let Some(&first) = b.first() else { return false };
-    if b.is_ascii() {
-        // Branch-free over the rest: names are short and almost always fine.
-        return ASCII[usize::from(first)] & 1 != 0
-            && b[1..].iter().fold(true, |ok, &c| ok & (ASCII[usize::from(c)] != 0));
+    if is_ascii_ncname(b) {
+        return true;
+    }
+    if b.is_empty() || b.is_ascii() {
+        return false;
     }
     let Ok(s) = std::str::from_utf8(b) else { return false };
     let mut chars = s.chars();
@@ -48,12 +59,7 @@ pub fn is_ncname(b: &[u8]) -> bool {
 /// A QName: `NCName` or `NCName:NCName`.
 #[inline]
 pub fn is_qname(b: &[u8]) -> bool {
-    // Most names are ASCII name characters without a colon: one branch-free pass.
-    if let Some((&first, rest)) = b.split_first()
-        && first < 128
-        && ASCII[usize::from(first)] & 1 != 0
-        && rest.iter().fold(true, |ok, &c| ok & (c < 128 && ASCII[usize::from(c & 0x7F)] != 0))
-    {
+    if is_ascii_ncname(b) {
         return true;
     }
     qname_slow(b)

@@ -245,20 +245,17 @@ impl<'s> Decoder<'s> {
 
     /// The namespace bound to `prefix` (`b""`: the default namespace).
     fn lookup(&self, prefix: &[u8]) -> Option<u16> {
-        self.bindings
-            .iter()
-            .rev()
-            .find(|b| &self.strings[b.prefix.clone()] == prefix)
-            .map(|b| if b.uri.is_empty() { NS_NONE } else { b.ns })
+        self.binding(prefix).map(|b| if b.uri.is_empty() { NS_NONE } else { b.ns })
+    }
+
+    /// The innermost binding of `prefix`.
+    fn binding(&self, prefix: &[u8]) -> Option<&Binding> {
+        self.bindings.iter().rev().find(|b| &self.strings[b.prefix.clone()] == prefix)
     }
 
     /// The namespace name bound to `prefix`, as written.
     fn lookup_uri(&self, prefix: &[u8]) -> Option<&[u8]> {
-        self.bindings
-            .iter()
-            .rev()
-            .find(|b| &self.strings[b.prefix.clone()] == prefix)
-            .map(|b| &self.strings[b.uri.clone()])
+        self.binding(prefix).map(|b| &self.strings[b.uri.clone()])
     }
 
     /// The longest text value allowed, in bytes.
@@ -484,52 +481,49 @@ impl<'s> Decoder<'s> {
     /// Parses the current tag's attributes: namespace declarations are bound, `xsi:`
     /// attributes noted, the others kept for [`Decoder::next_attribute`].
     fn read_attributes(&mut self) -> Result<(), DecodeError> {
-        let content = match simdutf8::basic::from_utf8(&self.tag) {
-            Ok(s) => s,
-            Err(_) => {
-                return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", self.position()));
-            }
-        };
-        let base = content.as_ptr() as usize;
-        let offset = |s: &[u8]| s.as_ptr() as usize - base;
         // Reused from tag to tag: no allocation per element.
         let mut raw = std::mem::take(&mut self.raw_attrs);
         raw.clear();
+        let r = self.scan_attributes(&mut raw).and_then(|has_xmlns| self.bind_and_keep(&raw, has_xmlns));
+        self.raw_attrs = raw;
+        r
+    }
+
+    /// The name and value ranges of the tag's attributes, each checked as XML writes
+    /// them, into `raw`; whether one may declare a namespace.
+    fn scan_attributes(&self, raw: &mut Vec<(Range<usize>, Range<usize>)>) -> Result<bool, DecodeError> {
+        let Ok(content) = simdutf8::basic::from_utf8(&self.tag) else {
+            return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a start tag", self.position()));
+        };
+        let base = content.as_ptr() as usize;
+        let offset = |s: &[u8]| s.as_ptr() as usize - base;
         let mut has_xmlns = false;
         for a in Attributes::new(content, self.name_len) {
-            let a = match a {
-                Ok(a) => a,
-                Err(e) => {
-                    let mut err = DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), self.position());
-                    err.path = self.path();
-                    return Err(err);
-                }
-            };
+            let a = a.map_err(|e| {
+                let mut err = DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), self.position());
+                err.path = self.path();
+                err
+            })?;
             let key = a.key.as_ref();
             has_xmlns |= key.starts_with(XMLNS);
             let k0 = offset(key);
             let v0 = offset(&a.value);
             if !matches!(self.tag[k0 - 1], b' ' | b'\t' | b'\n' | b'\r') {
-                self.raw_attrs = raw;
                 let name = String::from_utf8_lossy(key).into_owned();
                 return Err(self.error(Rule::NotWellFormed, format!("no whitespace before attribute {name}")));
             }
             if !crate::names::is_qname(key) {
-                self.raw_attrs = raw;
                 return Err(self.bad_name("attribute", key));
             }
             if memchr::memchr2(b'<', b'&', &a.value).is_some()
                 && let Err(why) = check_attribute_value(&a.value)
             {
-                self.raw_attrs = raw;
                 let name = String::from_utf8_lossy(key).into_owned();
                 return Err(self.error(Rule::NotWellFormed, format!("attribute {name}: {why}")).within_attr(&name));
             }
             raw.push((k0..k0 + key.len(), v0..v0 + a.value.len()));
         }
-        let r = self.bind_and_keep(&raw, has_xmlns);
-        self.raw_attrs = raw;
-        r
+        Ok(has_xmlns)
     }
 
     /// Binds the namespace declarations among `raw` (name and value ranges in the tag)
@@ -1499,9 +1493,9 @@ fn between_children(mixed: Option<&mut String>, t: &[u8]) -> Step {
     match mixed {
         Some(m) => text_step(push_text(m, t)),
         None if is_blank(t) => Step::More,
-        None => match push_text(&mut String::new(), t) {
+        None => match checked_text(t) {
             Err(bad) => bad,
-            Ok(()) => Step::Text,
+            Ok(_) => Step::Text,
         },
     }
 }
@@ -1622,16 +1616,22 @@ fn pi_target_ok(pi: &[u8]) -> bool {
     crate::names::is_ncname(target) && !target.eq_ignore_ascii_case(b"xml")
 }
 
-/// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
-fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), Step> {
+/// Character data as text: UTF-8, without `]]>` (XML 1.0 §2.4).
+fn checked_text(raw: &[u8]) -> Result<&str, Step> {
     let s = simdutf8::basic::from_utf8(raw).map_err(|_| Step::BadUtf8)?;
-    // `]]>` may not occur in character data (XML 1.0 §2.4). `>` in text is rare: a
-    // branch-free scan first (texts are short; a search call costs more).
+    // `>` in text is rare: a branch-free scan first (texts are short; a search call
+    // costs more).
     if raw.iter().fold(false, |any, &b| any | (b == b'>'))
         && memchr::memchr_iter(b'>', raw).any(|i| i >= 2 && &raw[i - 2..i] == b"]]")
     {
         return Err(Step::CdataEnd);
     }
+    Ok(s)
+}
+
+/// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
+fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), Step> {
+    let s = checked_text(raw)?;
     if memchr::memchr(b'\r', raw).is_some() {
         dst.push_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
     } else {
