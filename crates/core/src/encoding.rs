@@ -171,6 +171,9 @@ struct Transcoder<R> {
     /// Offset in the input of `input[start]`.
     offset: u64,
     eof: bool,
+    /// `spill_bytes[spill.0..spill.1]`: decoded, not yet handed out.
+    spill_bytes: [u8; 4],
+    spill: (usize, usize),
 }
 
 impl<R: Read> Transcoder<R> {
@@ -185,6 +188,8 @@ impl<R: Read> Transcoder<R> {
             end: 0,
             offset: 0,
             eof: false,
+            spill_bytes: [0; 4],
+            spill: (0, 0),
         }
     }
 
@@ -195,13 +200,22 @@ impl<R: Read> Transcoder<R> {
 
 impl<R: Read> Read for Transcoder<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // A character decoded for a read too small to take it whole, handed out first.
+        if self.spill.0 < self.spill.1 {
+            let (from, to) = self.spill;
+            let k = (to - from).min(out.len());
+            out[..k].copy_from_slice(&self.spill_bytes[from..from + k]);
+            self.spill.0 += k;
+            return Ok(k);
+        }
         // The decoder needs room for one character's UTF-8.
         if out.len() < 4 {
             let mut small = [0u8; 4];
             let n = self.read(&mut small)?;
             let k = n.min(out.len());
             out[..k].copy_from_slice(&small[..k]);
-            // A character longer than `out` cannot be split here: callers read ≥ 4.
+            self.spill_bytes = small;
+            self.spill = (k, n);
             return Ok(k);
         }
         loop {
@@ -256,6 +270,20 @@ mod tests {
         let plain = "<a>ok</a>";
         assert_eq!(text(plain.as_bytes()).unwrap(), plain);
         assert!(sniff(b"<?xml version='1.0' encoding='utf8'?>").unwrap().is_utf8());
+    }
+
+    #[test]
+    fn reads_smaller_than_a_character_lose_nothing() {
+        let doc = "<?xml version='1.0' encoding='UTF-16'?><a>東京 😀 é</a>";
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(doc.encode_utf16().flat_map(u16::to_le_bytes));
+        let (mut r, _) = utf8_text(io::Cursor::new(bytes)).unwrap();
+        let mut out = vec![];
+        let mut one = [0u8; 1];
+        while r.read(&mut one).unwrap() == 1 {
+            out.push(one[0]);
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), doc);
     }
 
     #[test]
