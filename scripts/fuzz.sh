@@ -12,7 +12,8 @@
 #
 # Environment: FUZZ_SANITIZER (default none: the code is safe Rust; `address` for
 # ASan), FUZZ_TIMEOUT (seconds one input may take, default 10), FUZZ_MAX_LEN,
-# FUZZ_MERGE=1 (afterwards, minimize seeds + working corpus into fuzz/corpus/TARGET
+# FUZZ_RUNS (stop after this many executions instead of at SECONDS: SECONDS is then
+# only the upper bound), FUZZ_MERGE=1 (afterwards, minimize seeds + working corpus into fuzz/corpus/TARGET
 # as `cargo fuzz cmin` does; review the diff before committing).
 set -euo pipefail
 
@@ -45,13 +46,18 @@ log="$logs/$(date +%Y%m%d-%H%M%S).log"
 # -jobs=1 runs the fuzzer in one child process whose output goes to fuzz-0.log in
 # the current folder: run in the log folder, and keep that log.
 status=0
-(cd "$logs" && rm -f fuzz-0.log && "$bin" -jobs=1 -workers=1 -max_total_time="$seconds" \
+runs=()
+[ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+cpu="$logs/cpu.txt"
+(cd "$logs" && rm -f fuzz-0.log && /usr/bin/time -o "$cpu" -f '%U %S' "$bin" "${runs[@]}" -jobs=1 -workers=1 -max_total_time="$seconds" \
   -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 \
   -artifact_prefix="$found/" "$work" "$fuzz/corpus/$target") || status=$?
 [ -f "$logs/fuzz-0.log" ] && mv "$logs/fuzz-0.log" "$log"
 
 execs=$(grep -h 'stat::number_of_executed_units' "$log" 2>/dev/null | tail -1 | awk '{print $2}')
-echo "target=$target seconds=$seconds sanitizer=$sanitizer executions=${execs:-unknown} log=$log"
+# CPU seconds (user + system) of the fuzzer and its child, as wait4 reports them.
+cpu_seconds=$(awk 'END {printf "%.0f", $1 + $2}' "$cpu" 2>/dev/null || echo unknown)
+echo "target=$target seconds=$seconds sanitizer=$sanitizer executions=${execs:-unknown} cpu_seconds=$cpu_seconds log=$log"
 
 new=0
 for f in "$found"/crash-* "$found"/timeout-* "$found"/oom-* "$found"/leak-*; do

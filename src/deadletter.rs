@@ -1,4 +1,5 @@
-//! Dead-letter: move an invalid file aside with a machine-readable reason.
+//! Dead-letter: move an invalid file aside with a machine-readable reason. The verified
+//! move itself ([`relocate`]) also serves the archive of loaded files ([`crate::archive`]).
 //!
 //! The file is copied (Cloud Storage to Cloud Storage: a server-side rewrite; to a
 //! folder: under a temporary dot-file name, renamed once complete), the copy is
@@ -89,11 +90,7 @@ fn unverified(what: &str, want: (u64, u32), got: (u64, u32)) -> io::Error {
 impl DeadLetter {
     /// Moves `input` to the dead-letter location with `err` as its reason; returns the copy's URI.
     pub fn take(&self, input: &Input, err: &DecodeError, schema: &'static Schema) -> io::Result<String> {
-        let want = input_checksum(input)?;
-        if want.0 != input.size {
-            return Err(io::Error::other(format!("{} changed while it was read; left in place", input.uri)));
-        }
-        let reason = |target: &str| {
+        let reason = |target: &str, (size, crc): (u64, u32)| {
             let reason = Reason {
                 source: &input.uri,
                 dead_letter: target.to_string(),
@@ -103,72 +100,103 @@ impl DeadLetter {
                 line: err.line,
                 column: err.column,
                 offset: err.offset,
-                size: want.0,
-                crc32c: format!("{:08x}", want.1),
+                size,
+                crc32c: format!("{crc:08x}"),
                 source_removed: !self.keep_source,
                 schema: schema.info.mapping.or(schema.info.files.first().map(|f| f.0)).unwrap_or(""),
                 tool: format!("xml2bq {}", env!("CARGO_PKG_VERSION")),
             };
-            let mut json = serde_json::to_vec_pretty(&reason).map_err(io::Error::other)?;
-            json.push(b'\n');
-            Ok::<_, io::Error>(json)
+            json_line(&reason)
         };
-        let target = match &self.dir {
-            Location::Local(dir) => take_local(dir, input, want, &reason)?,
-            Location::Gcs(g) => {
-                let c = cloud()?;
-                let name = input.name();
-                let mut object = g.join(&name);
-                let get = |name: &str| c.block_on(c.gcs_get(&g.bucket, name)).map_err(io::Error::other);
-                // The name is another input's when it holds other bytes, or a reason
-                // naming another source.
-                let theirs = |o: &Object| -> io::Result<bool> {
-                    if (o.size, o.crc32c.unwrap_or(0)) != want {
-                        return Ok(true);
-                    }
-                    let Some(json) = get(&format!("{object}.error.json"))? else { return Ok(false) };
-                    let mut bytes = vec![];
-                    ObjectReader::new(c.clone(), json).read_to_end(&mut bytes)?;
-                    Ok(source_of(&bytes).as_deref() != Some(input.uri.as_str()))
-                };
-                if let Some(o) = get(&object)?
-                    && theirs(&o)?
-                {
-                    object = g.join(&alt_name(input));
+        relocate(&self.dir, input, !self.keep_source, Sidecar { suffix: "error.json", content: &reason })
+    }
+}
+
+/// `value` as pretty JSON ending in a newline.
+pub fn json_line(value: &impl Serialize) -> io::Result<Vec<u8>> {
+    let mut json = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    json.push(b'\n');
+    Ok(json)
+}
+
+/// The file written beside a moved input: `<copy name>.<suffix>`, its content made
+/// from the copy's URI and the (size, CRC32C) verified. It names the input as its
+/// `source`, which is how a re-run recognises its own copy.
+pub struct Sidecar<'a> {
+    pub suffix: &'a str,
+    pub content: &'a SidecarContent<'a>,
+}
+
+/// Makes a sidecar's bytes from the copy's URI and its verified (size, CRC32C).
+pub type SidecarContent<'a> = dyn Fn(&str, (u64, u32)) -> io::Result<Vec<u8>> + 'a;
+
+/// Copies `input` into `dir` (verified by size and CRC32C), writes the sidecar beside
+/// the copy, then removes the source when `remove_source` (a Cloud Storage source only
+/// at the generation read; a symlink itself, never its target). Returns the copy's URI.
+/// Any failure, or a crash, leaves the source in place and no partial copy under a final
+/// name. Shared by the dead-letter and the archive.
+pub fn relocate(dir: &Location, input: &Input, remove_source: bool, sidecar: Sidecar<'_>) -> io::Result<String> {
+    let want = input_checksum(input)?;
+    if want.0 != input.size {
+        return Err(io::Error::other(format!("{} changed while it was read; left in place", input.uri)));
+    }
+    let content = |target: &str| (sidecar.content)(target, want);
+    let suffix = sidecar.suffix;
+    let target = match dir {
+        Location::Local(dir) => take_local(dir, input, want, suffix, &content)?,
+        Location::Gcs(g) => {
+            let c = cloud()?;
+            let name = input.name();
+            let mut object = g.join(&name);
+            let get = |name: &str| c.block_on(c.gcs_get(&g.bucket, name)).map_err(io::Error::other);
+            // The name is another input's when it holds other bytes, or a sidecar
+            // naming another source.
+            let theirs = |o: &Object| -> io::Result<bool> {
+                if (o.size, o.crc32c.unwrap_or(0)) != want {
+                    return Ok(true);
                 }
-                let copy = match &input.loc {
-                    Loc::Gcs(src) => c.block_on(c.gcs_rewrite(src, &g.bucket, &object)),
-                    Loc::Local(p) => c.block_on(c.gcs_put_file(&g.bucket, &object, p)),
-                }
-                .map_err(io::Error::other)?;
-                let got = (copy.size, copy.crc32c.unwrap_or(!want.1));
-                let target = copy.uri();
-                if got != want {
-                    return Err(unverified(&target, want, got));
-                }
-                let name = format!("{object}.error.json");
-                c.block_on(c.gcs_put(&g.bucket, &name, Bytes::from(reason(&target)?), "application/json"))
-                    .map_err(io::Error::other)?;
-                target
+                let Some(json) = get(&format!("{object}.{suffix}"))? else { return Ok(false) };
+                let mut bytes = vec![];
+                ObjectReader::new(c.clone(), json).read_to_end(&mut bytes)?;
+                Ok(source_of(&bytes).as_deref() != Some(input.uri.as_str()))
+            };
+            if let Some(o) = get(&object)?
+                && theirs(&o)?
+            {
+                object = g.join(&alt_name(input));
             }
-        };
-        if !self.keep_source {
-            match &input.loc {
-                // A symlink is removed itself, never the file it points to.
-                Loc::Local(p) => std::fs::remove_file(p).map_err(|e| {
-                    io::Error::new(
-                        e.kind(),
-                        format!("dead-lettered to {target}, but cannot remove the source {}: {e}", p.display()),
-                    )
-                })?,
-                Loc::Gcs(o) => {
-                    let c = cloud()?;
-                    c.block_on(c.gcs_delete(&o.bucket, &o.name, Some(o.generation))).map_err(io::Error::other)?;
-                }
+            let copy = match &input.loc {
+                Loc::Gcs(src) => c.block_on(c.gcs_rewrite(src, &g.bucket, &object)),
+                Loc::Local(p) => c.block_on(c.gcs_put_file(&g.bucket, &object, p)),
+            }
+            .map_err(io::Error::other)?;
+            let got = (copy.size, copy.crc32c.unwrap_or(!want.1));
+            let target = copy.uri();
+            if got != want {
+                return Err(unverified(&target, want, got));
+            }
+            let name = format!("{object}.{suffix}");
+            c.block_on(c.gcs_put(&g.bucket, &name, Bytes::from(content(&target)?), "application/json"))
+                .map_err(io::Error::other)?;
+            target
+        }
+    };
+    if remove_source {
+        match &input.loc {
+            // A symlink is removed itself, never the file it points to.
+            Loc::Local(p) => std::fs::remove_file(p).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("copied to {target}, but cannot remove the source {}: {e}", p.display()),
+                )
+            })?,
+            Loc::Gcs(o) => {
+                let c = cloud()?;
+                c.block_on(c.gcs_delete(&o.bucket, &o.name, Some(o.generation))).map_err(io::Error::other)?;
             }
         }
-        Ok(target)
     }
+    Ok(target)
 }
 
 /// The name used when another input holds the input's own name: `<stem>-<16 hex of the
@@ -212,9 +240,10 @@ fn take_local(
     dir: &Path,
     input: &Input,
     want: (u64, u32),
+    suffix: &str,
     reason: &dyn Fn(&str) -> io::Result<Vec<u8>>,
 ) -> io::Result<String> {
-    std::fs::create_dir_all(dir).map_err(|e| named(e, "cannot create the dead-letter folder", dir))?;
+    std::fs::create_dir_all(dir).map_err(|e| named(e, "cannot create the folder", dir))?;
     commit::hold(dir)?;
     let primary = dir.join(input.name());
     let alt = dir.join(alt_name(input));
@@ -229,15 +258,15 @@ fn take_local(
     };
     let got = copy().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        named(e, "cannot write the dead-letter copy", &tmp)
+        named(e, "cannot write the copy", &tmp)
     })?;
     if got != want {
         let _ = std::fs::remove_file(&tmp);
         return Err(unverified(&tmp.display().to_string(), want, got));
     }
     fault::crash_point();
-    let placed = claim(&primary, &alt, &input.uri, reason).and_then(|target| {
-        std::fs::rename(&tmp, &target).map_err(|e| named(e, "cannot rename the dead-letter copy to", &target))?;
+    let placed = claim(&primary, &alt, &input.uri, suffix, reason).and_then(|target| {
+        std::fs::rename(&tmp, &target).map_err(|e| named(e, "cannot rename the copy to", &target))?;
         commit::sync_dir(dir)?;
         Ok(target)
     });
@@ -255,11 +284,12 @@ fn claim(
     primary: &Path,
     alt: &Path,
     uri: &str,
+    suffix: &str,
     reason: &dyn Fn(&str) -> io::Result<Vec<u8>>,
 ) -> io::Result<std::path::PathBuf> {
     let reason_path = |p: &Path| {
         let name = p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        p.with_file_name(format!("{name}.error.json"))
+        p.with_file_name(format!("{name}.{suffix}"))
     };
     // Named after the input's own name, as the copy's temporary is.
     let tmp = commit::temp_path(&reason_path(alt), "tmp");

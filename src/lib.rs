@@ -8,6 +8,7 @@
 //! argument (`&'static Schema`), compiled into the binary by `build.rs`.
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod cli;
 pub mod deadletter;
 pub mod pipeline;

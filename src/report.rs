@@ -11,6 +11,9 @@ pub enum Status {
     /// Parsed and written (load), or parsed and valid (validate).
     Loaded,
     Valid,
+    /// Not read: the destination's ledger records this version as loaded (load without
+    /// `--reload`).
+    Skipped,
     /// Invalid: moved to the dead-letter location with a reason.
     DeadLettered,
     /// Invalid (validate only: nothing was moved).
@@ -35,6 +38,13 @@ pub struct FileReport {
     pub outputs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter: Option<String>,
+    /// Where `--archive` moved the file after its rows were committed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived: Option<String>,
+    /// Why the file, although loaded, could not be archived (it is left in place; the
+    /// next run archives it without loading it again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive_error: Option<String>,
     /// Why the file is invalid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<DecodeError>,
@@ -53,6 +63,8 @@ impl FileReport {
             segments: 0,
             outputs: vec![],
             dead_letter: None,
+            archived: None,
+            archive_error: None,
             error: None,
             failure: None,
         }
@@ -70,6 +82,8 @@ impl FileReport {
 pub struct Totals {
     pub files: usize,
     pub loaded: usize,
+    /// Already loaded (the ledger), not read again.
+    pub skipped: usize,
     pub dead_lettered: usize,
     pub invalid: usize,
     pub failed: usize,
@@ -107,6 +121,7 @@ impl Report {
         let totals = Totals {
             files: files.len(),
             loaded: count(Status::Loaded) + count(Status::Valid),
+            skipped: count(Status::Skipped),
             dead_lettered: count(Status::DeadLettered),
             invalid: count(Status::Invalid),
             failed: count(Status::Failed),
@@ -115,7 +130,7 @@ impl Report {
             seconds,
             mb_per_s: if seconds > 0.0 { bytes as f64 / 1e6 / seconds } else { 0.0 },
         };
-        let exit_code = if totals.failed > 0 {
+        let exit_code = if totals.failed > 0 || files.iter().any(|f| f.archive_error.is_some()) {
             crate::EXIT_FATAL
         } else if totals.dead_lettered + totals.invalid > 0 {
             crate::EXIT_REJECTED
@@ -144,8 +159,10 @@ impl Report {
                 t.files, t.loaded, t.invalid, t.failed
             )
         } else {
+            let skipped =
+                if t.skipped > 0 { format!(", {} skipped (already loaded)", t.skipped) } else { String::new() };
             format!(
-                "xml2bq {}{shard}: {} files: {} ok, {} dead-lettered, {} invalid, {} failed\n",
+                "xml2bq {}{shard}: {} files: {} ok{skipped}, {} dead-lettered, {} invalid, {} failed\n",
                 self.command, t.files, t.loaded, t.dead_lettered, t.invalid, t.failed
             )
         };

@@ -427,15 +427,23 @@ pub fn differential_in(scratch: &Scratch, schema: &'static Schema, data: &[u8]) 
     let batch_rows = 1 + usize::from(param >> 6);
     let file = scratch.dir.join("input.xml");
     std::fs::write(&file, xml).expect("write the input");
-    let input = Input::local(file, xml.len() as u64);
+    let meta = std::fs::metadata(&file).expect("the input was written");
+    let input = Input::local(file, &meta);
     let run = |name: &str, split_min_bytes: u64| {
         let dest = scratch.dir.join(name);
         let _ = std::fs::remove_dir_all(&dest);
         std::fs::create_dir_all(&dest).expect("create the destination");
         let job = Job {
             schema,
-            sink: Some(LocalSink { schema, dest: dest.clone(), format: Format::Parquet, row_group_rows: batch_rows }),
+            sink: Some(LocalSink {
+                schema,
+                dest: dest.clone(),
+                format: Format::Parquet,
+                row_group_rows: batch_rows,
+                ledger: false,
+            }),
             dead_letter: None,
+            archive: None,
             batch_rows,
             split_min_bytes,
             segment_bytes,

@@ -3,16 +3,19 @@
 
 use super::dest::{self, Create};
 use super::{RunArgs, UsageError};
+use crate::archive::Archive;
 use crate::deadletter::DeadLetter;
 use crate::report::{FileReport, Report, Status};
+use crate::sink::bigquery::{self, BatchOutcome};
 use crate::sink::{Format, LocalSink};
 use crate::source::shard::Shard;
 use crate::source::{Input, Location};
 use clap::Args;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use xml2bq_core::Schema;
 use xml2bq_gcp::Cloud;
-use xml2bq_gcp::bigquery::{Dest, LoadOptions, WriteMode, load, tables};
+use xml2bq_gcp::bigquery::{Dest, LoadOptions, WriteMode, tables};
 use xml2bq_gcp::gcs::GsPath;
 
 pub const EXAMPLES: &str = "\
@@ -48,6 +51,16 @@ pub struct LoadArgs {
     /// Copy invalid files to the dead-letter location but leave the originals in place.
     #[arg(long)]
     pub keep_source: bool,
+    /// Load the inputs the destination's ledger records as loaded again (by default
+    /// they are skipped). BigQuery appends their rows once more; a folder's parts of
+    /// those inputs are replaced.
+    #[arg(long)]
+    pub reload: bool,
+    /// After a file's rows are committed in every table, move it here (a folder or
+    /// gs://BUCKET/PREFIX), verified, with <name>.loaded.json. Inputs the ledger already
+    /// holds are moved too. Invalid files go to the dead-letter location, never here.
+    #[arg(long, value_name = "DIR|gs://...", conflicts_with = "keep_source")]
+    pub archive: Option<String>,
     /// Output format of a folder destination.
     #[arg(long, value_enum, default_value_t = Format::Parquet)]
     pub format: Format,
@@ -121,17 +134,65 @@ pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
     };
     dest::folder("--dest", &dest, Create::WhenNeeded)?;
     check_dead_letter(&args, &dead_dir)?;
+    let archive = archive(&args)?;
     args.run.check_report()?;
-    let exclude = [Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()];
+    let mut exclude = vec![Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()];
+    exclude.extend(archive.as_ref().map(|a| a.dir.uri_prefix()));
     let inputs = args.run.inputs(shard, &exclude)?;
     dest::folder("--dest", &dest, Create::Now)?;
-    let sink = LocalSink { schema, dest, format: args.format, row_group_rows: args.row_group_rows as usize };
+    let sink = LocalSink {
+        schema,
+        dest: dest.clone(),
+        format: args.format,
+        row_group_rows: args.row_group_rows as usize,
+        ledger: true,
+    };
+    // What a stopped run left is finished first: the ledger is read only then.
+    let mut folders = vec![dest.clone()];
+    if let Some(Archive { dir: Location::Local(dir) }) = &archive {
+        folders.push(dir.clone());
+    }
+    crate::pipeline::recover_folders(&folders)?;
+    // The ledger's inputs are skipped (and archived when asked).
+    let mut skipped = vec![];
+    let mut todo = vec![];
+    for input in &inputs.inputs {
+        match sink.loaded(input) {
+            Ok(Some(entry)) if !args.reload => skipped.push(skip(input, entry.rows, archive.as_ref(), &args.dest)),
+            Ok(_) => todo.push(input.clone()),
+            Err(e) => return Err(anyhow::anyhow!("{e}")),
+        }
+    }
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
-    let (files, secs) =
-        super::run_files(schema, &inputs.inputs, Some(sink), Some(dead_letter), args.batch_rows as usize, &args.run)?;
+    let (mut files, secs) =
+        super::run_files(schema, &todo, Some(sink), Some(dead_letter), archive, args.batch_rows as usize, &args.run)?;
+    files.extend(skipped);
     let mut report = Report::new("load", schema, inputs.reports(files), secs);
     report.shard = shard.map(|s| s.to_string());
     super::finish(report, &args.run)
+}
+
+/// The report of an input skipped as loaded (`rows` per schema table), archived when asked.
+fn skip(input: &Input, rows: BTreeMap<String, u64>, archive: Option<&Archive>, dest: &str) -> FileReport {
+    let mut r = FileReport::new(&input.uri, input.size, Status::Skipped);
+    r.rows = rows;
+    if let Some(a) = archive {
+        match a.take(input, &r.rows, dest) {
+            Ok(to) => r.archived = Some(to),
+            Err(e) => r.archive_error = Some(e.to_string()),
+        }
+    }
+    r
+}
+
+/// `--archive`, checked like the dead-letter location.
+fn archive(args: &LoadArgs) -> anyhow::Result<Option<Archive>> {
+    let Some(a) = &args.archive else { return Ok(None) };
+    let dir = Location::parse(a);
+    if let Location::Local(d) = &dir {
+        dest::folder("--archive", d, Create::WhenNeeded)?;
+    }
+    Ok(Some(Archive { dir }))
 }
 
 fn usage(msg: String) -> anyhow::Error {
@@ -183,6 +244,7 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -
     };
     let dead_dir = Location::parse(dead);
     check_dead_letter(&args, &dead_dir)?;
+    let archive = archive(&args)?;
     if let Some(w) = &args.work_dir {
         dest::folder("--work-dir", w, Create::Now)?;
     }
@@ -191,68 +253,134 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -
     // Before any data moves: the dataset exists, the tables exist or are created, and fit.
     cloud.block_on(tables::prepare(&cloud, &opts))?;
     let mut exclude = vec![dead_dir.uri_prefix()];
-    if let Some(s) = &staging {
-        exclude.push(Location::Gcs(s.clone()).uri_prefix());
-    }
+    exclude.extend(staging.as_ref().map(|s| Location::Gcs(s.clone()).uri_prefix()));
+    exclude.extend(archive.as_ref().map(|a| a.dir.uri_prefix()));
     let found = args.run.inputs(shard, &exclude)?;
-    let inputs = &found.inputs;
     let work = match &args.work_dir {
         Some(w) => w.clone(),
         None => std::env::temp_dir().join(format!("xml2bq-{}", std::process::id())),
     };
     std::fs::create_dir_all(&work).map_err(|e| anyhow::anyhow!("cannot create work folder {}: {e}", work.display()))?;
-    let sink =
-        LocalSink { schema, dest: work.clone(), format: Format::Parquet, row_group_rows: args.row_group_rows as usize };
+    let parts = LocalSink {
+        schema,
+        dest: work.clone(),
+        format: Format::Parquet,
+        row_group_rows: args.row_group_rows as usize,
+        ledger: false,
+    };
+    let sink = bigquery::Sink { cloud, opts, schema, parts: parts.clone(), work: work.clone() };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
-    let (files, secs) =
-        super::run_files(schema, inputs, Some(sink.clone()), Some(dead_letter), args.batch_rows as usize, &args.run)?;
     let start = std::time::Instant::now();
-    let loads = load_tables(schema, &cloud, &opts, &sink, inputs, &files, &work);
+    let outcome = load_bigquery(&sink, &args, &found.inputs, parts, dead_letter, archive.as_ref());
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
-    let mut report = Report::new("load", schema, found.reports(files), secs + start.elapsed().as_secs_f64());
+    let (files, loads) = outcome?;
+    let mut report = Report::new("load", schema, found.reports(files), start.elapsed().as_secs_f64());
     report.shard = shard.map(|s| s.to_string());
     report.set_loads(loads);
     super::finish(report, &args.run)
 }
 
-/// Loads every table from the parts of the files that loaded, one job per table.
-fn load_tables(
-    schema: &'static Schema,
-    cloud: &Cloud,
-    opts: &LoadOptions,
-    sink: &LocalSink,
+/// The BigQuery run: plan from the ledger, parse the inputs to load, finish the batches
+/// stopped runs left, then load the new batch; archive what is loaded.
+fn load_bigquery(
+    sink: &bigquery::Sink,
+    args: &LoadArgs,
     inputs: &[Input],
-    files: &[FileReport],
-    work: &std::path::Path,
-) -> Vec<load::TableLoad> {
-    let loaded: Vec<(&Input, &FileReport)> =
-        inputs.iter().zip(files).filter(|(_, f)| f.status == Status::Loaded).collect();
-    let mut versions: Vec<String> = loaded.iter().map(|(i, _)| i.versioned_uri()).collect();
-    versions.sort();
-    let nonce = (opts.write == WriteMode::Truncate).then(|| {
-        format!("{:?}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default())
-    });
-    schema
-        .tables
+    parts: LocalSink,
+    dead_letter: DeadLetter,
+    archive: Option<&Archive>,
+) -> anyhow::Result<(Vec<FileReport>, Vec<xml2bq_gcp::bigquery::load::TableLoad>)> {
+    let state = sink.state()?;
+    if let Some(Archive { dir: Location::Local(dir) }) = archive {
+        crate::pipeline::recover_folders(std::slice::from_ref(dir))?;
+    }
+    // --write truncate replaces the tables with this run's inputs: none is skipped.
+    let reload = args.reload || sink.opts.write == WriteMode::Truncate;
+    let plan = bigquery::plan(&state, inputs.to_vec(), reload, |jobs| sink.any_job(jobs))?;
+    for batch in &plan.abandon {
+        sink.abandon(batch)?;
+    }
+    let destination = args.dest.as_str();
+    let mut files: Vec<FileReport> = plan
+        .skipped
         .iter()
-        .enumerate()
-        .map(|(t, spec)| {
-            let with_rows: Vec<(&Input, u64)> = loaded
-                .iter()
-                .map(|(i, f)| (*i, f.rows.get(spec.name).copied().unwrap_or(0)))
-                .filter(|(_, n)| *n > 0)
-                .collect();
-            let input = load::TableInput {
-                name: spec.name,
-                bq_table: &opts.tables[t],
-                parts: with_rows.iter().map(|(i, _)| sink.part_path(i, t)).collect(),
-                inputs: &versions,
-                rows: with_rows.iter().map(|(_, n)| n).sum(),
-                work,
-            };
-            cloud.block_on(load::load_table(cloud, opts, &input, nonce.as_deref()))
+        .map(|(i, rows)| {
+            let r = bigquery::skipped_report(sink.schema, &sink.opts, i, rows);
+            skip(i, r.rows, archive, destination)
         })
-        .collect()
+        .collect();
+    for (input, why) in &plan.blocked {
+        let mut r = FileReport::new(&input.uri, input.size, Status::Failed);
+        r.failure = Some(why.clone());
+        files.push(r);
+    }
+    let to_parse: Vec<Input> =
+        plan.resume.iter().flat_map(|(_, i)| i.iter().cloned()).chain(plan.fresh.clone()).collect();
+    let (parsed, _) = super::run_files(
+        sink.schema,
+        &to_parse,
+        Some(parts),
+        Some(dead_letter),
+        None,
+        args.batch_rows as usize,
+        &args.run,
+    )?;
+    let mut reports: BTreeMap<String, FileReport> = parsed.into_iter().map(|r| (r.uri.clone(), r)).collect();
+    let mut loads = vec![];
+    // Batches a stopped run left first (the same inputs, so the same jobs), then the new one.
+    let nonce = reload.then(|| format!("{:?}", std::time::SystemTime::now()));
+    let mut batches: Vec<(String, Vec<&Input>, Option<&bigquery::Pending>)> =
+        plan.resume.iter().map(|(p, i)| (p.batch.clone(), i.iter().collect(), Some(p))).collect();
+    let fresh: Vec<&Input> =
+        plan.fresh.iter().filter(|i| reports.get(&i.uri).is_some_and(|r| r.status == Status::Loaded)).collect();
+    if !fresh.is_empty() {
+        let with: Vec<(&Input, &FileReport)> = fresh.iter().map(|i| (*i, &reports[&i.uri])).collect();
+        batches.push((sink.batch_id(&with, nonce.as_deref()), fresh, None));
+    }
+    for (batch, inputs, pending) in batches {
+        let ok = inputs.iter().all(|i| reports.get(&i.uri).is_some_and(|r| r.status == Status::Loaded));
+        if !ok {
+            for i in &inputs {
+                if let Some(r) = reports.get_mut(&i.uri).filter(|r| r.status == Status::Loaded) {
+                    r.status = Status::Failed;
+                    r.failure = Some(format!(
+                        "batch {batch}, which an earlier run recorded, cannot be finished: another of its inputs did not load"
+                    ));
+                }
+            }
+            continue;
+        }
+        let with: Vec<(&Input, &FileReport)> = inputs.iter().map(|i| (*i, &reports[&i.uri])).collect();
+        let done = match sink.load(&batch, &with, pending) {
+            BatchOutcome::Done(l) => {
+                loads.extend(l);
+                true
+            }
+            BatchOutcome::Incomplete(l) => {
+                loads.extend(l);
+                false
+            }
+            BatchOutcome::Failed(why) => {
+                for i in &inputs {
+                    let r = reports.get_mut(&i.uri).expect("parsed");
+                    r.status = Status::Failed;
+                    r.failure = Some(why.clone());
+                }
+                false
+            }
+        };
+        if let (true, Some(a)) = (done, archive) {
+            for i in &inputs {
+                let r = reports.get_mut(&i.uri).expect("parsed");
+                match a.take(i, &r.rows, destination) {
+                    Ok(to) => r.archived = Some(to),
+                    Err(e) => r.archive_error = Some(e.to_string()),
+                }
+            }
+        }
+    }
+    files.extend(reports.into_values());
+    Ok((files, loads))
 }

@@ -5,6 +5,7 @@
 //! reads its inputs.
 
 mod dest;
+pub mod ledger;
 pub mod load;
 pub mod schema;
 pub mod validate;
@@ -43,6 +44,9 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the tables' BigQuery schemas (JSON), or what the binary was built from (--info).
     Schema(schema::SchemaArgs),
+    /// Show a destination's ledger of loaded inputs, or forget inputs so that they load again.
+    #[command(after_help = ledger::EXAMPLES)]
+    Ledger(ledger::LedgerArgs),
 }
 
 /// Runs the command line against `schema`; returns the process exit code.
@@ -61,6 +65,7 @@ pub fn main(schema: &'static Schema) -> i32 {
         Command::Load(a) => load::run(schema, *a),
         Command::Validate(a) => validate::run(schema, a),
         Command::Schema(a) => schema::run(schema, a),
+        Command::Ledger(a) => ledger::run(schema, a),
     };
     match result {
         Ok(code) => code,
@@ -237,8 +242,9 @@ impl Progress {
 pub fn file_line(f: &FileReport) -> String {
     let rows: Vec<String> = f.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
     match f.status {
-        Status::Loaded => format!("loaded {}: {}", f.uri, rows.join(", ")),
+        Status::Loaded => format!("loaded {}{}: {}", f.uri, archived(f), rows.join(", ")),
         Status::Valid => format!("valid {}: {}", f.uri, rows.join(", ")),
+        Status::Skipped => format!("skipped {} (already loaded){}: {}", f.uri, archived(f), rows.join(", ")),
         Status::DeadLettered => format!(
             "dead-lettered {} -> {}: {}",
             f.uri,
@@ -252,6 +258,15 @@ pub fn file_line(f: &FileReport) -> String {
     }
 }
 
+/// ` -> archived URI`, or why archiving failed.
+fn archived(f: &FileReport) -> String {
+    match (&f.archived, &f.archive_error) {
+        (Some(a), _) => format!(" -> archived {a}"),
+        (None, Some(e)) => format!(" (NOT ARCHIVED: {e})"),
+        (None, None) => String::new(),
+    }
+}
+
 /// Runs `inputs` through a job built from `sink` and `dead_letter`; returns each
 /// file's report and the seconds taken.
 pub fn run_files(
@@ -259,6 +274,7 @@ pub fn run_files(
     inputs: &[crate::source::Input],
     sink: Option<crate::sink::LocalSink>,
     dead_letter: Option<crate::deadletter::DeadLetter>,
+    archive: Option<crate::archive::Archive>,
     batch_rows: usize,
     args: &RunArgs,
 ) -> anyhow::Result<(Vec<FileReport>, f64)> {
@@ -267,6 +283,7 @@ pub fn run_files(
         schema,
         sink,
         dead_letter,
+        archive,
         batch_rows,
         split_min_bytes: args.split_min_bytes,
         segment_bytes: args.segment_bytes as usize,

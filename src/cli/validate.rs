@@ -13,7 +13,7 @@ pub fn run(schema: &'static xml2bq_core::Schema, args: ValidateArgs) -> anyhow::
     let shard = args.run.shard()?;
     args.run.check_report()?;
     let inputs = args.run.inputs(shard, &[])?;
-    let (files, secs) = super::run_files(schema, &inputs.inputs, None, None, 16_384, &args.run)?;
+    let (files, secs) = super::run_files(schema, &inputs.inputs, None, None, None, 16_384, &args.run)?;
     let mut report = crate::report::Report::new("validate", schema, inputs.reports(files), secs);
     report.shard = shard.map(|s| s.to_string());
     super::finish(report, &args.run)

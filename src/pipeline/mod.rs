@@ -4,6 +4,7 @@
 
 mod parallel;
 
+use crate::archive::Archive;
 use crate::deadletter::{self, DeadLetter};
 use crate::report::{FileReport, Status};
 use crate::sink::{LocalSink, commit};
@@ -26,6 +27,8 @@ pub struct Job {
     pub sink: Option<LocalSink>,
     /// Where invalid files go; `None` leaves them in place (validate).
     pub dead_letter: Option<DeadLetter>,
+    /// Where a file goes once its parts are committed (`None`: it stays).
+    pub archive: Option<Archive>,
     /// Rows per record batch.
     pub batch_rows: usize,
     /// Files of at least this size are decoded in segments on every core.
@@ -55,13 +58,20 @@ fn recover(job: &Job) -> Result<(), RunError> {
     if let Some(sink) = &job.sink {
         roots.push(sink.dest.clone());
     }
-    if let Some(DeadLetter { dir: Location::Local(dir), .. }) = &job.dead_letter
-        && dir.is_dir()
-    {
+    if let Some(DeadLetter { dir: Location::Local(dir), .. }) = &job.dead_letter {
         roots.push(dir.clone());
     }
-    for root in roots {
-        let done = commit::recover(&root).map_err(|e| RunError::Recover(root.display().to_string(), e))?;
+    if let Some(Archive { dir: Location::Local(dir) }) = &job.archive {
+        roots.push(dir.clone());
+    }
+    recover_folders(&roots)
+}
+
+/// Finishes what stopped runs left in these folders (those that exist), and says so.
+/// Called before anything in them is read: the ledger, for one.
+pub fn recover_folders(roots: &[std::path::PathBuf]) -> Result<(), RunError> {
+    for root in roots.iter().filter(|r| r.is_dir()) {
+        let done = commit::recover(root).map_err(|e| RunError::Recover(root.display().to_string(), e))?;
         if done != commit::Recovered::default() {
             eprintln!(
                 "xml2bq: {}: undid {} and finished {} interrupted commits, removed {} temporary files of stopped runs",
@@ -148,7 +158,10 @@ fn one_pass(job: &Job, input: &Input, sink: &LocalSink) -> Decoded {
         let decoded = decode_file(job, input, move |t, b| tx.send((t, b)).map_err(|_| writer_stopped()));
         let parts = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
         match (decoded, parts) {
-            (Ok(rows), Ok(parts)) => (Ok((rows, 0)), parts.commit().map(paths)),
+            (Ok(rows), Ok(parts)) => {
+                let committed = parts.commit(&rows).map(paths);
+                (Ok((rows, 0)), committed)
+            }
             (Err(e), Ok(parts)) => {
                 parts.abort();
                 (Err(e), Ok(vec![]))
@@ -183,6 +196,12 @@ pub fn run_file(job: &Job, input: &Input) -> FileReport {
             let mut r = FileReport::new(&input.uri, input.size, status).with_rows(job.schema, &rows);
             r.outputs = outputs;
             r.segments = segments;
+            if let (Some(archive), Some(sink)) = (&job.archive, &job.sink) {
+                match archive.take(input, &r.rows, &sink.dest.display().to_string()) {
+                    Ok(to) => r.archived = Some(to),
+                    Err(e) => r.archive_error = Some(e.to_string()),
+                }
+            }
             r
         }
         Err(e) if !e.is_invalid_input() => failed(input, e.message),

@@ -8,6 +8,9 @@
 //! - `XML2BQ_FAULT_CRASH=N`: the process exits (status 137, no clean-up, as after
 //!   SIGKILL) at the Nth crash point: after a commit's journal is written, after each of
 //!   its renames, before a dead-letter copy is renamed into place.
+//! - `XML2BQ_FAULT_STOP=NAME`: the process exits (status 137) at the named step of a
+//!   BigQuery load: `after-intent` (the batch is in the ledger, no job submitted) or
+//!   `after-jobs` (every table's job done, the ledger not yet told).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -84,6 +87,12 @@ mod active {
             std::process::exit(137);
         }
     }
+
+    pub fn stop_point(name: &str) {
+        if std::env::var("XML2BQ_FAULT_STOP").is_ok_and(|v| v == name) {
+            std::process::exit(137);
+        }
+    }
 }
 
 #[cfg(not(debug_assertions))]
@@ -102,7 +111,10 @@ mod active {
 
     #[inline(always)]
     pub fn crash_point() {}
+
+    #[inline(always)]
+    pub fn stop_point(_: &str) {}
 }
 
 use active::spend;
-pub use active::{crash_point, rename};
+pub use active::{crash_point, rename, stop_point};

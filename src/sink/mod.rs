@@ -1,11 +1,13 @@
 //! Sinks: where a file's record batches go. Each input file writes its own part per
 //! table into `DEST/<table>/`, first under a temporary dot-file name; the parts are
 //! renamed into place only when the whole file decoded, all of them or none
-//! ([`commit`]), and a re-run of the same input replaces its parts instead of adding
-//! to them.
+//! ([`commit`]), together with the input's [`ledger`] entry; a re-run of the same
+//! input replaces its parts instead of adding to them.
 
+pub mod bigquery;
 pub mod commit;
 pub mod fault;
+pub mod ledger;
 
 use crate::source::Input;
 use arrow_array::RecordBatch;
@@ -48,6 +50,9 @@ pub struct LocalSink {
     pub format: Format,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// Record each committed input in the destination's [`ledger`] (off for the
+    /// scratch folder of a BigQuery load, whose ledger is in BigQuery).
+    pub ledger: bool,
 }
 
 enum Part {
@@ -59,6 +64,7 @@ enum Part {
 pub struct FileParts {
     sink: LocalSink,
     stem: String,
+    input: Input,
     parts: Vec<Option<(Part, PathBuf)>>,
 }
 
@@ -91,6 +97,27 @@ impl LocalSink {
         Ok(p)
     }
 
+    /// The ledger's entry for `input` when it records the input's current version.
+    pub fn loaded(&self, input: &Input) -> io::Result<Option<ledger::Entry>> {
+        Ok(ledger::get(&self.dest, &part_stem(input))?.filter(|e| e.covers(input)))
+    }
+
+    /// Applies a commit of `input`'s parts (`ops`, one per table), with its ledger entry
+    /// when the ledger is on; returns the final paths of the parts written.
+    fn apply(&self, input: &Input, stem: &str, mut ops: Vec<commit::Op>, rows: &[u64]) -> io::Result<Vec<PathBuf>> {
+        let parts: Vec<PathBuf> = ops.iter().filter(|o| o.tmp.is_some()).map(|o| o.fin.clone()).collect();
+        if self.ledger {
+            let rows = self.schema.tables.iter().zip(rows).map(|(t, n)| (t.name.to_string(), *n)).collect();
+            let entry = ledger::Entry::new(&input.uri, &input.version, rows, &parts, &self.dest);
+            match ledger::stage(&self.dest, stem, &entry) {
+                Ok(op) => ops.push(op),
+                Err(e) => return Err(discard(&ops, e)),
+            }
+        }
+        commit::apply(&self.dest, &ops)?;
+        Ok(parts)
+    }
+
     /// Finishes what stopped runs left in the destination (see [`commit::recover`]);
     /// called once before a run writes anything.
     pub fn recover(&self) -> io::Result<commit::Recovered> {
@@ -102,6 +129,7 @@ impl LocalSink {
         FileParts {
             sink: self.clone(),
             stem: part_stem(input),
+            input: input.clone(),
             parts: self.schema.tables.iter().map(|_| None).collect(),
         }
     }
@@ -154,10 +182,10 @@ impl FileParts {
         }
     }
 
-    /// Closes the parts and moves them into place, all of them or (on an error) none;
-    /// a table with no rows loses any part an earlier run of the same input left.
-    /// Returns the final paths.
-    pub fn commit(mut self) -> io::Result<Vec<PathBuf>> {
+    /// Closes the parts and moves them into place (with the ledger entry recording
+    /// `rows` per table), all of them or (on an error) none; a table with no rows loses
+    /// any part an earlier run of the same input left. Returns the final paths.
+    pub fn commit(mut self, rows: &[u64]) -> io::Result<Vec<PathBuf>> {
         let mut ops = vec![];
         let mut closed = Ok(());
         for t in 0..self.parts.len() {
@@ -171,13 +199,9 @@ impl FileParts {
             ops.push(commit::Op { tmp, fin });
         }
         if let Err(e) = closed {
-            for tmp in ops.iter().filter_map(|o| o.tmp.as_ref()) {
-                let _ = std::fs::remove_file(tmp);
-            }
-            return Err(e);
+            return Err(discard(&ops, e));
         }
-        commit::apply(&self.sink.dest, &ops)?;
-        Ok(ops.into_iter().filter(|o| o.tmp.is_some()).map(|o| o.fin).collect())
+        self.sink.apply(&self.input, &self.stem, ops, rows)
     }
 
     /// Drops everything written for this input.
@@ -187,6 +211,14 @@ impl FileParts {
             let _ = std::fs::remove_file(tmp);
         }
     }
+}
+
+/// Removes the temporaries of `ops` (a commit that will not happen); returns `e`.
+fn discard(ops: &[commit::Op], e: io::Error) -> io::Error {
+    for tmp in ops.iter().filter_map(|o| o.tmp.as_ref()) {
+        let _ = std::fs::remove_file(tmp);
+    }
+    e
 }
 
 /// Creates an output file.
@@ -210,7 +242,9 @@ impl Drop for FileParts {
 /// Parquet parts written one row group at a time from column chunks encoded
 /// elsewhere (by the threads that decoded them): the segment-parallel path.
 pub struct RowGroupParts {
-    dest: PathBuf,
+    sink: LocalSink,
+    stem: String,
+    input: Input,
     final_paths: Vec<PathBuf>,
     parts: Vec<Option<(SerializedFileWriter<Out>, PathBuf)>>,
 }
@@ -221,7 +255,13 @@ impl LocalSink {
     pub fn begin_row_groups(&self, input: &Input) -> io::Result<(RowGroupParts, Vec<ArrowRowGroupWriterFactory>)> {
         let stem = part_stem(input);
         // Built as it goes, so that an error drops (removes) the parts already created.
-        let mut parts = RowGroupParts { dest: self.dest.clone(), final_paths: vec![], parts: vec![] };
+        let mut parts = RowGroupParts {
+            sink: self.clone(),
+            stem: stem.clone(),
+            input: input.clone(),
+            final_paths: vec![],
+            parts: vec![],
+        };
         let mut factories = vec![];
         for t in 0..self.schema.tables.len() {
             let (fin, tmp) = self.create_paths(&stem, t)?;
@@ -302,13 +342,9 @@ impl RowGroupParts {
             ops.push(commit::Op { tmp: Some(tmp), fin: fin.clone() });
         }
         if let Err(e) = closed {
-            for tmp in ops.iter().filter_map(|o| o.tmp.as_ref()) {
-                let _ = std::fs::remove_file(tmp);
-            }
-            return Err(e);
+            return Err(discard(&ops, e));
         }
-        commit::apply(&self.dest, &ops)?;
-        Ok(ops.into_iter().filter(|o| o.tmp.is_some()).map(|o| o.fin).collect())
+        self.sink.apply(&self.input, &self.stem, ops, rows)
     }
 }
 

@@ -30,18 +30,24 @@ pub struct Input {
     /// The lineage URI written into every row: `file:///data/a.xml`, `gs://b/in/a.xml`.
     pub uri: String,
     pub size: u64,
+    /// The version that was listed: the object's generation, or a local file's size
+    /// and modification time (`size=N,mtime=SECONDS.NANOS`). Two contents of one URI
+    /// never share it (the ledger's key, with the URI).
+    pub version: String,
     pub loc: Loc,
 }
 
 impl Input {
-    /// A local file.
-    pub fn local(path: PathBuf, size: u64) -> Input {
-        Input { uri: file_uri(&path), size, loc: Loc::Local(path) }
+    /// A local file, as `meta` (of the file, or of a symlink's target) describes it.
+    pub fn local(path: PathBuf, meta: &std::fs::Metadata) -> Input {
+        let mtime = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+        let version = format!("size={},mtime={}.{:09}", meta.len(), mtime.as_secs(), mtime.subsec_nanos());
+        Input { uri: file_uri(&path), size: meta.len(), version, loc: Loc::Local(path) }
     }
 
     /// A Cloud Storage object.
     pub fn gcs(obj: Object) -> Input {
-        Input { uri: obj.uri(), size: obj.size, loc: Loc::Gcs(obj) }
+        Input { uri: obj.uri(), size: obj.size, version: obj.generation.to_string(), loc: Loc::Gcs(obj) }
     }
 
     /// The file name, e.g. `a.xml`.
@@ -49,13 +55,10 @@ impl Input {
         self.uri.rsplit('/').next().unwrap_or_default().to_string()
     }
 
-    /// The URI with the version that was read: `gs://b/o.xml#generation`, or the URI
-    /// with the size for a local file. Two different contents never share it.
+    /// The URI with the version that was read: `gs://b/o.xml#generation`, or
+    /// `file:///…#size=N,mtime=…`. Two different contents never share it.
     pub fn versioned_uri(&self) -> String {
-        match &self.loc {
-            Loc::Gcs(o) => format!("{}#{}", self.uri, o.generation),
-            Loc::Local(_) => format!("{}#size={}", self.uri, self.size),
-        }
+        format!("{}#{}", self.uri, self.version)
     }
 
     /// Opens the input as a byte stream.
@@ -180,12 +183,12 @@ pub fn expand(args: &[String], exclude: &[String]) -> Result<Expansion, ExpandEr
     let mut out = Expansion { revisits: std::mem::take(&mut found.revisits), ..Default::default() };
     let mut seen = BTreeSet::new();
     for p in std::mem::take(&mut found.files) {
-        let abs = std::fs::canonicalize(&p).and_then(|abs| std::fs::metadata(&abs).map(|m| (abs, m.len())));
+        let abs = std::fs::canonicalize(&p).and_then(|abs| std::fs::metadata(&abs).map(|m| (abs, m)));
         match abs {
-            Ok((abs, size)) => {
+            Ok((abs, meta)) => {
                 if seen.insert(abs.clone()) {
                     // A symlink keeps its own path: dead-lettering moves the link.
-                    out.inputs.push(Input::local(link_path(&p).unwrap_or(abs), size));
+                    out.inputs.push(Input::local(link_path(&p).unwrap_or(abs), &meta));
                 }
             }
             // Gone or changed since it was listed.

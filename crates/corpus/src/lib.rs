@@ -76,8 +76,8 @@ pub struct Outcome {
 /// segment-parallel path onto it with segments of about `parallel` bytes.
 pub fn load(schema: &'static Schema, doc: &Path, parallel: Option<usize>) -> Outcome {
     let dest = tempfile::tempdir().expect("a temporary folder");
-    let size = std::fs::metadata(doc).map(|m| m.len()).unwrap_or(0);
-    let input = Input::local(doc.canonicalize().unwrap_or_else(|_| doc.to_path_buf()), size);
+    let meta = std::fs::metadata(doc).expect("the document exists");
+    let input = Input::local(doc.canonicalize().unwrap_or_else(|_| doc.to_path_buf()), &meta);
     let job = Job {
         schema,
         sink: Some(LocalSink {
@@ -85,8 +85,10 @@ pub fn load(schema: &'static Schema, doc: &Path, parallel: Option<usize>) -> Out
             dest: dest.path().to_path_buf(),
             format: Format::Parquet,
             row_group_rows: 1000,
+            ledger: true,
         }),
         dead_letter: Some(DeadLetter { dir: Location::Local(dest.path().join("_dead_letter")), keep_source: true }),
+        archive: None,
         batch_rows: 7,
         split_min_bytes: if parallel.is_some() { 0 } else { u64::MAX },
         segment_bytes: parallel.unwrap_or(8 << 20),

@@ -60,6 +60,22 @@ pub struct LoadOptions {
 }
 
 impl LoadOptions {
+    /// Options for `dest` with these BigQuery table names, every other setting the default
+    /// (for reading and writing the ledger; `load` fills in its flags).
+    pub fn new(dest: Dest, tables: Vec<String>) -> Self {
+        LoadOptions {
+            dest,
+            schemas: tables.iter().map(|_| vec![]).collect(),
+            tables,
+            description: String::new(),
+            write: WriteMode::Append,
+            partition_by: None,
+            cluster_by: vec![],
+            staging: None,
+            location: None,
+        }
+    }
+
     /// Applies `NAME=TABLE` renames to the schema's table names.
     pub fn table_names(tables: &[&str], renames: &[String]) -> Result<Vec<String>, String> {
         let mut names: Vec<String> = tables.iter().map(|t| t.to_string()).collect();

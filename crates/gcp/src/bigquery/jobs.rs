@@ -9,20 +9,30 @@ use std::path::Path;
 use std::time::Duration;
 use xml2bq_core::stable_hash;
 
-/// The job id of one table's load: the same table, write mode and inputs (each URI
-/// with the version read) always give the same id, so a re-run finds the job
-/// instead of loading again. `attempt` moves past a job that failed.
-pub fn job_id(opts: &LoadOptions, table: &str, inputs: &[String], nonce: Option<&str>, attempt: u32) -> String {
-    let mut key = format!("{}.{}.{table}|{}|", opts.dest.project, opts.dest.dataset, opts.write.disposition());
-    for i in inputs {
-        key.push_str(i);
+/// The job id of one table's load in one batch: the same table, write mode and batch
+/// always give the same id, so a re-run finds the job instead of loading again.
+/// `attempt` moves past a job that failed.
+pub fn job_id(opts: &LoadOptions, table: &str, batch: &str, attempt: u32) -> String {
+    let key = format!("{}.{}.{table}|{}|{batch}", opts.dest.project, opts.dest.dataset, opts.write.disposition());
+    let safe: String = table.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    format!("xml2bq_{safe}_{:016x}_{attempt}", stable_hash(&key))
+}
+
+/// The id of a batch of inputs: derived from the destination, the write mode and each
+/// input's versioned URI (sorted), so the same batch always gets the same id, and so
+/// the same load jobs; `nonce` makes a forced reload a batch of its own.
+pub fn batch_id(opts: &LoadOptions, versioned_uris: &[String], nonce: Option<&str>) -> String {
+    let mut sorted: Vec<&String> = versioned_uris.iter().collect();
+    sorted.sort();
+    let mut key = format!("{}.{}|{}|", opts.dest.project, opts.dest.dataset, opts.write.disposition());
+    for u in sorted {
+        key.push_str(u);
         key.push('\n');
     }
     if let Some(n) = nonce {
         key.push_str(n);
     }
-    let safe: String = table.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
-    format!("xml2bq_{safe}_{:016x}_{attempt}", stable_hash(&key))
+    format!("{:016x}", stable_hash(&key))
 }
 
 /// The load configuration for `table` (data from `uris`, or from the request when empty).

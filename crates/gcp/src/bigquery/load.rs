@@ -29,8 +29,8 @@ pub struct TableInput<'a> {
     pub bq_table: &'a str,
     /// Parquet parts, one per input file with rows.
     pub parts: Vec<PathBuf>,
-    /// Versioned URIs of every input file that loaded (the job's identity).
-    pub inputs: &'a [String],
+    /// The batch ([`jobs::batch_id`]): with the table, the job's identity.
+    pub batch: &'a str,
     pub rows: u64,
     /// Scratch folder for a merged file.
     pub work: &'a Path,
@@ -63,7 +63,7 @@ fn other(e: impl std::fmt::Display) -> CloudError {
 
 /// Loads one table. A job with this table's deterministic id that already succeeded
 /// means the rows are there: nothing is sent again.
-pub async fn load_table(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, nonce: Option<&str>) -> TableLoad {
+pub async fn load_table(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>) -> TableLoad {
     let mut out = TableLoad {
         table: t.name.to_string(),
         destination: format!("{}.{}.{}", opts.dest.project, opts.dest.dataset, t.bq_table),
@@ -77,22 +77,16 @@ pub async fn load_table(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, n
         out.state = "nothing_to_load";
         return out;
     }
-    match run(cloud, opts, t, nonce, &mut out).await {
+    match run(cloud, opts, t, &mut out).await {
         Ok(state) => out.state = state,
         Err(e) => out.error = Some(e.to_string()),
     }
     out
 }
 
-async fn run(
-    cloud: &Cloud,
-    opts: &LoadOptions,
-    t: &TableInput<'_>,
-    nonce: Option<&str>,
-    out: &mut TableLoad,
-) -> Result<&'static str> {
+async fn run(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, out: &mut TableLoad) -> Result<&'static str> {
     for attempt in 0..20 {
-        let id = jobs::job_id(opts, t.bq_table, t.inputs, nonce, attempt);
+        let id = jobs::job_id(opts, t.bq_table, t.batch, attempt);
         out.job_id = Some(id.clone());
         let (job, fresh) = match jobs::get(cloud, opts, &id).await? {
             Some(j) if j["status"]["state"] == "DONE" => (j, false),

@@ -3,10 +3,12 @@
 //!
 //! Split by role, like Vector's BigQuery sink: [`config`] (destination and options),
 //! [`tables`] (schema check, table creation), [`jobs`] (deterministic job ids, submit,
-//! wait, the in-request upload), [`load`] (one table's load from parts, end to end).
+//! wait, the in-request upload), [`load`] (one table's load from parts, end to end),
+//! [`ledger`] (the destination's log of loaded inputs).
 
 pub mod config;
 pub mod jobs;
+pub mod ledger;
 pub mod load;
 pub mod schema;
 pub mod tables;
