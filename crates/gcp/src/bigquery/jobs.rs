@@ -1,7 +1,8 @@
 //! Load jobs: deterministic ids, submit (by URIs or with the data in the request),
-//! wait with backoff, and read the outcome verbatim.
+//! wait with backoff, and read the outcome ([`Job`]) verbatim.
 
 use super::LoadOptions;
+use super::model::Job;
 use crate::{Cloud, CloudError, Result, retry};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -49,12 +50,12 @@ fn reference(opts: &LoadOptions, id: &str) -> Value {
 }
 
 /// The job, or None when no job has this id.
-pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<Value>> {
+pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<Job>> {
     let mut url = cloud.bq_url(&opts.dest.project, &format!("/jobs/{id}"));
     if let Some(l) = &opts.location {
         url.push_str(&format!("?location={l}"));
     }
-    match cloud.json::<Value>(&cloud.bigquery, Method::GET, &url, None).await {
+    match cloud.json::<Job>(&cloud.bigquery, Method::GET, &url, None).await {
         Ok(j) => Ok(Some(j)),
         Err(e) if e.status() == Some(404) => Ok(None),
         Err(e) => Err(e),
@@ -65,7 +66,7 @@ pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<V
 pub async fn insert(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value) -> Result<()> {
     let body = json!({ "jobReference": reference(opts, id), "configuration": { "load": load } });
     let url = cloud.bq_url(&opts.dest.project, "/jobs");
-    match cloud.json::<Value>(&cloud.bigquery, Method::POST, &url, Some(&body)).await {
+    match cloud.json::<Job>(&cloud.bigquery, Method::POST, &url, Some(&body)).await {
         Ok(_) => Ok(()),
         Err(e) if e.status() == Some(409) => Ok(()),
         Err(e) => Err(e),
@@ -117,29 +118,14 @@ pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, fi
 }
 
 /// Waits until the job is DONE and returns it.
-pub async fn wait(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Value> {
+pub async fn wait(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Job> {
     let mut delay = Duration::from_millis(250);
     loop {
         let job = get(cloud, opts, id).await?.ok_or_else(|| CloudError::Other(format!("job {id} disappeared")))?;
-        if job["status"]["state"] == "DONE" {
+        if job.is_done() {
             return Ok(job);
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
-}
-
-/// The job's failure, verbatim (`errorResult` and `errors[]`), if it failed.
-pub fn failure(job: &Value) -> Option<String> {
-    let status = &job["status"];
-    status.get("errorResult").filter(|e| !e.is_null()).map(|e| {
-        let errors = status.get("errors").filter(|e| !e.is_null()).map(|e| e.to_string()).unwrap_or_default();
-        format!("errorResult: {e}; errors: {errors}")
-    })
-}
-
-/// `statistics.load.outputRows`.
-pub fn output_rows(job: &Value) -> Option<u64> {
-    let v = &job["statistics"]["load"]["outputRows"];
-    v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64())
 }

@@ -1,6 +1,7 @@
 //! One table's load, end to end and exactly once: find the job a previous run may
 //! have finished, else stage or send the Parquet, submit, wait, and check the row count.
 
+use super::model::Job;
 use super::{LoadOptions, jobs};
 use crate::{Cloud, CloudError, Result};
 use parquet::arrow::ArrowWriter;
@@ -95,17 +96,17 @@ async fn run(
         let id = jobs::job_id(opts, t.bq_table, t.inputs, nonce, attempt);
         out.job_id = Some(id.clone());
         let (job, fresh) = match jobs::get(cloud, opts, &id).await? {
-            Some(j) if j["status"]["state"] == "DONE" => (j, false),
+            Some(j) if j.is_done() => (j, false),
             Some(_) => (jobs::wait(cloud, opts, &id).await?, false),
             None => (submit(cloud, opts, t, &id).await?, true),
         };
-        if let Some(f) = jobs::failure(&job) {
+        if let Some(f) = job.failure() {
             if fresh {
                 return Err(other(format!("load job {id} failed: {f}")));
             }
             continue; // an earlier attempt failed: the next id is ours
         }
-        let got = jobs::output_rows(&job);
+        let got = job.output_rows();
         out.output_rows = got;
         if got != Some(t.rows) {
             return Err(other(format!(
@@ -120,7 +121,7 @@ async fn run(
 }
 
 /// Sends the data and waits for the job; staged parts are removed after success.
-async fn submit(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, id: &str) -> Result<serde_json::Value> {
+async fn submit(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, id: &str) -> Result<Job> {
     match &opts.staging {
         Some(stage) => {
             let mut uris = vec![];
@@ -133,7 +134,7 @@ async fn submit(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, id: &str)
             }
             jobs::insert(cloud, opts, id, jobs::load_config(opts, t.bq_table, &uris)).await?;
             let job = jobs::wait(cloud, opts, id).await?;
-            if jobs::failure(&job).is_none() {
+            if job.failure().is_none() {
                 for name in &staged {
                     cloud.gcs_delete(&stage.bucket, name, None).await?;
                 }
