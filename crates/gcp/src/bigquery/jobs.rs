@@ -3,7 +3,7 @@
 
 use super::LoadOptions;
 use super::model::Job;
-use crate::{Cloud, CloudError, Result, retry};
+use crate::{Cloud, CloudError, Result, retry, with_query};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -51,10 +51,8 @@ fn reference(opts: &LoadOptions, id: &str) -> Value {
 
 /// The job, or None when no job has this id.
 pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<Job>> {
-    let mut url = cloud.bq_url(&opts.dest.project, &format!("/jobs/{id}"));
-    if let Some(l) = &opts.location {
-        url.push_str(&format!("?location={l}"));
-    }
+    let location: Vec<(&str, &str)> = opts.location.iter().map(|l| ("location", l.as_str())).collect();
+    let url = with_query(&cloud.bq_url(&opts.dest.project, &format!("/jobs/{}", crate::encode(id))), &location)?;
     match cloud.json::<Job>(&cloud.bigquery, Method::GET, &url, None).await {
         Ok(j) => Ok(Some(j)),
         Err(e) if e.status() == Some(404) => Ok(None),
@@ -78,11 +76,10 @@ pub async fn insert(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value) ->
 pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, file: &Path) -> Result<()> {
     let len = std::fs::metadata(file).map_err(|e| CloudError::Other(format!("{}: {e}", file.display())))?.len();
     let body = json!({ "jobReference": reference(opts, id), "configuration": { "load": load } });
-    let start = format!(
-        "{}/upload/bigquery/v2/projects/{}/jobs?uploadType=resumable",
-        cloud.bigquery.endpoint,
-        crate::encode(&opts.dest.project)
-    );
+    let start = with_query(
+        &format!("{}/upload/bigquery/v2/projects/{}/jobs", cloud.bigquery.endpoint, crate::encode(&opts.dest.project)),
+        &[("uploadType", "resumable")],
+    )?;
     retry::idempotent(|| async {
         if get(cloud, opts, id).await?.is_some() {
             return Ok(());
