@@ -1,7 +1,8 @@
 //! Load jobs: deterministic ids, submit (by URIs or with the data in the request),
-//! wait with backoff, and read the outcome ([`Job`]) verbatim.
+//! wait with backoff until `--job-timeout`, and read the outcome ([`Job`]) verbatim.
 
 use super::LoadOptions;
+use super::config::format_duration;
 use super::model::Job;
 use crate::{Cloud, CloudError, Result, retry, with_query};
 use reqwest::Method;
@@ -114,15 +115,34 @@ pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, fi
     .await
 }
 
-/// Waits until the job is DONE and returns it.
+/// Waits until the job is DONE and returns it. Past `opts.job_timeout` the job is left
+/// running (a load cannot be undone half-way; a re-run finds it by its id and waits again)
+/// and the error says so.
 pub async fn wait(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Job> {
+    let deadline = tokio::time::Instant::now() + opts.job_timeout;
     let mut delay = Duration::from_millis(250);
     loop {
         let job = get(cloud, opts, id).await?.ok_or_else(|| CloudError::Other(format!("job {id} disappeared")))?;
         if job.is_done() {
             return Ok(job);
         }
-        tokio::time::sleep(delay).await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err(CloudError::Other(timed_out(opts, id)));
+        }
+        tokio::time::sleep(delay.min(left)).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
+}
+
+/// What to say when `--job-timeout` passes.
+fn timed_out(opts: &LoadOptions, id: &str) -> String {
+    let location = opts.location.as_ref().map(|l| format!(" --location={l}")).unwrap_or_default();
+    format!(
+        "load job {id} did not finish within --job-timeout {}; it was left running (not cancelled): \
+         see it with `bq show{location} -j {}:{id}`. Re-running the same command picks this job up \
+         (it waits for it and loads nothing twice)",
+        format_duration(opts.job_timeout),
+        opts.dest.project
+    )
 }
