@@ -3,6 +3,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 use xml2bq_core::{DecodeError, Schema};
+use xml2bq_gcp::bigquery::load::LoadState;
 
 /// The state a file ended in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -140,9 +141,9 @@ impl Report {
         Report { command: command.to_string(), shard: None, exit_code, totals, files, loads: vec![] }
     }
 
-    /// Records the BigQuery loads; any failed table makes the run fatal.
+    /// Records the BigQuery loads; any failed table makes the run fatal (a warning does not).
     pub fn set_loads(&mut self, loads: Vec<xml2bq_gcp::bigquery::load::TableLoad>) {
-        if loads.iter().any(|l| l.state == "failed") {
+        if loads.iter().any(|l| l.state == LoadState::Failed) {
             self.exit_code = crate::EXIT_FATAL;
         }
         self.loads = loads;
@@ -177,6 +178,9 @@ impl Report {
                     "  {} -> {}: NOT LOADED: {e}\n    re-run the same command to load it (tables already loaded are not loaded again)\n",
                     l.table, l.destination
                 )),
+            }
+            for w in &l.warnings {
+                s.push_str(&format!("    warning: {w}\n"));
             }
         }
         s.push_str(&format!("  {:.1} MB in {:.2} s ({:.1} MB/s)", t.bytes as f64 / 1e6, t.seconds, t.mb_per_s));

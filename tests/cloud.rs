@@ -345,3 +345,109 @@ fn three_shards_load_the_same_rows_as_one_run() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(count(&sharded, "orders"), 12 * 22 + 1);
 }
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn job_polling_stops_at_the_job_timeout_and_leaves_the_job_running() {
+    let bucket = bucket_with_samples(&["customer-orders.xml", "customers.xml", "orders.xml"]);
+    let ds = dataset();
+    // The emulator finishes every job at once: the proxy answers each look at a job with RUNNING.
+    let bq = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap();
+    let proxy = proxy::FaultProxy::start(
+        bq.trim_start_matches("http://"),
+        &format!("GET /bigquery/v2/projects/{PROJECT}/jobs/xml2bq_"),
+    );
+    proxy.answer(Some(
+        r#"{"kind": "bigquery#job", "jobReference": {"projectId": "test-project", "jobId": "x"},
+            "status": {"state": "RUNNING"}}"#,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let host = proxy.host();
+    let start = std::time::Instant::now();
+    let o = load(
+        &bucket,
+        &ds,
+        &["--job-timeout", "2s", "--report", report.to_str().unwrap()],
+        &[("BIGQUERY_EMULATOR_HOST", host.as_str())],
+    );
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}");
+    let err = stderr(&o);
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let loads = r["loads"].as_array().unwrap();
+    assert_eq!(loads.len(), 2);
+    for (l, table) in loads.iter().zip(["customers", "orders"]) {
+        let id = l["job_id"].as_str().unwrap();
+        assert!(id.starts_with(&format!("xml2bq_{table}_")), "{id}");
+        assert_eq!(l["state"], "failed");
+        assert_eq!(
+            l["error"].as_str().unwrap(),
+            format!(
+                "load job {id} did not finish within --job-timeout 2s; it was left running (not cancelled): \
+                 see it with `bq show -j {PROJECT}:{id}`. Re-running the same command picks this job up \
+                 (it waits for it and loads nothing twice)"
+            )
+        );
+        assert!(err.contains(&format!("{table} -> {PROJECT}.{ds}.{table}: NOT LOADED: load job {id} ")), "{err}");
+    }
+    assert!(err.contains("it was left running (not cancelled)"), "{err}");
+    assert!(proxy.answered.load(Ordering::SeqCst) >= 4, "each job was looked at more than once");
+    // The proxy stood in for jobs that were never submitted: nothing is in the tables.
+    assert_eq!((count(&ds, "customers"), count(&ds, "orders")), (0, 0));
+}
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn a_failed_cleanup_of_staged_parts_is_a_warning_not_a_failed_table() {
+    let bucket = bucket_with_samples(&["customer-orders.xml", "customers.xml", "orders.xml"]);
+    let ds = dataset();
+    // Only the deletes of the staged parts fail (object names are one encoded path segment).
+    let gcs = std::env::var("STORAGE_EMULATOR_HOST").unwrap();
+    let proxy = proxy::FaultProxy::start(
+        gcs.trim_start_matches("http://"),
+        &format!("DELETE /storage/v1/b/{bucket}/o/stage%2F"),
+    );
+    proxy.arm(true);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let stage = format!("gs://{bucket}/stage");
+    let host = proxy.host();
+    let o = load(
+        &bucket,
+        &ds,
+        &["--staging", &stage, "--report", report.to_str().unwrap()],
+        &[("STORAGE_EMULATOR_HOST", host.as_str()), ("XML2BQ_RETRY_MAX_TIMES", "1")],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!((count(&ds, "customers"), count(&ds, "orders")), (5, 23));
+    // Two parts per table (customer-orders.xml and customers.xml / orders.xml), each delete tried twice.
+    assert_eq!(proxy.refused.load(Ordering::SeqCst), 8);
+    assert_eq!(names(&bucket, "stage/").len(), 4, "the parts are still staged");
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["exit_code"], 0);
+    let loads = r["loads"].as_array().unwrap();
+    assert_eq!(loads.len(), 2);
+    for (l, table) in loads.iter().zip(["customers", "orders"]) {
+        let id = l["job_id"].as_str().unwrap();
+        assert_eq!(l["state"], "loaded");
+        assert_eq!(l["output_rows"], if table == "customers" { 5 } else { 23 });
+        assert!(l.get("error").is_none());
+        let warnings = l["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 1);
+        let w = warnings[0].as_str().unwrap();
+        let expected = format!(
+            "2 of 2 staged parts could not be deleted after the load (the rows are loaded); \
+             delete them with `gcloud storage rm -r gs://{bucket}/stage/{id}/`: DELETE http://{host}/storage/v1/b/{bucket}/o/stage%2F{id}%2F"
+        );
+        assert!(w.starts_with(&expected), "{w}");
+        assert!(w.contains("HTTP 503"), "{w}");
+        assert!(
+            err.contains(&format!("{table} -> {PROJECT}.{ds}.{table}: loaded ({} rows, job {id})", l["rows"])),
+            "{err}"
+        );
+        assert!(err.contains(&format!("    warning: {w}\n")), "{err}");
+    }
+}

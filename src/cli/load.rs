@@ -13,8 +13,10 @@ use crate::source::{Input, Location};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 use xml2bq_core::Schema;
 use xml2bq_gcp::Cloud;
+use xml2bq_gcp::bigquery::config::{DEFAULT_JOB_TIMEOUT, parse_duration};
 use xml2bq_gcp::bigquery::{Dest, LoadOptions, WriteMode, tables};
 use xml2bq_gcp::gcs::GsPath;
 
@@ -91,6 +93,11 @@ pub struct LoadArgs {
     /// BigQuery: the location of the jobs (e.g. EU, us-central1).
     #[arg(long, help_heading = "BigQuery")]
     pub location: Option<String>,
+    /// BigQuery: how long to wait for each table's load job (e.g. 30s, 10m, 2h). When it passes,
+    /// the job is left running (not cancelled), the table is reported not loaded with the job's id
+    /// (`bq show -j ID`), and re-running the same command picks the job up [default: 6h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "BigQuery")]
+    pub job_timeout: Option<Duration>,
     /// BigQuery: a folder for the Parquet parts before they are loaded [default: a temporary folder].
     #[arg(long, value_name = "DIR", help_heading = "BigQuery")]
     pub work_dir: Option<PathBuf>,
@@ -115,6 +122,7 @@ pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
         ("--cluster-by", !args.cluster_by.is_empty()),
         ("--table", !args.table_names.is_empty()),
         ("--location", args.location.is_some()),
+        ("--job-timeout", args.job_timeout.is_some()),
         ("--work-dir", args.work_dir.is_some()),
     ]
     .into_iter()
@@ -241,6 +249,7 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -
         cluster_by: args.cluster_by.clone(),
         staging: staging.clone(),
         location: args.location.clone(),
+        job_timeout: args.job_timeout.unwrap_or(DEFAULT_JOB_TIMEOUT),
     };
     let dead_dir = Location::parse(dead);
     check_dead_letter(&args, &dead_dir)?;

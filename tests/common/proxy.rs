@@ -1,12 +1,15 @@
 //! A fault-injecting HTTP proxy for tests: it forwards each request to the real
-//! emulator, except that, while armed, requests containing a pattern get a 503.
-//! (No emulator can fail on cue; this is the only stand-in the tests use.)
+//! emulator, except that, while armed, requests containing a pattern get a 503, and
+//! while an answer is set, they get that answer (200, JSON) instead.
+//! (No emulator can fail, or take its time, on cue; this is the only stand-in the tests use.)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+/// The proxy's switches and counters (clones share them).
+#[derive(Clone)]
 pub struct FaultProxy {
     pub port: u16,
     pub armed: Arc<AtomicBool>,
@@ -14,6 +17,10 @@ pub struct FaultProxy {
     /// While above zero, matching requests fail even unarmed: odd counts answer 503,
     /// even counts drop the connection without an answer.
     pub budget: Arc<AtomicUsize>,
+    /// While set, matching requests are answered 200 with this JSON body, not forwarded.
+    pub canned: Arc<Mutex<Option<String>>>,
+    /// How many requests got the canned answer.
+    pub answered: Arc<AtomicUsize>,
 }
 
 impl FaultProxy {
@@ -24,17 +31,24 @@ impl FaultProxy {
         let armed = Arc::new(AtomicBool::new(false));
         let refused = Arc::new(AtomicUsize::new(0));
         let budget = Arc::new(AtomicUsize::new(0));
-        let (a, r, b, up, pat) =
-            (armed.clone(), refused.clone(), budget.clone(), upstream.to_string(), pattern.to_string());
+        let canned = Arc::new(Mutex::new(None));
+        let answered = Arc::new(AtomicUsize::new(0));
+        let proxy = FaultProxy { port, armed, refused, budget, canned, answered };
+        let (state, up, pat) = (proxy.clone(), upstream.to_string(), pattern.to_string());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (a, r, b, up, pat) = (a.clone(), r.clone(), b.clone(), up.clone(), pat.clone());
+                let (state, up, pat) = (state.clone(), up.clone(), pat.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &up, &pat, &a, &r, &b);
+                    let _ = serve(conn, &up, &pat, &state);
                 });
             }
         });
-        FaultProxy { port, armed, refused, budget }
+        proxy
+    }
+
+    /// Answers matching requests with `body` (200, JSON) instead of forwarding them; None forwards again.
+    pub fn answer(&self, body: Option<&str>) {
+        *self.canned.lock().unwrap() = body.map(str::to_string);
     }
 
     pub fn host(&self) -> String {
@@ -46,15 +60,9 @@ impl FaultProxy {
     }
 }
 
-/// One request per connection: read it, fail it or forward it with `Connection: close`.
-fn serve(
-    client: TcpStream,
-    upstream: &str,
-    pattern: &str,
-    armed: &AtomicBool,
-    refused: &AtomicUsize,
-    budget: &AtomicUsize,
-) -> std::io::Result<()> {
+/// One request per connection: read it, fail it, answer it or forward it with `Connection: close`.
+fn serve(client: TcpStream, upstream: &str, pattern: &str, state: &FaultProxy) -> std::io::Result<()> {
+    let (armed, refused, budget) = (&state.armed, &state.refused, &state.budget);
     let mut reader = BufReader::new(client.try_clone()?);
     let mut head = String::new();
     let mut length = 0usize;
@@ -89,6 +97,17 @@ fn serve(
     if armed.load(Ordering::SeqCst) && matches {
         refused.fetch_add(1, Ordering::SeqCst);
         client.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    }
+    let canned = state.canned.lock().unwrap().clone();
+    if let Some(answer) = canned.filter(|_| matches) {
+        state.answered.fetch_add(1, Ordering::SeqCst);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            answer.len()
+        );
+        client.write_all(head.as_bytes())?;
+        client.write_all(answer.as_bytes())?;
         return Ok(());
     }
     let mut up = TcpStream::connect(upstream)?;

@@ -1,7 +1,7 @@
 //! Cloud Storage through its JSON API (which fake-gcs-server speaks in full): list,
 //! metadata, streamed read, streamed upload, server-side rewrite, delete.
 
-use super::{Cloud, CloudError, Result, encode, retry};
+use super::{Cloud, CloudError, Result, encode, retry, with_query};
 use base64::Engine;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -114,11 +114,11 @@ impl Cloud {
         let mut out = vec![];
         let mut token: Option<String> = None;
         loop {
-            let mut url =
-                format!("{}/storage/v1/b/{}/o?prefix={}", self.storage.endpoint, encode(bucket), encode(prefix));
+            let mut query = vec![("prefix", prefix)];
             if let Some(t) = &token {
-                url.push_str(&format!("&pageToken={}", encode(t)));
+                query.push(("pageToken", t));
             }
+            let url = with_query(&format!("{}/storage/v1/b/{}/o", self.storage.endpoint, encode(bucket)), &query)?;
             let page: ListPage = self.json(&self.storage, Method::GET, &url, None).await?;
             out.extend(page.items.into_iter().map(RawObject::object));
             match page.next {
@@ -141,7 +141,9 @@ impl Cloud {
 
     /// Opens a byte stream of `obj` (this generation) from byte `offset`.
     async fn gcs_stream(&self, obj: &Object, offset: u64) -> Result<BoxStream<'static, reqwest::Result<Bytes>>> {
-        let url = format!("{}?alt=media&generation={}", self.object_url(&obj.bucket, &obj.name), obj.generation);
+        let generation = obj.generation.to_string();
+        let url =
+            with_query(&self.object_url(&obj.bucket, &obj.name), &[("alt", "media"), ("generation", &generation)])?;
         let resp = retry::idempotent(|| async {
             self.send(&self.storage, Method::GET, &url, |r| {
                 if offset > 0 { r.header("Range", format!("bytes={offset}-")) } else { r }
@@ -159,12 +161,10 @@ impl Cloud {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<(reqwest::Body, Option<u64>)>>,
     {
-        let url = format!(
-            "{}/upload/storage/v1/b/{}/o?uploadType=media&name={}",
-            self.storage.endpoint,
-            encode(bucket),
-            encode(name)
-        );
+        let url = with_query(
+            &format!("{}/upload/storage/v1/b/{}/o", self.storage.endpoint, encode(bucket)),
+            &[("uploadType", "media"), ("name", name)],
+        )?;
         retry::idempotent(|| async {
             let (body, len) = body().await?;
             let resp = self
@@ -201,19 +201,16 @@ impl Cloud {
 
     /// Copies `src` to `bucket/name` inside Cloud Storage (no bytes through this machine).
     pub async fn gcs_rewrite(&self, src: &Object, bucket: &str, name: &str) -> Result<Object> {
-        let base = format!(
-            "{}/rewriteTo/b/{}/o/{}?sourceGeneration={}",
-            self.object_url(&src.bucket, &src.name),
-            encode(bucket),
-            encode(name),
-            src.generation
-        );
+        let base =
+            format!("{}/rewriteTo/b/{}/o/{}", self.object_url(&src.bucket, &src.name), encode(bucket), encode(name));
+        let generation = src.generation.to_string();
         let mut token: Option<String> = None;
         loop {
-            let url = match &token {
-                Some(t) => format!("{base}&rewriteToken={}", encode(t)),
-                None => base.clone(),
-            };
+            let mut query = vec![("sourceGeneration", generation.as_str())];
+            if let Some(t) = &token {
+                query.push(("rewriteToken", t));
+            }
+            let url = with_query(&base, &query)?;
             let ans: RewriteAnswer = self.json(&self.storage, Method::POST, &url, Some(&serde_json::json!({}))).await?;
             if ans.done {
                 return ans.resource.map(RawObject::object).ok_or_else(|| {
@@ -226,10 +223,9 @@ impl Cloud {
 
     /// Deletes an object; with `generation`, only that version (a newer upload is kept).
     pub async fn gcs_delete(&self, bucket: &str, name: &str, generation: Option<i64>) -> Result<()> {
-        let mut url = self.object_url(bucket, name);
-        if let Some(g) = generation {
-            url.push_str(&format!("?ifGenerationMatch={g}"));
-        }
+        let generation = generation.map(|g| g.to_string());
+        let query: Vec<(&str, &str)> = generation.iter().map(|g| ("ifGenerationMatch", g.as_str())).collect();
+        let url = with_query(&self.object_url(bucket, name), &query)?;
         retry::idempotent(|| async {
             match self.send(&self.storage, Method::DELETE, &url, |r| r).await {
                 Ok(_) => Ok(()),

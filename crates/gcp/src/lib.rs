@@ -143,9 +143,34 @@ impl Cloud {
     }
 }
 
+/// `url` with `pairs` added to its query string, each name and value encoded by the URL
+/// library (never concatenated by hand).
+pub fn with_query(url: &str, pairs: &[(&str, &str)]) -> Result<String> {
+    let mut u = reqwest::Url::parse(url).map_err(|e| CloudError::Other(format!("{url}: {e}")))?;
+    if !pairs.is_empty() {
+        u.query_pairs_mut().extend_pairs(pairs);
+    }
+    Ok(u.into())
+}
+
 /// Percent-encodes one path segment (object names may hold `/`, spaces, anything).
 pub fn encode(segment: &str) -> String {
     const SET: &percent_encoding::AsciiSet =
         &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
     percent_encoding::utf8_percent_encode(segment, SET).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_are_encoded() {
+        let url = super::with_query(
+            "http://127.0.0.1:4443/storage/v1/b/b/o/a%2Fb.xml",
+            &[("prefix", "in/a b&c=d#?"), ("location", "EU")],
+        )
+        .unwrap();
+        assert_eq!(url, "http://127.0.0.1:4443/storage/v1/b/b/o/a%2Fb.xml?prefix=in%2Fa+b%26c%3Dd%23%3F&location=EU");
+        assert_eq!(super::with_query("http://h/x", &[]).unwrap(), "http://h/x");
+        assert!(super::with_query("not a url", &[("a", "b")]).is_err());
+    }
 }

@@ -1,6 +1,7 @@
 //! The BigQuery destination and the options of a load, as given on the command line.
 
 use crate::gcs::GsPath;
+use std::time::Duration;
 
 /// `bq://PROJECT.DATASET`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,57 @@ pub struct LoadOptions {
     pub staging: Option<GsPath>,
     /// BigQuery location for jobs (e.g. `EU`); None lets BigQuery choose.
     pub location: Option<String>,
+    /// How long to wait for one load job before leaving it running and reporting the table
+    /// not loaded (`--job-timeout`).
+    pub job_timeout: Duration,
+}
+
+/// `--job-timeout` when not given.
+pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+
+/// Parses a duration as people write it: `30s`, `10m`, `2h`, `1h30m`, `1d`, `500ms`
+/// (a bare number is seconds). Zero is refused.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?} is not a duration: write e.g. 30s, 10m, 2h or 1h30m");
+    let mut rest = s.trim();
+    let mut total = Duration::ZERO;
+    if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
+        total = Duration::from_secs(rest.parse().map_err(|_| bad())?);
+        rest = "";
+    } else if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let letters = rest[digits..].bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = match &rest[digits..digits + letters] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            "d" => Duration::from_secs(86_400),
+            _ => return Err(bad()),
+        };
+        let n: u32 = rest[..digits].parse().map_err(|_| bad())?;
+        total = unit.checked_mul(n).and_then(|d| total.checked_add(d)).ok_or_else(bad)?;
+        rest = &rest[digits + letters..];
+    }
+    if total.is_zero() {
+        return Err(format!("{s:?}: the duration must be more than zero"));
+    }
+    Ok(total)
+}
+
+/// A duration as [`parse_duration`] reads it: `6h`, `1h30m`, `2s`, `1m500ms`.
+pub fn format_duration(d: Duration) -> String {
+    let (secs, ms) = (d.as_secs(), d.subsec_millis());
+    let mut out = String::new();
+    for (n, unit) in [(secs / 3600, "h"), (secs / 60 % 60, "m"), (secs % 60, "s"), (u64::from(ms), "ms")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if out.is_empty() { "0s".to_string() } else { out }
 }
 
 impl LoadOptions {
@@ -73,6 +125,7 @@ impl LoadOptions {
             cluster_by: vec![],
             staging: None,
             location: None,
+            job_timeout: DEFAULT_JOB_TIMEOUT,
         }
     }
 
@@ -102,6 +155,28 @@ mod tests {
         assert_eq!(Dest::parse("bq://example.com:p.ds").unwrap().project, "example.com:p");
         assert!(Dest::parse("bq://nodataset").is_err());
         assert!(Dest::parse("gs://b/x").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        let d = |s: &str| parse_duration(s).map(|d| d.as_millis());
+        assert_eq!(d("30s"), Ok(30_000));
+        assert_eq!(d("10m"), Ok(600_000));
+        assert_eq!(d("2h"), Ok(7_200_000));
+        assert_eq!(d("1h30m"), Ok(5_400_000));
+        assert_eq!(d("1d"), Ok(86_400_000));
+        assert_eq!(d("500ms"), Ok(500));
+        assert_eq!(d("45"), Ok(45_000));
+        for bad in ["", "h", "10x", "1.5h", "-1s", "s10", "10 s", "0s", "0", "99999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_duration("0s").unwrap_err().contains("more than zero"));
+        assert_eq!(format_duration(DEFAULT_JOB_TIMEOUT), "6h");
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_millis(2500)), "2s500ms");
+        for s in ["2s", "10m", "2h", "1h30m", "500ms"] {
+            assert_eq!(format_duration(parse_duration(s).unwrap()), s);
+        }
     }
 
     #[test]

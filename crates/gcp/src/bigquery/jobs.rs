@@ -1,8 +1,10 @@
 //! Load jobs: deterministic ids, submit (by URIs or with the data in the request),
-//! wait with backoff, and read the outcome verbatim.
+//! wait with backoff until `--job-timeout`, and read the outcome ([`Job`]) verbatim.
 
 use super::LoadOptions;
-use crate::{Cloud, CloudError, Result, retry};
+use super::config::format_duration;
+use super::model::Job;
+use crate::{Cloud, CloudError, Result, retry, with_query};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -59,12 +61,10 @@ fn reference(opts: &LoadOptions, id: &str) -> Value {
 }
 
 /// The job, or None when no job has this id.
-pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<Value>> {
-    let mut url = cloud.bq_url(&opts.dest.project, &format!("/jobs/{id}"));
-    if let Some(l) = &opts.location {
-        url.push_str(&format!("?location={l}"));
-    }
-    match cloud.json::<Value>(&cloud.bigquery, Method::GET, &url, None).await {
+pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<Job>> {
+    let location: Vec<(&str, &str)> = opts.location.iter().map(|l| ("location", l.as_str())).collect();
+    let url = with_query(&cloud.bq_url(&opts.dest.project, &format!("/jobs/{}", crate::encode(id))), &location)?;
+    match cloud.json::<Job>(&cloud.bigquery, Method::GET, &url, None).await {
         Ok(j) => Ok(Some(j)),
         Err(e) if e.status() == Some(404) => Ok(None),
         Err(e) => Err(e),
@@ -75,7 +75,7 @@ pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<V
 pub async fn insert(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value) -> Result<()> {
     let body = json!({ "jobReference": reference(opts, id), "configuration": { "load": load } });
     let url = cloud.bq_url(&opts.dest.project, "/jobs");
-    match cloud.json::<Value>(&cloud.bigquery, Method::POST, &url, Some(&body)).await {
+    match cloud.json::<Job>(&cloud.bigquery, Method::POST, &url, Some(&body)).await {
         Ok(_) => Ok(()),
         Err(e) if e.status() == Some(409) => Ok(()),
         Err(e) => Err(e),
@@ -87,11 +87,10 @@ pub async fn insert(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value) ->
 pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, file: &Path) -> Result<()> {
     let len = std::fs::metadata(file).map_err(|e| CloudError::Other(format!("{}: {e}", file.display())))?.len();
     let body = json!({ "jobReference": reference(opts, id), "configuration": { "load": load } });
-    let start = format!(
-        "{}/upload/bigquery/v2/projects/{}/jobs?uploadType=resumable",
-        cloud.bigquery.endpoint,
-        crate::encode(&opts.dest.project)
-    );
+    let start = with_query(
+        &format!("{}/upload/bigquery/v2/projects/{}/jobs", cloud.bigquery.endpoint, crate::encode(&opts.dest.project)),
+        &[("uploadType", "resumable")],
+    )?;
     retry::idempotent(|| async {
         if get(cloud, opts, id).await?.is_some() {
             return Ok(());
@@ -126,30 +125,34 @@ pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, fi
     .await
 }
 
-/// Waits until the job is DONE and returns it.
-pub async fn wait(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Value> {
+/// Waits until the job is DONE and returns it. Past `opts.job_timeout` the job is left
+/// running (a load cannot be undone half-way; a re-run finds it by its id and waits again)
+/// and the error says so.
+pub async fn wait(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Job> {
+    let deadline = tokio::time::Instant::now() + opts.job_timeout;
     let mut delay = Duration::from_millis(250);
     loop {
         let job = get(cloud, opts, id).await?.ok_or_else(|| CloudError::Other(format!("job {id} disappeared")))?;
-        if job["status"]["state"] == "DONE" {
+        if job.is_done() {
             return Ok(job);
         }
-        tokio::time::sleep(delay).await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err(CloudError::Other(timed_out(opts, id)));
+        }
+        tokio::time::sleep(delay.min(left)).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
 
-/// The job's failure, verbatim (`errorResult` and `errors[]`), if it failed.
-pub fn failure(job: &Value) -> Option<String> {
-    let status = &job["status"];
-    status.get("errorResult").filter(|e| !e.is_null()).map(|e| {
-        let errors = status.get("errors").filter(|e| !e.is_null()).map(|e| e.to_string()).unwrap_or_default();
-        format!("errorResult: {e}; errors: {errors}")
-    })
-}
-
-/// `statistics.load.outputRows`.
-pub fn output_rows(job: &Value) -> Option<u64> {
-    let v = &job["statistics"]["load"]["outputRows"];
-    v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64())
+/// What to say when `--job-timeout` passes.
+fn timed_out(opts: &LoadOptions, id: &str) -> String {
+    let location = opts.location.as_ref().map(|l| format!(" --location={l}")).unwrap_or_default();
+    format!(
+        "load job {id} did not finish within --job-timeout {}; it was left running (not cancelled): \
+         see it with `bq show{location} -j {}:{id}`. Re-running the same command picks this job up \
+         (it waits for it and loads nothing twice)",
+        format_duration(opts.job_timeout),
+        opts.dest.project
+    )
 }

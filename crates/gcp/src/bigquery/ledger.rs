@@ -181,7 +181,7 @@ pub async fn append(cloud: &Cloud, opts: &LoadOptions, rows: &[Row], work: &Path
     jobs::upload(cloud, opts, &id, load, &file).await?;
     let job = jobs::wait(cloud, opts, &id).await?;
     let _ = std::fs::remove_file(&file);
-    match jobs::failure(&job) {
+    match job.failure() {
         Some(f) => Err(CloudError::Other(format!("writing the ledger {TABLE} (job {id}) failed: {f}"))),
         None => Ok(()),
     }

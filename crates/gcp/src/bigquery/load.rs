@@ -1,6 +1,7 @@
 //! One table's load, end to end and exactly once: find the job a previous run may
 //! have finished, else stage or send the Parquet, submit, wait, and check the row count.
 
+use super::model::Job;
 use super::{LoadOptions, jobs};
 use crate::{Cloud, CloudError, Result};
 use parquet::arrow::ArrowWriter;
@@ -12,13 +13,46 @@ use std::path::{Path, PathBuf};
 pub struct TableLoad {
     pub table: String,
     pub destination: String,
-    /// `loaded`, `already_loaded` (a previous run's job), `nothing_to_load`, or `failed`.
-    pub state: &'static str,
+    pub state: LoadState,
     pub job_id: Option<String>,
     pub rows: u64,
     pub output_rows: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What went wrong without costing the table its rows (e.g. staged parts left behind).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The outcome of one table's load, as the report writes it (`already_loaded`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadState {
+    /// This run's job loaded the rows.
+    Loaded,
+    /// A previous run's job (same id) had loaded them: nothing was sent.
+    AlreadyLoaded,
+    /// No input file had rows for the table.
+    NothingToLoad,
+    /// Not loaded; `error` says why.
+    Failed,
+}
+
+impl LoadState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadState::Loaded => "loaded",
+            LoadState::AlreadyLoaded => "already_loaded",
+            LoadState::NothingToLoad => "nothing_to_load",
+            LoadState::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for LoadState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Everything needed to load one table.
@@ -67,14 +101,15 @@ pub async fn load_table(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>) -
     let mut out = TableLoad {
         table: t.name.to_string(),
         destination: format!("{}.{}.{}", opts.dest.project, opts.dest.dataset, t.bq_table),
-        state: "failed",
+        state: LoadState::Failed,
         job_id: None,
         rows: t.rows,
         output_rows: None,
         error: None,
+        warnings: vec![],
     };
     if t.rows == 0 {
-        out.state = "nothing_to_load";
+        out.state = LoadState::NothingToLoad;
         return out;
     }
     match run(cloud, opts, t, &mut out).await {
@@ -84,22 +119,22 @@ pub async fn load_table(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>) -
     out
 }
 
-async fn run(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, out: &mut TableLoad) -> Result<&'static str> {
+async fn run(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, out: &mut TableLoad) -> Result<LoadState> {
     for attempt in 0..20 {
         let id = jobs::job_id(opts, t.bq_table, t.batch, attempt);
         out.job_id = Some(id.clone());
         let (job, fresh) = match jobs::get(cloud, opts, &id).await? {
-            Some(j) if j["status"]["state"] == "DONE" => (j, false),
+            Some(j) if j.is_done() => (j, false),
             Some(_) => (jobs::wait(cloud, opts, &id).await?, false),
-            None => (submit(cloud, opts, t, &id).await?, true),
+            None => (submit(cloud, opts, t, &id, &mut out.warnings).await?, true),
         };
-        if let Some(f) = jobs::failure(&job) {
+        if let Some(f) = job.failure() {
             if fresh {
                 return Err(other(format!("load job {id} failed: {f}")));
             }
             continue; // an earlier attempt failed: the next id is ours
         }
-        let got = jobs::output_rows(&job);
+        let got = job.output_rows();
         out.output_rows = got;
         if got != Some(t.rows) {
             return Err(other(format!(
@@ -108,13 +143,20 @@ async fn run(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, out: &mut Ta
                 t.rows
             )));
         }
-        return Ok(if fresh { "loaded" } else { "already_loaded" });
+        return Ok(if fresh { LoadState::Loaded } else { LoadState::AlreadyLoaded });
     }
     Err(other("20 load attempts of this table and input set have failed; see the jobs in BigQuery"))
 }
 
-/// Sends the data and waits for the job; staged parts are removed after success.
-async fn submit(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, id: &str) -> Result<serde_json::Value> {
+/// Sends the data and waits for the job; staged parts are removed after success (a part
+/// that cannot be removed is a warning: the rows are loaded all the same).
+async fn submit(
+    cloud: &Cloud,
+    opts: &LoadOptions,
+    t: &TableInput<'_>,
+    id: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Job> {
     match &opts.staging {
         Some(stage) => {
             let mut uris = vec![];
@@ -127,9 +169,22 @@ async fn submit(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, id: &str)
             }
             jobs::insert(cloud, opts, id, jobs::load_config(opts, t.bq_table, &uris)).await?;
             let job = jobs::wait(cloud, opts, id).await?;
-            if jobs::failure(&job).is_none() {
+            if job.failure().is_none() {
+                let mut failed = vec![];
                 for name in &staged {
-                    cloud.gcs_delete(&stage.bucket, name, None).await?;
+                    if let Err(e) = cloud.gcs_delete(&stage.bucket, name, None).await {
+                        failed.push(e);
+                    }
+                }
+                if let Some(first) = failed.first() {
+                    warnings.push(format!(
+                        "{} of {} staged parts could not be deleted after the load (the rows are loaded); \
+                         delete them with `gcloud storage rm -r gs://{}/{}/`: {first}",
+                        failed.len(),
+                        staged.len(),
+                        stage.bucket,
+                        stage.join(id)
+                    ));
                 }
             }
             Ok(job)

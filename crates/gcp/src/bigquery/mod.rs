@@ -4,12 +4,14 @@
 //! Split by role, like Vector's BigQuery sink: [`config`] (destination and options),
 //! [`tables`] (schema check, table creation), [`jobs`] (deterministic job ids, submit,
 //! wait, the in-request upload), [`load`] (one table's load from parts, end to end),
-//! [`ledger`] (the destination's log of loaded inputs).
+//! [`ledger`] (the destination's log of loaded inputs), [`model`] (the REST resources
+//! read back: jobs, tables, query rows).
 
 pub mod config;
 pub mod jobs;
 pub mod ledger;
 pub mod load;
+pub mod model;
 pub mod schema;
 pub mod tables;
 
@@ -28,12 +30,8 @@ impl Cloud {
     /// flattened to one value per column). For checks and tests, not bulk reads.
     pub async fn bq_query(&self, project: &str, sql: &str) -> Result<Vec<Vec<serde_json::Value>>> {
         let body = serde_json::json!({ "query": sql, "useLegacySql": false, "timeoutMs": 60000 });
-        let ans: serde_json::Value =
+        let ans: model::QueryResponse =
             self.json(&self.bigquery, Method::POST, &self.bq_url(project, "/queries"), Some(&body)).await?;
-        let rows = ans["rows"].as_array().cloned().unwrap_or_default();
-        Ok(rows
-            .iter()
-            .map(|r| r["f"].as_array().map(|cells| cells.iter().map(|c| c["v"].clone()).collect()).unwrap_or_default())
-            .collect())
+        Ok(ans.rows.into_iter().map(|r| r.f.into_iter().map(|c| c.v).collect()).collect())
     }
 }

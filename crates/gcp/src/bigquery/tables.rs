@@ -2,8 +2,10 @@
 //! existing table whose schema cannot take our rows — before any data moves.
 
 use super::LoadOptions;
+use super::model::{Table, TableFieldSchema};
 use crate::{Cloud, CloudError, Result};
 use reqwest::Method;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 fn norm_type(t: &str) -> &str {
@@ -16,53 +18,46 @@ fn norm_type(t: &str) -> &str {
     }
 }
 
-fn mode(f: &Value) -> &str {
-    f["mode"].as_str().unwrap_or("NULLABLE")
-}
-
 /// Why `existing` cannot take rows of `ours` (empty: compatible).
-pub fn incompatibilities(ours: &[Value], existing: &[Value], path: &str) -> Vec<String> {
+pub fn incompatibilities(ours: &[TableFieldSchema], existing: &[TableFieldSchema], path: &str) -> Vec<String> {
     let mut out = vec![];
-    let find = |name: &str| existing.iter().find(|f| f["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)));
+    let find = |name: &str| existing.iter().find(|f| f.name.eq_ignore_ascii_case(name));
     for f in ours {
-        let name = f["name"].as_str().unwrap_or_default();
-        let p = format!("{path}{name}");
-        let Some(e) = find(name) else {
+        let p = format!("{path}{}", f.name);
+        let Some(e) = find(&f.name) else {
             out.push(format!("column {p} is missing"));
             continue;
         };
-        let (ot, et) =
-            (norm_type(f["type"].as_str().unwrap_or_default()), norm_type(e["type"].as_str().unwrap_or_default()));
+        let (ot, et) = (norm_type(&f.field_type), norm_type(&e.field_type));
         if ot != et {
             out.push(format!("column {p} is {et}, xml2bq writes {ot}"));
             continue;
         }
-        match (mode(f), mode(e)) {
+        match (f.mode(), e.mode()) {
             (a, b) if a == b => {}
             ("REQUIRED", "NULLABLE") => {}
             (a, b) => out.push(format!("column {p} is {b}, xml2bq writes {a}")),
         }
         if ot == "RECORD" {
-            let (of, ef) = (
-                f["fields"].as_array().cloned().unwrap_or_default(),
-                e["fields"].as_array().cloned().unwrap_or_default(),
-            );
-            out.extend(incompatibilities(&of, &ef, &format!("{p}.")));
+            out.extend(incompatibilities(&f.fields, &e.fields, &format!("{p}.")));
         }
     }
     for e in existing {
-        let name = e["name"].as_str().unwrap_or_default();
-        if mode(e) == "REQUIRED"
-            && !ours.iter().any(|f| f["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
-        {
-            out.push(format!("column {path}{name} is REQUIRED but xml2bq has no value for it"));
+        if e.mode() == "REQUIRED" && !ours.iter().any(|f| f.name.eq_ignore_ascii_case(&e.name)) {
+            out.push(format!("column {path}{} is REQUIRED but xml2bq has no value for it", e.name));
         }
     }
     out
 }
 
-fn has_column(fields: &[Value], name: &str) -> Option<String> {
-    fields.iter().find(|f| f["name"] == name).map(|f| f["type"].as_str().unwrap_or_default().to_string())
+/// Our schema's fields (`LoadOptions::schemas`, the JSON sent) read as BigQuery answers them.
+fn typed(fields: &[Value]) -> Result<Vec<TableFieldSchema>> {
+    serde_json::from_value(Value::Array(fields.to_vec()))
+        .map_err(|e| CloudError::Other(format!("a generated table schema does not read back: {e}")))
+}
+
+fn has_column<'a>(fields: &'a [TableFieldSchema], name: &str) -> Option<&'a str> {
+    fields.iter().find(|f| f.name == name).map(|f| f.field_type.as_str())
 }
 
 /// What `prepare` did to one table.
@@ -78,7 +73,7 @@ pub struct Prepared {
 pub async fn prepare(cloud: &Cloud, opts: &LoadOptions) -> Result<Vec<Prepared>> {
     let d = &opts.dest;
     let ds_url = cloud.bq_url(&d.project, &format!("/datasets/{}", d.dataset));
-    if let Err(e) = cloud.json::<Value>(&cloud.bigquery, Method::GET, &ds_url, None).await {
+    if let Err(e) = cloud.json::<IgnoredAny>(&cloud.bigquery, Method::GET, &ds_url, None).await {
         return Err(match e.status() {
             Some(404) => CloudError::Other(format!(
                 "dataset {}.{} not found; create it first: bq mk --dataset {}:{}",
@@ -87,12 +82,11 @@ pub async fn prepare(cloud: &Cloud, opts: &LoadOptions) -> Result<Vec<Prepared>>
             _ => e,
         });
     }
+    let ours = opts.schemas.iter().map(|s| typed(s)).collect::<Result<Vec<_>>>()?;
     // Partitioning and clustering go to the tables that have the columns.
     if let Some(p) = &opts.partition_by {
-        let ok = opts
-            .schemas
-            .iter()
-            .any(|s| has_column(s, p).is_some_and(|ty| matches!(ty.as_str(), "DATE" | "DATETIME" | "TIMESTAMP")));
+        let ok =
+            ours.iter().any(|s| has_column(s, p).is_some_and(|ty| matches!(ty, "DATE" | "DATETIME" | "TIMESTAMP")));
         if !ok {
             return Err(CloudError::Other(format!(
                 "--partition-by {p}: no table has a top-level DATE, DATETIME or TIMESTAMP column of that name"
@@ -103,10 +97,9 @@ pub async fn prepare(cloud: &Cloud, opts: &LoadOptions) -> Result<Vec<Prepared>>
     let mut problems = vec![];
     for (t, name) in opts.tables.iter().enumerate() {
         let url = cloud.bq_url(&d.project, &format!("/datasets/{}/tables/{}", d.dataset, name));
-        match cloud.json::<Value>(&cloud.bigquery, Method::GET, &url, None).await {
+        match cloud.json::<Table>(&cloud.bigquery, Method::GET, &url, None).await {
             Ok(table) => {
-                let theirs = table["schema"]["fields"].as_array().cloned().unwrap_or_default();
-                for p in incompatibilities(&opts.schemas[t], &theirs, "") {
+                for p in incompatibilities(&ours[t], &table.schema.fields, "") {
                     problems.push(format!("{}.{}.{name}: {p}", d.project, d.dataset));
                 }
                 existing.push(true);
@@ -128,22 +121,21 @@ pub async fn prepare(cloud: &Cloud, opts: &LoadOptions) -> Result<Vec<Prepared>>
             out.push(Prepared { table: name.clone(), created: false });
             continue;
         }
-        let fields = opts.schemas[t].clone();
         let mut body = json!({
             "tableReference": { "projectId": d.project, "datasetId": d.dataset, "tableId": name },
-            "schema": { "fields": fields },
+            "schema": { "fields": opts.schemas[t] },
             "description": opts.description,
         });
         if let Some(p) = &opts.partition_by
-            && has_column(&fields, p).is_some()
+            && has_column(&ours[t], p).is_some()
         {
             body["timePartitioning"] = json!({ "type": "DAY", "field": p });
         }
-        if !opts.cluster_by.is_empty() && opts.cluster_by.iter().all(|c| has_column(&fields, c).is_some()) {
+        if !opts.cluster_by.is_empty() && opts.cluster_by.iter().all(|c| has_column(&ours[t], c).is_some()) {
             body["clustering"] = json!({ "fields": opts.cluster_by });
         }
         let url = cloud.bq_url(&d.project, &format!("/datasets/{}/tables", d.dataset));
-        match cloud.json::<Value>(&cloud.bigquery, Method::POST, &url, Some(&body)).await {
+        match cloud.json::<Table>(&cloud.bigquery, Method::POST, &url, Some(&body)).await {
             Ok(_) => {}
             Err(e) if e.status() == Some(409) => {} // created meanwhile (another shard)
             Err(e) => return Err(e),
@@ -157,26 +149,31 @@ pub async fn prepare(cloud: &Cloud, opts: &LoadOptions) -> Result<Vec<Prepared>>
 mod tests {
     use super::*;
 
+    fn fields(v: Value) -> Vec<TableFieldSchema> {
+        serde_json::from_value(v).unwrap()
+    }
+
     #[test]
     fn compatibility_rules() {
         let ours = json!([
             {"name": "A", "type": "INT64", "mode": "REQUIRED"},
             {"name": "R", "type": "RECORD", "mode": "NULLABLE", "fields": [{"name": "x", "type": "NUMERIC", "mode": "NULLABLE"}]}
         ]);
+        let ours = fields(ours);
         let same = ours.clone();
-        assert!(incompatibilities(ours.as_array().unwrap(), same.as_array().unwrap(), "").is_empty());
+        assert!(incompatibilities(&ours, &same, "").is_empty());
         let looser = json!([
             {"name": "a", "type": "INTEGER", "mode": "NULLABLE"},
             {"name": "R", "type": "STRUCT", "fields": [{"name": "x", "type": "NUMERIC"}]},
             {"name": "extra", "type": "STRING"}
         ]);
-        assert!(incompatibilities(ours.as_array().unwrap(), looser.as_array().unwrap(), "").is_empty());
+        assert!(incompatibilities(&ours, &fields(looser), "").is_empty());
         let bad = json!([
             {"name": "A", "type": "STRING", "mode": "REQUIRED"},
             {"name": "R", "type": "RECORD", "mode": "NULLABLE", "fields": [{"name": "x", "type": "FLOAT64"}]},
             {"name": "must", "type": "STRING", "mode": "REQUIRED"}
         ]);
-        let p = incompatibilities(ours.as_array().unwrap(), bad.as_array().unwrap(), "");
+        let p = incompatibilities(&ours, &fields(bad), "");
         assert_eq!(
             p,
             vec![
