@@ -111,11 +111,7 @@ pub async fn prepare(cloud: &Cloud, opts: &LoadOptions) -> Result<()> {
         "schema": { "fields": fields() },
         "description": "xml2bq's ledger: which input versions were loaded into this dataset's tables, by which jobs",
     });
-    match cloud.json::<Value>(&cloud.bigquery, Method::POST, &table_url(cloud, opts), Some(&body)).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.status() == Some(409) => Ok(()),
-        Err(e) => Err(e),
-    }
+    super::tables::create(cloud, opts, TABLE, &body).await
 }
 
 /// Every row of the ledger (empty when the table does not exist yet).
@@ -164,7 +160,7 @@ fn parse_row(cells: &[Value]) -> Result<Row> {
 /// newline-delimited JSON sent.
 pub async fn append(cloud: &Cloud, opts: &LoadOptions, rows: &[Row], work: &Path) -> Result<()> {
     let Some(first) = rows.first() else { return Ok(()) };
-    let id = format!("xml2bq_ledger_{}_{}", first.kind.as_str(), first.batch);
+    let id = format!("xml2bq-ledger_{}_{}", first.kind.as_str(), first.batch);
     let mut ndjson = vec![];
     for r in rows {
         serde_json::to_writer(&mut ndjson, r).map_err(|e| CloudError::Other(e.to_string()))?;

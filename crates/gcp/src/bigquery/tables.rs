@@ -134,15 +134,29 @@ pub async fn prepare(cloud: &Cloud, opts: &LoadOptions) -> Result<Vec<Prepared>>
         if !opts.cluster_by.is_empty() && opts.cluster_by.iter().all(|c| has_column(&ours[t], c).is_some()) {
             body["clustering"] = json!({ "fields": opts.cluster_by });
         }
-        let url = cloud.bq_url(&d.project, &format!("/datasets/{}/tables", d.dataset));
-        match cloud.json::<Table>(&cloud.bigquery, Method::POST, &url, Some(&body)).await {
-            Ok(_) => {}
-            Err(e) if e.status() == Some(409) => {} // created meanwhile (another shard)
-            Err(e) => return Err(e),
-        }
+        create(cloud, opts, name, &body).await?;
         out.push(Prepared { table: name.clone(), created: true });
     }
     Ok(out)
+}
+
+/// Creates table `name` of the destination from `body`. A table that exists by then
+/// (another shard or run created it meanwhile: 409, or a failed commit of the racing
+/// creation, as the emulator answers) is fine.
+pub async fn create(cloud: &Cloud, opts: &LoadOptions, name: &str, body: &serde_json::Value) -> Result<()> {
+    let d = &opts.dest;
+    let url = cloud.bq_url(&d.project, &format!("/datasets/{}/tables", d.dataset));
+    match cloud.json::<Table>(&cloud.bigquery, Method::POST, &url, Some(body)).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.status() == Some(409) => Ok(()),
+        Err(e) => {
+            let table = format!("{url}/{name}");
+            match cloud.json::<Table>(&cloud.bigquery, Method::GET, &table, None).await {
+                Ok(_) => Ok(()),
+                Err(_) => Err(e),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
