@@ -222,3 +222,52 @@ fn archive_moves_loaded_objects_verified_and_never_dead_lettered_ones() {
     assert_eq!(r, serde_json::Value::Null);
     exactly_once(&ds, rows);
 }
+
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn watch_loads_objects_uploaded_over_ten_seconds_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let (bucket, ds) = (bucket(), dataset());
+    let watch = |extra: &[&str]| {
+        let (input, dest, dead) =
+            (format!("gs://{bucket}/in/"), format!("bq://{PROJECT}.{ds}"), format!("gs://{bucket}/dead"));
+        std::process::Command::new(env!("CARGO_BIN_EXE_xml2bq"))
+            .args(["watch", &input, "--dest", &dest, "--dead-letter", &dead, "--quiet"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = watch(&["--interval", "2s"]);
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut ready = String::new();
+    err.read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("xml2bq watch: loading"), "{ready}");
+    let mut rows = 0;
+    let mut uploaded = vec![];
+    for k in 0..6 {
+        rows += upload(&bucket, "w", k..k + 1);
+        uploaded.push(std::time::Instant::now());
+        std::thread::sleep(std::time::Duration::from_millis(1700));
+    }
+    while count(&ds, "orders") < rows {
+        assert!(uploaded[5].elapsed().as_secs() < 120, "all rows within 2 minutes of the last upload");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    eprintln!("all 6 objects loaded {:?} after the last upload", uploaded[5].elapsed());
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.iter().map(|l| l["loaded"].as_u64().unwrap()).sum::<u64>(), 6, "{lines:?}");
+    exactly_once(&ds, rows);
+    // A restart loads nothing twice.
+    let out = watch(&["--rounds", "1"]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((line["loaded"].as_u64(), line["skipped"].as_u64()), (Some(0), Some(6)));
+    exactly_once(&ds, rows);
+}

@@ -9,7 +9,7 @@ use crate::report::{FileReport, Report, Status};
 use crate::sink::bigquery::{self, BatchOutcome};
 use crate::sink::{Format, LocalSink};
 use crate::source::shard::Shard;
-use crate::source::{Input, Location};
+use crate::source::{ExpandError, Input, Loc, Location};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -104,10 +104,18 @@ pub struct LoadArgs {
 }
 
 pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
+    let report = round(schema, &args, None)?;
+    super::finish(report, &args.run)
+}
+
+/// One load of the inputs as they are now. `settle` (watch mode): an input no argument
+/// matches yet is no error, and a local file modified within `settle` waits for the next
+/// round (it may still be being written).
+pub fn round(schema: &'static Schema, args: &LoadArgs, settle: Option<Duration>) -> anyhow::Result<Report> {
     // The whole command line first (exit 2), then the destinations (exit 1), then the inputs.
     let shard = args.run.shard()?;
     if args.dest.starts_with("bq://") {
-        return run_bigquery(schema, args, shard);
+        return run_bigquery(schema, args, shard, settle);
     }
     if args.dest.starts_with("gs://") {
         return Err(usage(format!(
@@ -141,12 +149,12 @@ pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
         None => Location::Local(dest.join("_dead_letter")),
     };
     dest::folder("--dest", &dest, Create::WhenNeeded)?;
-    check_dead_letter(&args, &dead_dir)?;
-    let archive = archive(&args)?;
+    check_dead_letter(args, &dead_dir)?;
+    let archive = archive(args)?;
     args.run.check_report()?;
     let mut exclude = vec![Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()];
     exclude.extend(archive.as_ref().map(|a| a.dir.uri_prefix()));
-    let inputs = args.run.inputs(shard, &exclude)?;
+    let inputs = inputs(args, shard, &exclude, settle)?;
     dest::folder("--dest", &dest, Create::Now)?;
     let sink = LocalSink {
         schema,
@@ -177,7 +185,31 @@ pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
     files.extend(skipped);
     let mut report = Report::new("load", schema, inputs.reports(files), secs);
     report.shard = shard.map(|s| s.to_string());
-    super::finish(report, &args.run)
+    Ok(report)
+}
+
+/// The inputs of this round (see [`round`] for `settle`).
+fn inputs(
+    args: &LoadArgs,
+    shard: Option<Shard>,
+    exclude: &[String],
+    settle: Option<Duration>,
+) -> anyhow::Result<super::Inputs> {
+    let Some(settle) = settle else { return args.run.inputs(shard, exclude) };
+    let mut found = match args.run.inputs(shard, exclude) {
+        Err(e) if matches!(e.downcast_ref(), Some(ExpandError::Empty(_) | ExpandError::NotFound(_))) => {
+            return Ok(super::Inputs { inputs: vec![], refused: vec![] });
+        }
+        r => r?,
+    };
+    let now = std::time::SystemTime::now();
+    found.inputs.retain(|i| match &i.loc {
+        Loc::Local(p) => std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age >= settle)),
+        Loc::Gcs(_) => true, // an object is whole once it is listed
+    });
+    Ok(found)
 }
 
 /// The report of an input skipped as loaded (`rows` per schema table), archived when asked.
@@ -217,7 +249,12 @@ fn check_dead_letter(args: &LoadArgs, dir: &Location) -> anyhow::Result<()> {
     }
 }
 
-fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -> anyhow::Result<i32> {
+fn run_bigquery(
+    schema: &'static Schema,
+    args: &LoadArgs,
+    shard: Option<Shard>,
+    settle: Option<Duration>,
+) -> anyhow::Result<Report> {
     let dest = Dest::parse(&args.dest).map_err(|e| usage(format!("--dest: {e}")))?;
     let Some(dead) = &args.dead_letter else {
         return Err(usage(
@@ -252,8 +289,8 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -
         job_timeout: args.job_timeout.unwrap_or(DEFAULT_JOB_TIMEOUT),
     };
     let dead_dir = Location::parse(dead);
-    check_dead_letter(&args, &dead_dir)?;
-    let archive = archive(&args)?;
+    check_dead_letter(args, &dead_dir)?;
+    let archive = archive(args)?;
     if let Some(w) = &args.work_dir {
         dest::folder("--work-dir", w, Create::Now)?;
     }
@@ -264,7 +301,7 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -
     let mut exclude = vec![dead_dir.uri_prefix()];
     exclude.extend(staging.as_ref().map(|s| Location::Gcs(s.clone()).uri_prefix()));
     exclude.extend(archive.as_ref().map(|a| a.dir.uri_prefix()));
-    let found = args.run.inputs(shard, &exclude)?;
+    let found = inputs(args, shard, &exclude, settle)?;
     let work = match &args.work_dir {
         Some(w) => w.clone(),
         None => std::env::temp_dir().join(format!("xml2bq-{}", std::process::id())),
@@ -280,7 +317,7 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -
     let sink = bigquery::Sink { cloud, opts, schema, parts: parts.clone(), work: work.clone() };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
     let start = std::time::Instant::now();
-    let outcome = load_bigquery(&sink, &args, &found.inputs, parts, dead_letter, archive.as_ref());
+    let outcome = load_bigquery(&sink, args, &found.inputs, parts, dead_letter, archive.as_ref());
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
@@ -288,7 +325,7 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -
     let mut report = Report::new("load", schema, found.reports(files), start.elapsed().as_secs_f64());
     report.shard = shard.map(|s| s.to_string());
     report.set_loads(loads);
-    super::finish(report, &args.run)
+    Ok(report)
 }
 
 /// The BigQuery run: plan from the ledger, parse the inputs to load, finish the batches

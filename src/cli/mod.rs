@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod load;
 pub mod schema;
 pub mod validate;
+pub mod watch;
 
 use crate::report::{FileReport, Report, Status};
 use crate::source::shard::Shard;
@@ -44,6 +45,9 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the tables' BigQuery schemas (JSON), or what the binary was built from (--info).
     Schema(schema::SchemaArgs),
+    /// Load new files as they arrive: a load every --interval, through the ledger, until SIGTERM.
+    #[command(after_help = watch::EXAMPLES)]
+    Watch(Box<watch::WatchArgs>),
     /// Show a destination's ledger of loaded inputs, or forget inputs so that they load again.
     #[command(after_help = ledger::EXAMPLES)]
     Ledger(ledger::LedgerArgs),
@@ -66,6 +70,7 @@ pub fn main(schema: &'static Schema) -> i32 {
         Command::Validate(a) => validate::run(schema, a),
         Command::Schema(a) => schema::run(schema, a),
         Command::Ledger(a) => ledger::run(schema, a),
+        Command::Watch(a) => watch::run(schema, *a),
     };
     match result {
         Ok(code) => code,
@@ -308,4 +313,22 @@ pub fn finish(mut report: Report, args: &RunArgs) -> anyhow::Result<i32> {
         std::fs::write(path, json).map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
     }
     Ok(report.exit_code)
+}
+
+/// For a round of `watch`: prints the summary and appends the report to `--report`
+/// as one line of JSON.
+pub fn finish_round(report: &Report, args: &RunArgs) -> anyhow::Result<()> {
+    eprintln!("{}", report.summary());
+    if let Some(path) = &args.report {
+        let mut json = serde_json::to_vec(report)?;
+        json.push(b'\n');
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
+        std::io::Write::write_all(&mut f, &json)
+            .map_err(|e| anyhow::anyhow!("cannot write report {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
