@@ -1,8 +1,10 @@
 """xml2bq on Cloud Composer: load XML exports into BigQuery, one Kubernetes pod per shard.
 
 Each pod runs the xml2bq image with ``load --shard i/N``; together the N pods cover every
-input file exactly once, and each shard's BigQuery loads are exactly-once on their own, so
-a retried pod never duplicates rows. Each pod writes its run report to
+input file exactly once. The destination's ledger (a table in the dataset) records each
+object version loaded, so a scheduled run over one fixed prefix loads only the objects that
+arrived since the last run, a retried pod never duplicates rows, and a run stopped part-way
+is finished by the next one. With ``xml2bq_archive`` set, loaded objects are moved there. Each pod writes its run report to
 ``/airflow/xcom/return.json``, which becomes the task's XCom; a final task reads all the
 reports and fails the run when any shard failed or (configurably) any file was dead-lettered.
 
@@ -17,6 +19,7 @@ xml2bq_input               gs://BUCKET/PREFIX/*.xml                             
 xml2bq_dest                bq://PROJECT.DATASET                                        (required)
 xml2bq_dead_letter         gs://BUCKET/PREFIX for invalid files                        (required)
 xml2bq_staging             gs://BUCKET/PREFIX for Parquet staging; empty: in-request   ""
+xml2bq_archive             gs://BUCKET/PREFIX loaded objects move to; empty: they stay ""
 xml2bq_shards              number of pods                                              4
 xml2bq_namespace           Kubernetes namespace of the pods                            composer-user-workloads
 xml2bq_service_account     Kubernetes service account (Workload Identity, no keys)     xml2bq
@@ -90,6 +93,8 @@ def shard_arguments_for(params: dict) -> list[list[str]]:
     ]
     if str(params.get("staging") or "").strip():
         base += ["--staging", params["staging"]]
+    if str(params.get("archive") or "").strip():
+        base += ["--archive", params["archive"]]
     return [base + ["--shard", f"{i}/{shards}"] for i in range(shards)]
 
 
@@ -100,7 +105,7 @@ def check(reports: list, params: dict) -> dict:
     problems = []
     if len(got) < shards:
         problems.append(f"{shards - len(got)} of {shards} shards did not finish (no report)")
-    totals = {"files": 0, "loaded": 0, "dead_lettered": 0, "failed": 0}
+    totals = {"files": 0, "loaded": 0, "skipped": 0, "dead_lettered": 0, "failed": 0}
     for r in got:
         t = r.get("totals", {})
         for k in totals:
@@ -131,6 +136,7 @@ with DAG(
         "dest": Param(var("xml2bq_dest", ""), type="string"),
         "dead_letter": Param(var("xml2bq_dead_letter", ""), type="string"),
         "staging": Param(var("xml2bq_staging", ""), type="string"),
+        "archive": Param(var("xml2bq_archive", ""), type="string"),
         "shards": Param(int(var("xml2bq_shards", "4")), type="integer", minimum=1),
         "fail_on_invalid": Param(var("xml2bq_fail_on_invalid", "true").lower() == "true", type="boolean"),
     },

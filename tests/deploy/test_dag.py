@@ -87,6 +87,9 @@ def test_each_of_three_pods_gets_its_own_shard(dag):
         assert "--allow-invalid" in a and "--staging" not in a
     staged = fn(params=params(staging="gs://tmp/x", shards=2))
     assert [a[a.index("--staging") + 1] for a in staged] == ["gs://tmp/x", "gs://tmp/x"]
+    assert all("--archive" not in a for a in args + staged)
+    archived = fn(params=params(archive="gs://in/done", shards=2))
+    assert [a[a.index("--archive") + 1] for a in archived] == ["gs://in/done", "gs://in/done"]
     with pytest.raises(Exception, match="xml2bq_dest"):
         fn(params=params(dest=""))
 
@@ -94,7 +97,7 @@ def test_each_of_three_pods_gets_its_own_shard(dag):
 def report(shard, dead=0, failed=0, table_failed=False):
     loads = [{"table": "orders", "state": "failed" if table_failed else "loaded", "error": "boom"}]
     return {"shard": shard, "exit_code": 0,
-            "totals": {"files": 5, "loaded": 5 - dead - failed, "dead_lettered": dead, "failed": failed},
+            "totals": {"files": 5, "loaded": 4 - dead - failed, "skipped": 1, "dead_lettered": dead, "failed": failed},
             "loads": loads}
 
 
@@ -112,7 +115,7 @@ def test_the_final_check_reads_every_report(dag):
             return self.reports
 
     ok = fn(params=params(), ti=TI([report("0/3"), report("1/3"), report("2/3")]))
-    assert ok == {"files": 15, "loaded": 15, "dead_lettered": 0, "failed": 0}
+    assert ok == {"files": 15, "loaded": 12, "skipped": 3, "dead_lettered": 0, "failed": 0}
     with pytest.raises(AirflowFailException, match="1 of 3 shards did not finish"):
         fn(params=params(), ti=TI([report("0/3"), None, report("2/3")]))
     with pytest.raises(AirflowFailException, match="2 invalid files were dead-lettered"):
