@@ -5,6 +5,7 @@
 //! the ledger says it is loaded, so the next run archives it without loading it again.
 
 use crate::deadletter::{Sidecar, json_line, relocate};
+use crate::report::{FileReport, Status};
 use crate::source::{Input, Location};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -48,4 +49,18 @@ impl Archive {
         relocate(&self.dir, input, true, Sidecar { suffix: "loaded.json", content: &note })
             .map_err(|e| io::Error::new(e.kind(), format!("archiving to {} failed (left in place): {e}", self.dir)))
     }
+}
+
+/// The report of an input skipped because the ledger holds it (`rows` per schema table),
+/// archived when `archive` is given.
+pub fn skipped(input: &Input, rows: BTreeMap<String, u64>, archive: Option<&Archive>, dest: &str) -> FileReport {
+    let mut r = FileReport::new(&input.uri, input.size, Status::Skipped);
+    r.rows = rows;
+    if let Some(a) = archive {
+        match a.take(input, &r.rows, dest) {
+            Ok(to) => r.archived = Some(to),
+            Err(e) => r.archive_error = Some(e.to_string()),
+        }
+    }
+    r
 }

@@ -5,13 +5,12 @@ use super::dest::{self, Create};
 use super::{RunArgs, UsageError};
 use crate::archive::Archive;
 use crate::deadletter::DeadLetter;
-use crate::report::{FileReport, Report, Status};
-use crate::sink::bigquery::{self, BatchOutcome};
+use crate::report::Report;
+use crate::sink::bigquery;
 use crate::sink::{Format, LocalSink};
 use crate::source::shard::Shard;
 use crate::source::{ExpandError, Input, Loc, Location};
 use clap::Args;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use xml2bq_core::Schema;
@@ -174,7 +173,9 @@ pub fn round(schema: &'static Schema, args: &LoadArgs, settle: Option<Duration>)
     let mut todo = vec![];
     for input in &inputs.inputs {
         match sink.loaded(input) {
-            Ok(Some(entry)) if !args.reload => skipped.push(skip(input, entry.rows, archive.as_ref(), &args.dest)),
+            Ok(Some(entry)) if !args.reload => {
+                skipped.push(crate::archive::skipped(input, entry.rows, archive.as_ref(), &args.dest))
+            }
             Ok(_) => todo.push(input.clone()),
             Err(e) => return Err(anyhow::anyhow!("{e}")),
         }
@@ -210,19 +211,6 @@ fn inputs(
         Loc::Gcs(_) => true, // an object is whole once it is listed
     });
     Ok(found)
-}
-
-/// The report of an input skipped as loaded (`rows` per schema table), archived when asked.
-fn skip(input: &Input, rows: BTreeMap<String, u64>, archive: Option<&Archive>, dest: &str) -> FileReport {
-    let mut r = FileReport::new(&input.uri, input.size, Status::Skipped);
-    r.rows = rows;
-    if let Some(a) = archive {
-        match a.take(input, &r.rows, dest) {
-            Ok(to) => r.archived = Some(to),
-            Err(e) => r.archive_error = Some(e.to_string()),
-        }
-    }
-    r
 }
 
 /// `--archive`, checked like the dead-letter location.
@@ -317,7 +305,12 @@ fn run_bigquery(
     let sink = bigquery::Sink { cloud, opts, schema, parts: parts.clone(), work: work.clone() };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };
     let start = std::time::Instant::now();
-    let outcome = load_bigquery(&sink, args, &found.inputs, parts, dead_letter, archive.as_ref());
+    let reload = args.reload;
+    let parse = |inputs: &[Input]| {
+        let batch_rows = args.batch_rows as usize;
+        Ok(super::run_files(schema, inputs, Some(parts), Some(dead_letter), None, batch_rows, &args.run)?.0)
+    };
+    let outcome = sink.run(&found.inputs, reload, archive.as_ref(), &args.dest, parse);
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }
@@ -326,107 +319,4 @@ fn run_bigquery(
     report.shard = shard.map(|s| s.to_string());
     report.set_loads(loads);
     Ok(report)
-}
-
-/// The BigQuery run: plan from the ledger, parse the inputs to load, finish the batches
-/// stopped runs left, then load the new batch; archive what is loaded.
-fn load_bigquery(
-    sink: &bigquery::Sink,
-    args: &LoadArgs,
-    inputs: &[Input],
-    parts: LocalSink,
-    dead_letter: DeadLetter,
-    archive: Option<&Archive>,
-) -> anyhow::Result<(Vec<FileReport>, Vec<xml2bq_gcp::bigquery::load::TableLoad>)> {
-    let state = sink.state()?;
-    if let Some(Archive { dir: Location::Local(dir) }) = archive {
-        crate::pipeline::recover_folders(std::slice::from_ref(dir))?;
-    }
-    // --write truncate replaces the tables with this run's inputs: none is skipped.
-    let reload = args.reload || sink.opts.write == WriteMode::Truncate;
-    let plan = bigquery::plan(&state, inputs.to_vec(), reload, |jobs| sink.any_job(jobs))?;
-    for batch in &plan.abandon {
-        sink.abandon(batch)?;
-    }
-    let destination = args.dest.as_str();
-    let mut files: Vec<FileReport> = plan
-        .skipped
-        .iter()
-        .map(|(i, rows)| {
-            let r = bigquery::skipped_report(sink.schema, &sink.opts, i, rows);
-            skip(i, r.rows, archive, destination)
-        })
-        .collect();
-    for (input, why) in &plan.blocked {
-        let mut r = FileReport::new(&input.uri, input.size, Status::Failed);
-        r.failure = Some(why.clone());
-        files.push(r);
-    }
-    let to_parse: Vec<Input> =
-        plan.resume.iter().flat_map(|(_, i)| i.iter().cloned()).chain(plan.fresh.clone()).collect();
-    let (parsed, _) = super::run_files(
-        sink.schema,
-        &to_parse,
-        Some(parts),
-        Some(dead_letter),
-        None,
-        args.batch_rows as usize,
-        &args.run,
-    )?;
-    let mut reports: BTreeMap<String, FileReport> = parsed.into_iter().map(|r| (r.uri.clone(), r)).collect();
-    let mut loads = vec![];
-    // Batches a stopped run left first (the same inputs, so the same jobs), then the new one.
-    let nonce = reload.then(|| format!("{:?}", std::time::SystemTime::now()));
-    let mut batches: Vec<(String, Vec<&Input>, Option<&bigquery::Pending>)> =
-        plan.resume.iter().map(|(p, i)| (p.batch.clone(), i.iter().collect(), Some(p))).collect();
-    let fresh: Vec<&Input> =
-        plan.fresh.iter().filter(|i| reports.get(&i.uri).is_some_and(|r| r.status == Status::Loaded)).collect();
-    if !fresh.is_empty() {
-        let with: Vec<(&Input, &FileReport)> = fresh.iter().map(|i| (*i, &reports[&i.uri])).collect();
-        batches.push((sink.batch_id(&with, nonce.as_deref()), fresh, None));
-    }
-    for (batch, inputs, pending) in batches {
-        let ok = inputs.iter().all(|i| reports.get(&i.uri).is_some_and(|r| r.status == Status::Loaded));
-        if !ok {
-            for i in &inputs {
-                if let Some(r) = reports.get_mut(&i.uri).filter(|r| r.status == Status::Loaded) {
-                    r.status = Status::Failed;
-                    r.failure = Some(format!(
-                        "batch {batch}, which an earlier run recorded, cannot be finished: another of its inputs did not load"
-                    ));
-                }
-            }
-            continue;
-        }
-        let with: Vec<(&Input, &FileReport)> = inputs.iter().map(|i| (*i, &reports[&i.uri])).collect();
-        let done = match sink.load(&batch, &with, pending) {
-            BatchOutcome::Done(l) => {
-                loads.extend(l);
-                true
-            }
-            BatchOutcome::Incomplete(l) => {
-                loads.extend(l);
-                false
-            }
-            BatchOutcome::Failed(why) => {
-                for i in &inputs {
-                    let r = reports.get_mut(&i.uri).expect("parsed");
-                    r.status = Status::Failed;
-                    r.failure = Some(why.clone());
-                }
-                false
-            }
-        };
-        if let (true, Some(a)) = (done, archive) {
-            for i in &inputs {
-                let r = reports.get_mut(&i.uri).expect("parsed");
-                match a.take(i, &r.rows, destination) {
-                    Ok(to) => r.archived = Some(to),
-                    Err(e) => r.archive_error = Some(e.to_string()),
-                }
-            }
-        }
-    }
-    files.extend(reports.into_values());
-    Ok((files, loads))
 }

@@ -11,15 +11,16 @@
 //! [`ledger`]: xml2bq_gcp::bigquery::ledger
 
 use super::LocalSink;
+use crate::archive::Archive;
 use crate::report::{FileReport, Status};
-use crate::source::Input;
+use crate::source::{Input, Location};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use xml2bq_core::Schema;
 use xml2bq_gcp::bigquery::ledger::{self, Kind, Row};
 use xml2bq_gcp::bigquery::load::{self, TableLoad};
-use xml2bq_gcp::bigquery::{LoadOptions, jobs};
+use xml2bq_gcp::bigquery::{LoadOptions, WriteMode, jobs};
 use xml2bq_gcp::{Cloud, CloudError};
 
 /// A batch the ledger holds as intended but neither done nor abandoned.
@@ -198,6 +199,97 @@ pub enum BatchOutcome {
 }
 
 impl Sink {
+    /// A whole run: reads the ledger, plans, has `parse` decode the inputs to load (into
+    /// [`Sink::parts`], dead-lettering the invalid ones), finishes the batches stopped runs
+    /// left, loads the new batch, and archives what is done. `reload`: inputs the ledger
+    /// holds load again (always so with `--write truncate`). Returns every input's report
+    /// and the tables' loads.
+    pub fn run(
+        &self,
+        inputs: &[Input],
+        reload: bool,
+        archive: Option<&Archive>,
+        destination: &str,
+        parse: impl FnOnce(&[Input]) -> anyhow::Result<Vec<FileReport>>,
+    ) -> anyhow::Result<(Vec<FileReport>, Vec<TableLoad>)> {
+        let state = self.state()?;
+        if let Some(Archive { dir: Location::Local(dir) }) = archive {
+            crate::pipeline::recover_folders(std::slice::from_ref(dir))?;
+        }
+        // --write truncate replaces the tables with this run's inputs: none is skipped.
+        let reload = reload || self.opts.write == WriteMode::Truncate;
+        let plan = plan(&state, inputs.to_vec(), reload, |jobs| self.any_job(jobs))?;
+        for batch in &plan.abandon {
+            self.abandon(batch)?;
+        }
+        let mut files: Vec<FileReport> = plan
+            .skipped
+            .iter()
+            .map(|(i, rows)| {
+                let r = skipped_report(self.schema, &self.opts, i, rows);
+                crate::archive::skipped(i, r.rows, archive, destination)
+            })
+            .collect();
+        for (input, why) in &plan.blocked {
+            let mut r = FileReport::new(&input.uri, input.size, Status::Failed);
+            r.failure = Some(why.clone());
+            files.push(r);
+        }
+        let to_parse: Vec<Input> =
+            plan.resume.iter().flat_map(|(_, i)| i.iter().cloned()).chain(plan.fresh.clone()).collect();
+        let mut reports: BTreeMap<String, FileReport> =
+            parse(&to_parse)?.into_iter().map(|r| (r.uri.clone(), r)).collect();
+        let mut loads = vec![];
+        // Batches a stopped run left first (the same inputs, so the same jobs), then the new one.
+        let nonce = reload.then(|| format!("{:?}", std::time::SystemTime::now()));
+        let mut batches: Vec<(String, Vec<&Input>, Option<&Pending>)> =
+            plan.resume.iter().map(|(p, i)| (p.batch.clone(), i.iter().collect(), Some(p))).collect();
+        let loaded = |i: &&Input| reports.get(&i.uri).is_some_and(|r| r.status == Status::Loaded);
+        let fresh: Vec<&Input> = plan.fresh.iter().filter(loaded).collect();
+        if !fresh.is_empty() {
+            let with: Vec<(&Input, &FileReport)> = fresh.iter().map(|i| (*i, &reports[&i.uri])).collect();
+            batches.push((self.batch_id(&with, nonce.as_deref()), fresh, None));
+        }
+        for (batch, inputs, pending) in batches {
+            let fail = |reports: &mut BTreeMap<String, FileReport>, why: &str, only_loaded: bool| {
+                for i in &inputs {
+                    if let Some(r) = reports.get_mut(&i.uri).filter(|r| !only_loaded || r.status == Status::Loaded) {
+                        r.status = Status::Failed;
+                        r.failure = Some(why.to_string());
+                    }
+                }
+            };
+            if !inputs.iter().all(|i| reports.get(&i.uri).is_some_and(|r| r.status == Status::Loaded)) {
+                let why = format!(
+                    "batch {batch}, which an earlier run recorded, cannot be finished: another of its inputs did not load"
+                );
+                fail(&mut reports, &why, true);
+                continue;
+            }
+            let with: Vec<(&Input, &FileReport)> = inputs.iter().map(|i| (*i, &reports[&i.uri])).collect();
+            match self.load(&batch, &with, pending) {
+                BatchOutcome::Done(l) => loads.extend(l),
+                BatchOutcome::Incomplete(l) => {
+                    loads.extend(l);
+                    continue;
+                }
+                BatchOutcome::Failed(why) => {
+                    fail(&mut reports, &why, false);
+                    continue;
+                }
+            }
+            for i in inputs.iter().filter(|_| archive.is_some()) {
+                let r = reports.get_mut(&i.uri).expect("parsed");
+                match archive.expect("filtered").take(i, &r.rows, destination) {
+                    Ok(to) => r.archived = Some(to),
+                    Err(e) => r.archive_error = Some(e.to_string()),
+                }
+            }
+        }
+        files.extend(reports.into_values());
+        Ok((files, loads))
+    }
+
     /// The ledger's rows, read.
     pub fn state(&self) -> Result<State, CloudError> {
         self.cloud.block_on(ledger::prepare(&self.cloud, &self.opts))?;
