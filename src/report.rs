@@ -107,6 +107,10 @@ pub struct Report {
     /// BigQuery loads, one per table (BigQuery destinations only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub loads: Vec<xml2bq_gcp::bigquery::load::TableLoad>,
+    /// BigQuery tables as the run found them: created, or existing with the columns it
+    /// added (BigQuery destinations only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<xml2bq_gcp::bigquery::tables::Prepared>,
 }
 
 impl Report {
@@ -138,7 +142,7 @@ impl Report {
         } else {
             crate::EXIT_OK
         };
-        Report { command: command.to_string(), shard: None, exit_code, totals, files, loads: vec![] }
+        Report { command: command.to_string(), shard: None, exit_code, totals, files, loads: vec![], tables: vec![] }
     }
 
     /// Records the BigQuery loads; any failed table makes the run fatal (a warning does not).
@@ -169,6 +173,13 @@ impl Report {
         };
         for (name, n) in &t.rows {
             s.push_str(&format!("  {name}: {n} rows\n"));
+        }
+        for p in self.tables.iter().filter(|p| !p.added.is_empty()) {
+            s.push_str(&format!(
+                "  table {}: columns added: {} (NULL or [] in the rows already there)\n",
+                p.table,
+                p.added.join(", ")
+            ));
         }
         for l in &self.loads {
             let job = l.job_id.as_deref().unwrap_or("-");

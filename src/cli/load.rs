@@ -285,7 +285,7 @@ fn run_bigquery(
     args.run.check_report()?;
     let cloud = Cloud::get()?;
     // Before any data moves: the dataset exists, the tables exist or are created, and fit.
-    cloud.block_on(tables::prepare(&cloud, &opts))?;
+    let prepared = cloud.block_on(tables::prepare(&cloud, &opts))?;
     let mut exclude = vec![dead_dir.uri_prefix()];
     exclude.extend(staging.as_ref().map(|s| Location::Gcs(s.clone()).uri_prefix()));
     exclude.extend(archive.as_ref().map(|a| a.dir.uri_prefix()));
@@ -318,5 +318,6 @@ fn run_bigquery(
     let mut report = Report::new("load", schema, found.reports(files), start.elapsed().as_secs_f64());
     report.shard = shard.map(|s| s.to_string());
     report.set_loads(loads);
+    report.tables = prepared;
     Ok(report)
 }
