@@ -19,7 +19,6 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use xml2bq_core::{DecodeError, Schema, stable_hash};
-use xml2bq_gcp::Cloud;
 use xml2bq_gcp::gcs::{Object, ObjectReader};
 
 /// Where invalid files go.
@@ -68,14 +67,10 @@ pub fn checksum(p: &Path) -> io::Result<(u64, u32)> {
     copy_crc(File::open(p)?, io::sink())
 }
 
-fn cloud() -> io::Result<std::sync::Arc<Cloud>> {
-    Cloud::get().map_err(io::Error::other)
-}
-
 /// Size and CRC32C of the input as it is now.
 fn input_checksum(input: &Input) -> io::Result<(u64, u32)> {
     match &input.loc {
-        Loc::Gcs(o) if o.crc32c.is_some() => Ok((o.size, o.crc32c.expect("checked"))),
+        Loc::Gcs(o, _) if o.crc32c.is_some() => Ok((o.size, o.crc32c.expect("checked"))),
         _ => copy_crc(input.open()?, io::sink()),
     }
 }
@@ -144,8 +139,8 @@ pub fn relocate(dir: &Location, input: &Input, remove_source: bool, sidecar: Sid
     let suffix = sidecar.suffix;
     let target = match dir {
         Location::Local(dir) => take_local(dir, input, want, suffix, &content)?,
-        Location::Gcs(g) => {
-            let c = cloud()?;
+        Location::Gcs(g, client) => {
+            let c = &client.0;
             let name = input.name();
             let mut object = g.join(&name);
             let get = |name: &str| c.block_on(c.gcs_get(&g.bucket, name)).map_err(io::Error::other);
@@ -166,7 +161,7 @@ pub fn relocate(dir: &Location, input: &Input, remove_source: bool, sidecar: Sid
                 object = g.join(&alt_name(input));
             }
             let copy = match &input.loc {
-                Loc::Gcs(src) => c.block_on(c.gcs_rewrite(src, &g.bucket, &object)),
+                Loc::Gcs(src, _) => c.block_on(c.gcs_rewrite(src, &g.bucket, &object)),
                 Loc::Local(p) => c.block_on(c.gcs_put_file(&g.bucket, &object, p)),
             }
             .map_err(io::Error::other)?;
@@ -190,8 +185,8 @@ pub fn relocate(dir: &Location, input: &Input, remove_source: bool, sidecar: Sid
                     format!("copied to {target}, but cannot remove the source {}: {e}", p.display()),
                 )
             })?,
-            Loc::Gcs(o) => {
-                let c = cloud()?;
+            Loc::Gcs(o, client) => {
+                let c = &client.0;
                 c.block_on(c.gcs_delete(&o.bucket, &o.name, Some(o.generation))).map_err(io::Error::other)?;
             }
         }

@@ -3,71 +3,24 @@
 //! them and runs these tests; plain `cargo test` skips them (they are `#[ignore]`d).
 
 mod common;
+#[path = "common/emulators.rs"]
+mod emulators;
 #[path = "common/proxy.rs"]
 mod proxy;
 
 use common::*;
+use emulators::*;
 use serde_json::Value;
 use std::process::Output;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use xml2bq_gcp::Cloud;
+use std::sync::atomic::Ordering;
 
-const NEEDS: &str = "needs the emulators: run ./scripts/test.sh";
-const PROJECT: &str = "test-project";
-
-fn cloud() -> Arc<Cloud> {
-    for v in ["STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST"] {
-        assert!(std::env::var(v).is_ok(), "{v} is not set: {NEEDS}");
-    }
-    Cloud::get().unwrap()
-}
-
-fn uniq(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!("{tag}{}n{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
-}
-
-/// A fresh bucket holding the sample files under `in/`.
+/// A fresh bucket holding these sample files under `in/`.
 fn bucket_with_samples(files: &[&str]) -> String {
-    let c = cloud();
-    let bucket = uniq("b");
-    let url = format!("{}/storage/v1/b?project={PROJECT}", c.storage.endpoint);
-    c.block_on(c.json::<Value>(&c.storage, reqwest::Method::POST, &url, Some(&serde_json::json!({ "name": bucket }))))
-        .unwrap();
+    let bucket = bucket();
     for f in files {
-        let bytes = std::fs::read(format!("{SAMPLE}/{f}")).unwrap();
-        put(&bucket, &format!("in/{f}"), bytes);
+        put(&bucket, &format!("in/{f}"), std::fs::read(format!("{SAMPLE}/{f}")).unwrap());
     }
     bucket
-}
-
-fn put(bucket: &str, name: &str, bytes: Vec<u8>) {
-    let c = cloud();
-    c.block_on(c.gcs_put(bucket, name, bytes.into(), "application/xml")).unwrap();
-}
-
-fn names(bucket: &str, prefix: &str) -> Vec<String> {
-    let c = cloud();
-    c.block_on(c.gcs_list(bucket, prefix)).unwrap().into_iter().map(|o| o.name).collect()
-}
-
-fn dataset() -> String {
-    let c = cloud();
-    let ds = uniq("ds_");
-    let body = serde_json::json!({ "datasetReference": { "projectId": PROJECT, "datasetId": ds } });
-    c.block_on(c.json::<Value>(&c.bigquery, reqwest::Method::POST, &c.bq_url(PROJECT, "/datasets"), Some(&body)))
-        .unwrap();
-    ds
-}
-
-fn query(sql: &str) -> Vec<Vec<Value>> {
-    let c = cloud();
-    c.block_on(c.bq_query(PROJECT, sql)).unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-fn count(ds: &str, table: &str) -> i64 {
-    query(&format!("SELECT COUNT(*) FROM {ds}.{table}"))[0][0].as_str().unwrap().parse().unwrap()
 }
 
 const SAMPLES: &[&str] = &["customer-orders.xml", "customers.xml", "orders.xml", "empty_data.xml", "headers_only.xml"];

@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use xml2bq_core::Schema;
-use xml2bq_gcp::Cloud;
+use xml2bq_gcp::Connect;
 use xml2bq_gcp::bigquery::{Dest, LoadOptions};
 
 pub const EXAMPLES: &str = "\
@@ -61,10 +61,11 @@ struct Line {
     loaded_at: Option<String>,
 }
 
-pub fn run(schema: &'static Schema, args: LedgerArgs) -> anyhow::Result<i32> {
+pub fn run(schema: &'static Schema, args: LedgerArgs, connect: &Connect) -> anyhow::Result<i32> {
     match args.command {
         LedgerCommand::List { dest, json } => {
-            let lines = if dest.starts_with("bq://") { bigquery_lines(schema, &dest)? } else { local_lines(&dest)? };
+            let lines =
+                if dest.starts_with("bq://") { bigquery_lines(schema, &dest, connect)? } else { local_lines(&dest)? };
             for l in &lines {
                 if json {
                     println!("{}", serde_json::to_string(l)?);
@@ -78,7 +79,7 @@ pub fn run(schema: &'static Schema, args: LedgerArgs) -> anyhow::Result<i32> {
         }
         LedgerCommand::Forget { dest, uris } => {
             let unknown = if dest.starts_with("bq://") {
-                bigquery_sink(schema, &dest)?.forget(&uris)?
+                bigquery_sink(schema, &dest, connect)?.forget(&uris)?
             } else {
                 local::forget(&folder(&dest)?, &uris)?
             };
@@ -117,7 +118,7 @@ fn local_lines(dest: &str) -> anyhow::Result<Vec<Line>> {
         .collect())
 }
 
-fn bigquery_sink(schema: &'static Schema, dest: &str) -> anyhow::Result<bigquery::Sink> {
+fn bigquery_sink(schema: &'static Schema, dest: &str, connect: &Connect) -> anyhow::Result<bigquery::Sink> {
     let d = Dest::parse(dest).map_err(|e| UsageError(format!("DEST: {e}")))?;
     let names: Vec<String> = schema.tables.iter().map(|t| t.name.to_string()).collect();
     let work = std::env::temp_dir().join(format!("xml2bq-ledger-{}", std::process::id()));
@@ -129,11 +130,11 @@ fn bigquery_sink(schema: &'static Schema, dest: &str) -> anyhow::Result<bigquery
         row_group_rows: 1,
         ledger: false,
     };
-    Ok(bigquery::Sink { cloud: Cloud::get()?, opts: LoadOptions::new(d, names), schema, parts, work })
+    Ok(bigquery::Sink { cloud: connect.get()?, opts: LoadOptions::new(d, names), schema, parts, work })
 }
 
-fn bigquery_lines(schema: &'static Schema, dest: &str) -> anyhow::Result<Vec<Line>> {
-    let sink = bigquery_sink(schema, dest)?;
+fn bigquery_lines(schema: &'static Schema, dest: &str, connect: &Connect) -> anyhow::Result<Vec<Line>> {
+    let sink = bigquery_sink(schema, dest, connect)?;
     let state = sink.state()?;
     let _ = std::fs::remove_dir_all(&sink.work);
     let mut lines: Vec<Line> = state

@@ -14,7 +14,7 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
 use xml2bq_core::Schema;
-use xml2bq_gcp::Cloud;
+use xml2bq_gcp::Connect;
 use xml2bq_gcp::bigquery::config::{DEFAULT_JOB_TIMEOUT, parse_duration};
 use xml2bq_gcp::bigquery::{Dest, LoadOptions, WriteMode, tables};
 use xml2bq_gcp::gcs::GsPath;
@@ -102,19 +102,24 @@ pub struct LoadArgs {
     pub work_dir: Option<PathBuf>,
 }
 
-pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
-    let report = round(schema, &args, None)?;
+pub fn run(schema: &'static Schema, args: LoadArgs, connect: &Connect) -> anyhow::Result<i32> {
+    let report = round(schema, &args, None, connect)?;
     super::finish(report, &args.run)
 }
 
 /// One load of the inputs as they are now. `settle` (watch mode): an input no argument
 /// matches yet is no error, and a local file modified within `settle` waits for the next
 /// round (it may still be being written).
-pub fn round(schema: &'static Schema, args: &LoadArgs, settle: Option<Duration>) -> anyhow::Result<Report> {
+pub fn round(
+    schema: &'static Schema,
+    args: &LoadArgs,
+    settle: Option<Duration>,
+    connect: &Connect,
+) -> anyhow::Result<Report> {
     // The whole command line first (exit 2), then the destinations (exit 1), then the inputs.
     let shard = args.run.shard()?;
     if args.dest.starts_with("bq://") {
-        return run_bigquery(schema, args, shard, settle);
+        return run_bigquery(schema, args, shard, settle, connect);
     }
     if args.dest.starts_with("gs://") {
         return Err(usage(format!(
@@ -144,16 +149,16 @@ pub fn round(schema: &'static Schema, args: &LoadArgs, settle: Option<Duration>)
     }
     let dest = PathBuf::from(&args.dest);
     let dead_dir = match &args.dead_letter {
-        Some(d) => Location::parse(d),
+        Some(d) => Location::parse(d, connect)?,
         None => Location::Local(dest.join("_dead_letter")),
     };
     dest::folder("--dest", &dest, Create::WhenNeeded)?;
     check_dead_letter(args, &dead_dir)?;
-    let archive = archive(args)?;
+    let archive = archive(args, connect)?;
     args.run.check_report()?;
     let mut exclude = vec![Location::Local(dest.clone()).uri_prefix(), dead_dir.uri_prefix()];
     exclude.extend(archive.as_ref().map(|a| a.dir.uri_prefix()));
-    let inputs = inputs(args, shard, &exclude, settle)?;
+    let inputs = inputs(args, shard, &exclude, settle, connect)?;
     dest::folder("--dest", &dest, Create::Now)?;
     let sink = LocalSink {
         schema,
@@ -195,9 +200,10 @@ fn inputs(
     shard: Option<Shard>,
     exclude: &[String],
     settle: Option<Duration>,
+    connect: &Connect,
 ) -> anyhow::Result<super::Inputs> {
-    let Some(settle) = settle else { return args.run.inputs(shard, exclude) };
-    let mut found = match args.run.inputs(shard, exclude) {
+    let Some(settle) = settle else { return args.run.inputs(shard, exclude, connect) };
+    let mut found = match args.run.inputs(shard, exclude, connect) {
         Err(e) if matches!(e.downcast_ref(), Some(ExpandError::Empty(_) | ExpandError::NotFound(_))) => {
             return Ok(super::Inputs { inputs: vec![], refused: vec![] });
         }
@@ -208,15 +214,15 @@ fn inputs(
         Loc::Local(p) => std::fs::metadata(p)
             .and_then(|m| m.modified())
             .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age >= settle)),
-        Loc::Gcs(_) => true, // an object is whole once it is listed
+        Loc::Gcs(..) => true, // an object is whole once it is listed
     });
     Ok(found)
 }
 
 /// `--archive`, checked like the dead-letter location.
-fn archive(args: &LoadArgs) -> anyhow::Result<Option<Archive>> {
+fn archive(args: &LoadArgs, connect: &Connect) -> anyhow::Result<Option<Archive>> {
     let Some(a) = &args.archive else { return Ok(None) };
-    let dir = Location::parse(a);
+    let dir = Location::parse(a, connect)?;
     if let Location::Local(d) = &dir {
         dest::folder("--archive", d, Create::WhenNeeded)?;
     }
@@ -233,7 +239,7 @@ fn check_dead_letter(args: &LoadArgs, dir: &Location) -> anyhow::Result<()> {
     match dir {
         Location::Local(d) if args.dead_letter.is_some() => dest::folder("--dead-letter", d, Create::WhenNeeded),
         Location::Local(d) => dest::folder("the dead-letter folder (--dead-letter)", d, Create::WhenNeeded),
-        Location::Gcs(_) => Ok(()),
+        Location::Gcs(..) => Ok(()),
     }
 }
 
@@ -242,6 +248,7 @@ fn run_bigquery(
     args: &LoadArgs,
     shard: Option<Shard>,
     settle: Option<Duration>,
+    connect: &Connect,
 ) -> anyhow::Result<Report> {
     let dest = Dest::parse(&args.dest).map_err(|e| usage(format!("--dest: {e}")))?;
     let Some(dead) = &args.dead_letter else {
@@ -276,20 +283,20 @@ fn run_bigquery(
         location: args.location.clone(),
         job_timeout: args.job_timeout.unwrap_or(DEFAULT_JOB_TIMEOUT),
     };
-    let dead_dir = Location::parse(dead);
+    let dead_dir = Location::parse(dead, connect)?;
     check_dead_letter(args, &dead_dir)?;
-    let archive = archive(args)?;
+    let archive = archive(args, connect)?;
     if let Some(w) = &args.work_dir {
         dest::folder("--work-dir", w, Create::Now)?;
     }
     args.run.check_report()?;
-    let cloud = Cloud::get()?;
+    let cloud = connect.get()?;
     // Before any data moves: the dataset exists, the tables exist or are created, and fit.
     let prepared = cloud.block_on(tables::prepare(&cloud, &opts))?;
     let mut exclude = vec![dead_dir.uri_prefix()];
-    exclude.extend(staging.as_ref().map(|s| Location::Gcs(s.clone()).uri_prefix()));
+    exclude.extend(staging.as_ref().map(|s| format!("gs://{}/{}", s.bucket, s.join(""))));
     exclude.extend(archive.as_ref().map(|a| a.dir.uri_prefix()));
-    let found = inputs(args, shard, &exclude, settle)?;
+    let found = inputs(args, shard, &exclude, settle, connect)?;
     let work = match &args.work_dir {
         Some(w) => w.clone(),
         None => std::env::temp_dir().join(format!("xml2bq-{}", std::process::id())),

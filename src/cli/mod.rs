@@ -19,6 +19,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use xml2bq_core::Schema;
+use xml2bq_gcp::Connect;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -65,12 +66,14 @@ pub fn main(schema: &'static Schema) -> i32 {
             return if e.use_stderr() { crate::EXIT_USAGE } else { crate::EXIT_OK };
         }
     };
+    // Google Cloud is connected to on first use, by the command that needs it.
+    let connect = Connect::new();
     let result = match cli.command {
-        Command::Load(a) => load::run(schema, *a),
-        Command::Validate(a) => validate::run(schema, a),
+        Command::Load(a) => load::run(schema, *a, &connect),
+        Command::Validate(a) => validate::run(schema, a, &connect),
         Command::Schema(a) => schema::run(schema, a),
-        Command::Ledger(a) => ledger::run(schema, a),
-        Command::Watch(a) => watch::run(schema, *a),
+        Command::Ledger(a) => ledger::run(schema, a, &connect),
+        Command::Watch(a) => watch::run(schema, *a, &connect),
     };
     match result {
         Ok(code) => code,
@@ -163,8 +166,8 @@ impl RunArgs {
 
     /// Expands the inputs and keeps this shard's (all of them when not sharded). The
     /// entries refused are printed now (unless --quiet) and reported as failed.
-    pub fn inputs(&self, shard: Option<Shard>, exclude: &[String]) -> anyhow::Result<Inputs> {
-        let found = crate::source::expand(&self.inputs, exclude)?;
+    pub fn inputs(&self, shard: Option<Shard>, exclude: &[String], connect: &Connect) -> anyhow::Result<Inputs> {
+        let found = crate::source::expand(&self.inputs, exclude, connect)?;
         let mine = |uri: &str| shard.is_none_or(|s| s.owns(uri));
         if !self.quiet {
             for (link, target) in &found.revisits {

@@ -54,7 +54,7 @@ struct RoundLine<'a> {
     error: Option<String>,
 }
 
-pub fn run(schema: &'static Schema, args: WatchArgs) -> anyhow::Result<i32> {
+pub fn run(schema: &'static Schema, args: WatchArgs, connect: &xml2bq_gcp::Connect) -> anyhow::Result<i32> {
     let stop = on_signals()?;
     eprintln!(
         "xml2bq watch: loading {} into {} every {} (SIGTERM or Ctrl-C stops after the round in progress)",
@@ -67,7 +67,7 @@ pub fn run(schema: &'static Schema, args: WatchArgs) -> anyhow::Result<i32> {
         round += 1;
         let started = Instant::now();
         let stamp = crate::sink::ledger::now_rfc3339();
-        let (report, error) = match load::round(schema, &args.load, Some(args.settle)) {
+        let (report, error) = match load::round(schema, &args.load, Some(args.settle), connect) {
             Ok(r) => (r, None),
             // A usage error does not get better by waiting.
             Err(e) if e.is::<UsageError>() => return Err(e),

@@ -14,14 +14,47 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use xml2bq_gcp::Cloud;
+use std::sync::Arc;
 use xml2bq_gcp::gcs::{GsPath, Object, ObjectReader};
+use xml2bq_gcp::{Cloud, Connect};
 
 /// Where an input lives.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Loc {
     Local(PathBuf),
-    Gcs(Object),
+    /// An object, with the client that listed it (and reads, moves and deletes it).
+    Gcs(Object, Client),
+}
+
+/// A Google Cloud client carried by the objects and locations that need it. It takes no
+/// part in comparisons: two objects are the same object whichever client holds them.
+#[derive(Clone)]
+pub struct Client(pub Arc<Cloud>);
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Client")
+    }
+}
+
+impl PartialEq for Client {
+    fn eq(&self, _: &Client) -> bool {
+        true
+    }
+}
+
+impl Eq for Client {}
+
+impl PartialOrd for Client {
+    fn partial_cmp(&self, other: &Client) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Client {
+    fn cmp(&self, _: &Client) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
 }
 
 /// One input file.
@@ -45,9 +78,9 @@ impl Input {
         Input { uri: file_uri(&path), size: meta.len(), version, loc: Loc::Local(path) }
     }
 
-    /// A Cloud Storage object.
-    pub fn gcs(obj: Object) -> Input {
-        Input { uri: obj.uri(), size: obj.size, version: obj.generation.to_string(), loc: Loc::Gcs(obj) }
+    /// A Cloud Storage object, read through `client`.
+    pub fn gcs(obj: Object, client: Client) -> Input {
+        Input { uri: obj.uri(), size: obj.size, version: obj.generation.to_string(), loc: Loc::Gcs(obj, client) }
     }
 
     /// The file name, e.g. `a.xml`.
@@ -65,10 +98,7 @@ impl Input {
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         match &self.loc {
             Loc::Local(p) => Ok(Box::new(File::open(p)?)),
-            Loc::Gcs(o) => {
-                let cloud = Cloud::get().map_err(io::Error::other)?;
-                Ok(Box::new(ObjectReader::new(cloud, o.clone())))
-            }
+            Loc::Gcs(o, client) => Ok(Box::new(ObjectReader::new(client.0.clone(), o.clone()))),
         }
     }
 }
@@ -92,10 +122,9 @@ fn has_glob(s: &str) -> bool {
 
 /// Lists the objects a `gs://` argument names: an object, a folder (`gs://b/in/`,
 /// all `*.xml` below it) or a glob (`gs://b/in/*.xml`, `gs://b/in/**/*.xml`).
-fn expand_gcs(arg: &str) -> Result<Vec<Object>, ExpandError> {
+fn expand_gcs(arg: &str, cloud: &Cloud) -> Result<Vec<Object>, ExpandError> {
     let remote = |e: xml2bq_gcp::CloudError| ExpandError::Remote(arg.to_string(), e.to_string());
     let gs = GsPath::parse(arg).ok_or_else(|| ExpandError::Remote(arg.into(), "expected gs://BUCKET/PATH".into()))?;
-    let cloud = Cloud::get().map_err(remote)?;
     let xml = |o: &Object| o.name.to_ascii_lowercase().ends_with(".xml");
     let found: Vec<Object> = if has_glob(&gs.path) {
         let prefix = &gs.path[..gs.path.find(['*', '?', '[']).expect("has a glob")];
@@ -156,12 +185,13 @@ fn entry_uri(path: &Path) -> String {
 /// with one of `exclude` (the destination and dead-letter locations) are left out.
 /// Only an argument that matches nothing at all, a bad glob or a `gs://` listing that
 /// fails is an error; an entry that cannot be an input is [`Refused`].
-pub fn expand(args: &[String], exclude: &[String]) -> Result<Expansion, ExpandError> {
+pub fn expand(args: &[String], exclude: &[String], connect: &Connect) -> Result<Expansion, ExpandError> {
     let mut found = local::Found::default();
-    let mut objects = BTreeSet::new();
+    let mut objects = std::collections::BTreeMap::new();
     for a in args {
         if a.starts_with("gs://") {
-            objects.extend(expand_gcs(a)?);
+            let cloud = connect.get().map_err(|e| ExpandError::Remote(a.clone(), e.to_string()))?;
+            objects.extend(expand_gcs(a, &cloud)?.into_iter().map(|o| (o, Client(cloud.clone()))));
             continue;
         }
         let p = Path::new(a);
@@ -195,7 +225,7 @@ pub fn expand(args: &[String], exclude: &[String]) -> Result<Expansion, ExpandEr
             Err(error) => found.refused.push(Refusal::Unreadable { path: p, error }),
         }
     }
-    out.inputs.extend(objects.into_iter().map(Input::gcs));
+    out.inputs.extend(objects.into_iter().map(|(o, c)| Input::gcs(o, c)));
     out.inputs.retain(|i| !exclude.iter().any(|x| i.uri.starts_with(x.as_str())));
     out.inputs.sort_by(|a, b| a.uri.cmp(&b.uri));
     out.inputs.dedup_by(|a, b| a.uri == b.uri);
@@ -230,19 +260,20 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// A place for files: a local folder or a Cloud Storage prefix.
+/// A place for files: a local folder or a Cloud Storage prefix (with its client).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     Local(PathBuf),
-    Gcs(GsPath),
+    Gcs(GsPath, Client),
 }
 
 impl Location {
-    pub fn parse(s: &str) -> Location {
-        match GsPath::parse(s) {
-            Some(g) => Location::Gcs(g),
+    /// A folder, or `gs://BUCKET/PREFIX` (connecting to Cloud Storage now).
+    pub fn parse(s: &str, connect: &Connect) -> xml2bq_gcp::Result<Location> {
+        Ok(match GsPath::parse(s) {
+            Some(g) => Location::Gcs(g, Client(connect.get()?)),
             None => Location::Local(PathBuf::from(s)),
-        }
+        })
     }
 
     /// The URI prefix of everything inside this location (to keep it out of the inputs).
@@ -252,7 +283,7 @@ impl Location {
                 let abs = std::fs::canonicalize(p).unwrap_or_else(|_| std::path::absolute(p).unwrap_or(p.clone()));
                 format!("{}/", file_uri(&abs))
             }
-            Location::Gcs(g) => format!("gs://{}/{}", g.bucket, g.join("")),
+            Location::Gcs(g, _) => format!("gs://{}/{}", g.bucket, g.join("")),
         }
     }
 }
@@ -261,7 +292,7 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Local(p) => write!(f, "{}", p.display()),
-            Location::Gcs(g) => write!(f, "{g}"),
+            Location::Gcs(g, _) => write!(f, "{g}"),
         }
     }
 }

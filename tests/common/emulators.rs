@@ -5,7 +5,7 @@
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use xml2bq_gcp::Cloud;
+use xml2bq_gcp::{Cloud, Connect};
 
 pub const NEEDS: &str = "needs the emulators: run ./scripts/test.sh";
 pub const PROJECT: &str = "test-project";
@@ -14,7 +14,8 @@ pub fn cloud() -> Arc<Cloud> {
     for v in ["STORAGE_EMULATOR_HOST", "BIGQUERY_EMULATOR_HOST"] {
         assert!(std::env::var(v).is_ok(), "{v} is not set: {NEEDS}");
     }
-    Cloud::get().unwrap()
+    static CONNECT: Connect = Connect::new();
+    CONNECT.get().unwrap()
 }
 
 /// A name no other test (or test process) uses.

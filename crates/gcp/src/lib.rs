@@ -45,19 +45,30 @@ pub struct Cloud {
     pub bigquery: auth::Service,
 }
 
-static CLOUD: OnceLock<std::result::Result<Arc<Cloud>, String>> = OnceLock::new();
+/// Connects to Google Cloud on first use, once: owned by the command that needs it and
+/// passed to whatever reads or writes `gs://` and `bq://` (a run with only local paths
+/// never builds a client, so it needs no credentials).
+#[derive(Default)]
+pub struct Connect(OnceLock<std::result::Result<Arc<Cloud>, String>>);
 
-impl Cloud {
-    /// The process-wide client, built on first use from the environment
-    /// (Application Default Credentials; `STORAGE_EMULATOR_HOST` / `BIGQUERY_EMULATOR_HOST`).
-    pub fn get() -> Result<Arc<Cloud>> {
-        CLOUD
+impl Connect {
+    pub const fn new() -> Connect {
+        Connect(OnceLock::new())
+    }
+
+    /// The client, built on first use from the environment (Application Default
+    /// Credentials; `STORAGE_EMULATOR_HOST` / `BIGQUERY_EMULATOR_HOST`).
+    pub fn get(&self) -> Result<Arc<Cloud>> {
+        self.0
             .get_or_init(|| Cloud::from_env().map(Arc::new).map_err(|e| e.to_string()))
             .clone()
             .map_err(CloudError::Auth)
     }
+}
 
-    fn from_env() -> Result<Cloud> {
+impl Cloud {
+    /// A client from the environment (see [`Connect::get`]).
+    pub fn from_env() -> Result<Cloud> {
         // One rustls provider for the whole process (ring: no large C build).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_multi_thread()
