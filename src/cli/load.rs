@@ -17,7 +17,7 @@ use std::time::Duration;
 use xml2bq_core::Schema;
 use xml2bq_gcp::Cloud;
 use xml2bq_gcp::bigquery::config::{DEFAULT_JOB_TIMEOUT, parse_duration};
-use xml2bq_gcp::bigquery::{Dest, LoadOptions, WriteMode, tables};
+use xml2bq_gcp::bigquery::{Dest, LoadOptions, WriteMode, keys, tables};
 use xml2bq_gcp::gcs::GsPath;
 
 pub const EXAMPLES: &str = "\
@@ -34,6 +34,10 @@ Examples:
       --dead-letter gs://in-bucket/invalid --staging gs://tmp-bucket/xml2bq
       BigQuery load jobs of Parquet (tables created when missing); a re-run of the same
       inputs loads nothing twice
+  xml2bq load 'gs://in-bucket/exports/*.xml' --dest bq://my-project.sales \
+      --dead-letter gs://in-bucket/invalid --write merge --key customers=CustomerID
+      upserts: a customer already in the table is replaced by its new version, a new one is
+      added; without --key, each table's xs:key is its key
 
 Credentials: Application Default Credentials (gcloud auth application-default login,
 GOOGLE_APPLICATION_CREDENTIALS, or the metadata server on GKE and Composer).
@@ -76,10 +80,22 @@ pub struct LoadArgs {
     /// Without it the data is sent in the load request, as `bq load` does for local files.
     #[arg(long, value_name = "gs://BUCKET/PREFIX", help_heading = "BigQuery")]
     pub staging: Option<String>,
-    /// BigQuery: append rows, or replace the tables' contents (bq load --noreplace / --replace)
-    /// [default: append]
+    /// BigQuery: append rows, replace the tables' contents (bq load --noreplace / --replace),
+    /// or upsert by key (merge: see --key) [default: append]
     #[arg(long, value_enum, help_heading = "BigQuery")]
     pub write: Option<WriteMode>,
+    /// BigQuery, with --write merge: the key a table's rows are matched on (repeatable).
+    /// TABLE=COL[,COL] is that table's key (the schema's table name, as `xml2bq schema`
+    /// names it); COL[,COL] without a table is the key of the one table that has all those
+    /// columns (refused when several have them: name the table). A table without --key is
+    /// keyed by the xs:key the XSD declares for its rows (its fields as top-level columns).
+    /// A row whose key the table holds replaces it (every column); a new key is inserted;
+    /// within one run the last occurrence wins (files by Cloud Storage generation or
+    /// modification time, then URI; then the record's position). Rows for a table with no
+    /// key stop the run (exit 2) before anything is loaded; _source_uri,_record_ordinal is a
+    /// key that replaces a file's rows when the same file is loaded again.
+    #[arg(long = "key", value_name = "[TABLE=]COL[,COL]", help_heading = "BigQuery")]
+    pub keys: Vec<String>,
     /// BigQuery: partition new tables by day on this DATE/DATETIME/TIMESTAMP column
     /// (applied to the tables that have it).
     #[arg(long, value_name = "COLUMN", help_heading = "BigQuery")]
@@ -118,6 +134,7 @@ pub fn run(schema: &'static Schema, args: LoadArgs) -> anyhow::Result<i32> {
     let bigquery_only: Vec<&str> = [
         ("--staging", args.staging.is_some()),
         ("--write", args.write.is_some()),
+        ("--key", !args.keys.is_empty()),
         ("--partition-by", args.partition_by.is_some()),
         ("--cluster-by", !args.cluster_by.is_empty()),
         ("--table", !args.table_names.is_empty()),
@@ -236,6 +253,18 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -
         None => None,
     };
     let table_names: Vec<&str> = schema.tables.iter().map(|t| t.name).collect();
+    let write = args.write.unwrap_or(WriteMode::Append);
+    let keys = match write {
+        WriteMode::Merge => keys::resolve(schema, &args.keys).map_err(usage)?,
+        _ if !args.keys.is_empty() => {
+            return Err(usage(format!(
+                "--key {} only applies with --write merge (the write mode is {})",
+                args.keys.join(" --key "),
+                format!("{write:?}").to_lowercase()
+            )));
+        }
+        _ => vec![],
+    };
     let opts = LoadOptions {
         dest,
         tables: LoadOptions::table_names(&table_names, &args.table_names).map_err(usage)?,
@@ -244,12 +273,13 @@ fn run_bigquery(schema: &'static Schema, args: LoadArgs, shard: Option<Shard>) -
             "Loaded by xml2bq from {}",
             schema.info.mapping.or(schema.info.files.first().map(|f| f.0)).unwrap_or("its schema")
         ),
-        write: args.write.unwrap_or(WriteMode::Append),
+        write,
         partition_by: args.partition_by.clone(),
         cluster_by: args.cluster_by.clone(),
         staging: staging.clone(),
         location: args.location.clone(),
         job_timeout: args.job_timeout.unwrap_or(DEFAULT_JOB_TIMEOUT),
+        keys,
     };
     let dead_dir = Location::parse(dead);
     check_dead_letter(&args, &dead_dir)?;
@@ -337,6 +367,11 @@ fn load_bigquery(
         &args.run,
     )?;
     let mut reports: BTreeMap<String, FileReport> = parsed.into_iter().map(|r| (r.uri.clone(), r)).collect();
+    // --write merge: rows for a table without a key stop the run before any batch loads.
+    let to_load: Vec<&FileReport> = reports.values().filter(|r| r.status == Status::Loaded).collect();
+    if let Some(why) = sink.unkeyed(&to_load) {
+        return Err(usage(why));
+    }
     let mut loads = vec![];
     // Batches a stopped run left first (the same inputs, so the same jobs), then the new one.
     let nonce = reload.then(|| format!("{:?}", std::time::SystemTime::now()));
