@@ -321,7 +321,7 @@ impl Sink {
             TableKey::Missing(why) => files
                 .iter()
                 .find(|f| f.rows.get(t.name).is_some_and(|&n| n > 0))
-                .map(|f| format!("--write merge: {} has rows for it; {why}. Nothing was loaded", f.uri)),
+                .map(|f| format!("--write merge: {why}. {} has rows for it: nothing was loaded", f.uri)),
             TableKey::Columns(_) => None,
         })
     }
