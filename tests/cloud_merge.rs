@@ -104,6 +104,14 @@ fn merge_upserts_by_key_and_loading_a_file_again_changes_nothing() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(merged(&r), ("loaded".into(), Some(3), Some(0)));
     assert_eq!(r["loads"][0]["merged"]["key"], serde_json::json!(["CustomerID"]));
+    let stage = r["loads"][0]["merged"]["staging_table"].as_str().unwrap();
+    assert!(stage.starts_with("customers_xml2bq_stage_"), "{stage}");
+    assert!(
+        stderr(&o).contains(": loaded (3 rows, job xml2bq_customers_")
+            && stderr(&o).contains("; merged on CustomerID: 3 inserted, 0 updated)"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(
         table(&ds),
         vec![
@@ -155,10 +163,14 @@ fn in_one_batch_the_later_version_of_a_key_wins() {
     let (bucket, ds) = (bucket(), dataset());
     put(&bucket, "in/z.xml", customers(&[("C5", "Old", "older"), ("C6", "Six", "only in z")]));
     put(&bucket, "in/a.xml", customers(&[("C5", "New", "newer")]));
-    let (o, r) = load(&bucket, &ds, &MERGE, &[]);
+    // Staged on Cloud Storage this time (--staging): the parts go when the load is done.
+    let staging = format!("gs://{bucket}/stage");
+    let (o, r) = load(&bucket, &ds, &[&MERGE[..], &["--staging", &staging]].concat(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(merged(&r), ("loaded".into(), Some(2), Some(0)));
     assert_eq!(table(&ds), vec![row("C5", "New", "newer", "a.xml", 1), row("C6", "Six", "only in z", "z.xml", 2)]);
+    assert_eq!(names(&bucket, "stage/"), Vec::<String>::new(), "staged parts deleted");
+    assert!(r["loads"][0]["warnings"].is_null(), "{}", r["loads"][0]);
 
     // One file with the key twice (keyed by ContactName, which the XSD lets repeat): the
     // later record wins.
