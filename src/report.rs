@@ -184,7 +184,16 @@ impl Report {
         for l in &self.loads {
             let job = l.job_id.as_deref().unwrap_or("-");
             match &l.error {
-                None => s.push_str(&format!("  {} -> {}: {} ({} rows, job {job})\n", l.table, l.destination, l.state, l.rows)),
+                None => {
+                    let merged = l.merged.as_ref().map_or(String::new(), |m| {
+                        let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+                        format!("; merged on {}: {} inserted, {} updated", m.key.join(","), n(m.inserted), n(m.updated))
+                    });
+                    s.push_str(&format!(
+                        "  {} -> {}: {} ({} rows, job {job}{merged})\n",
+                        l.table, l.destination, l.state, l.rows
+                    ))
+                }
                 Some(e) => s.push_str(&format!(
                     "  {} -> {}: NOT LOADED: {e}\n    re-run the same command to load it (tables already loaded are not loaded again)\n",
                     l.table, l.destination

@@ -115,6 +115,13 @@ fn a_scheduled_run_over_one_prefix_loads_only_the_new_files() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(totals(&r), (1, 7));
     assert_eq!(count(&ds, "orders"), 2 * rows + 2);
+    // Forgetting it again, now that it was a batch of its own: it loads once more.
+    let o = xml2bq(&["ledger", "forget", &format!("bq://{PROJECT}.{ds}"), &uri]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (o, r) = load_report(&bucket, &ds, &[], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(totals(&r), (1, 7));
+    assert_eq!(count(&ds, "orders"), 2 * rows + 4);
 }
 
 /// A run stopped at `stop` (after the batch's intent, or after its jobs), two more files,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use xml2bq_core::Schema;
 use xml2bq_gcp::Connect;
 use xml2bq_gcp::bigquery::config::{DEFAULT_JOB_TIMEOUT, parse_duration};
-use xml2bq_gcp::bigquery::{Dest, LoadOptions, WriteMode, tables};
+use xml2bq_gcp::bigquery::{Dest, LoadOptions, WriteMode, keys, tables};
 use xml2bq_gcp::gcs::GsPath;
 
 pub const EXAMPLES: &str = "\
@@ -33,6 +33,10 @@ Examples:
       --dead-letter gs://in-bucket/invalid --staging gs://tmp-bucket/xml2bq
       BigQuery load jobs of Parquet (tables created when missing); a re-run of the same
       inputs loads nothing twice
+  xml2bq load 'gs://in-bucket/exports/*.xml' --dest bq://my-project.sales \
+      --dead-letter gs://in-bucket/invalid --write merge --key customers=CustomerID
+      upserts: a customer already in the table is replaced by its new version, a new one is
+      added; without --key, each table's xs:key is its key
 
 Credentials: Application Default Credentials (gcloud auth application-default login,
 GOOGLE_APPLICATION_CREDENTIALS, or the metadata server on GKE and Composer).
@@ -75,10 +79,22 @@ pub struct LoadArgs {
     /// Without it the data is sent in the load request, as `bq load` does for local files.
     #[arg(long, value_name = "gs://BUCKET/PREFIX", help_heading = "BigQuery")]
     pub staging: Option<String>,
-    /// BigQuery: append rows, or replace the tables' contents (bq load --noreplace / --replace)
-    /// [default: append]
+    /// BigQuery: append rows, replace the tables' contents (bq load --noreplace / --replace),
+    /// or upsert by key (merge: see --key) [default: append]
     #[arg(long, value_enum, help_heading = "BigQuery")]
     pub write: Option<WriteMode>,
+    /// BigQuery, with --write merge: the key a table's rows are matched on (repeatable).
+    /// TABLE=COL[,COL] is that table's key (the schema's table name, as `xml2bq schema`
+    /// names it); COL[,COL] without a table is the key of the one table that has all those
+    /// columns (refused when several have them: name the table). A table without --key is
+    /// keyed by the xs:key the XSD declares for its rows (its fields as top-level columns).
+    /// A row whose key the table holds replaces it (every column); a new key is inserted;
+    /// within one run the last occurrence wins (files by Cloud Storage generation or
+    /// modification time, then URI; then the record's position). Rows for a table with no
+    /// key stop the run (exit 2) before anything is loaded; _source_uri,_record_ordinal is a
+    /// key that replaces a file's rows when the same file is loaded again.
+    #[arg(long = "key", value_name = "[TABLE=]COL[,COL]", help_heading = "BigQuery")]
+    pub keys: Vec<String>,
     /// BigQuery: partition new tables by day on this DATE/DATETIME/TIMESTAMP column
     /// (applied to the tables that have it).
     #[arg(long, value_name = "COLUMN", help_heading = "BigQuery")]
@@ -130,6 +146,7 @@ pub fn round(
     let bigquery_only: Vec<&str> = [
         ("--staging", args.staging.is_some()),
         ("--write", args.write.is_some()),
+        ("--key", !args.keys.is_empty()),
         ("--partition-by", args.partition_by.is_some()),
         ("--cluster-by", !args.cluster_by.is_empty()),
         ("--table", !args.table_names.is_empty()),
@@ -268,6 +285,18 @@ fn run_bigquery(
         None => None,
     };
     let table_names: Vec<&str> = schema.tables.iter().map(|t| t.name).collect();
+    let write = args.write.unwrap_or(WriteMode::Append);
+    let keys = match write {
+        WriteMode::Merge => keys::resolve(schema, &args.keys).map_err(usage)?,
+        _ if !args.keys.is_empty() => {
+            return Err(usage(format!(
+                "--key {} only applies with --write merge (the write mode is {})",
+                args.keys.join(" --key "),
+                format!("{write:?}").to_lowercase()
+            )));
+        }
+        _ => vec![],
+    };
     let opts = LoadOptions {
         dest,
         tables: LoadOptions::table_names(&table_names, &args.table_names).map_err(usage)?,
@@ -276,12 +305,13 @@ fn run_bigquery(
             "Loaded by xml2bq from {}",
             schema.info.mapping.or(schema.info.files.first().map(|f| f.0)).unwrap_or("its schema")
         ),
-        write: args.write.unwrap_or(WriteMode::Append),
+        write,
         partition_by: args.partition_by.clone(),
         cluster_by: args.cluster_by.clone(),
         staging: staging.clone(),
         location: args.location.clone(),
         job_timeout: args.job_timeout.unwrap_or(DEFAULT_JOB_TIMEOUT),
+        keys,
     };
     let dead_dir = Location::parse(dead, connect)?;
     check_dead_letter(args, &dead_dir)?;
@@ -318,6 +348,10 @@ fn run_bigquery(
         Ok(super::run_files(schema, inputs, Some(parts), Some(dead_letter), None, batch_rows, &args.run)?.0)
     };
     let outcome = sink.run(&found.inputs, reload, archive.as_ref(), &args.dest, parse);
+    let outcome = outcome.map_err(|e| match e.downcast::<bigquery::Unkeyed>() {
+        Ok(unkeyed) => usage(unkeyed.0),
+        Err(e) => e,
+    });
     if args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work);
     }

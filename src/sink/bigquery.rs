@@ -6,9 +6,11 @@
 //! same inputs and so the same job ids, before any new input is taken, so new files
 //! arriving after a crash never change the jobs of the batch that crashed. A batch goes
 //! intent → one load job per table (ids derived from the batch: a job that already ran
-//! is found, not run again) → done ([`Sink::load`]).
+//! is found, not run again) → done ([`Sink::load`]). With `--write merge` a table's job
+//! is a staging load and a MERGE ([`merge`]), ordered by [`merge_order`].
 //!
 //! [`ledger`]: xml2bq_gcp::bigquery::ledger
+//! [`merge`]: xml2bq_gcp::bigquery::merge
 
 use super::LocalSink;
 use crate::archive::Archive;
@@ -18,8 +20,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use xml2bq_core::Schema;
+use xml2bq_gcp::bigquery::keys::TableKey;
 use xml2bq_gcp::bigquery::ledger::{self, Kind, Row};
 use xml2bq_gcp::bigquery::load::{self, TableLoad};
+use xml2bq_gcp::bigquery::merge::MergeInput;
 use xml2bq_gcp::bigquery::{LoadOptions, WriteMode, jobs};
 use xml2bq_gcp::{Cloud, CloudError};
 
@@ -187,6 +191,12 @@ pub struct Sink {
     pub work: PathBuf,
 }
 
+/// `--write merge` with rows for a table that has no key: a usage error, found after
+/// parsing and before anything is recorded or loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unkeyed(pub String);
+
 /// How a batch ended.
 #[derive(Debug)]
 pub enum BatchOutcome {
@@ -239,16 +249,24 @@ impl Sink {
             plan.resume.iter().flat_map(|(_, i)| i.iter().cloned()).chain(plan.fresh.clone()).collect();
         let mut reports: BTreeMap<String, FileReport> =
             parse(&to_parse)?.into_iter().map(|r| (r.uri.clone(), r)).collect();
+        // --write merge: rows for a table without a key stop the run before any batch loads.
+        let to_load: Vec<&FileReport> = reports.values().filter(|r| r.status == Status::Loaded).collect();
+        if let Some(why) = self.unkeyed(&to_load) {
+            return Err(Unkeyed(why).into());
+        }
         let mut loads = vec![];
         // Batches a stopped run left first (the same inputs, so the same jobs), then the new one.
-        let nonce = reload.then(|| format!("{:?}", std::time::SystemTime::now()));
+        // A new batch gets an id of its own: the intent records it before any job runs, so
+        // a stopped run is finished by that id; a derived one would give an input loaded
+        // again (forgotten, or --reload) the jobs of its earlier batch.
+        let nonce = format!("{:?} {}", std::time::SystemTime::now(), std::process::id());
         let mut batches: Vec<(String, Vec<&Input>, Option<&Pending>)> =
             plan.resume.iter().map(|(p, i)| (p.batch.clone(), i.iter().collect(), Some(p))).collect();
         let loaded = |i: &&Input| reports.get(&i.uri).is_some_and(|r| r.status == Status::Loaded);
         let fresh: Vec<&Input> = plan.fresh.iter().filter(loaded).collect();
         if !fresh.is_empty() {
             let with: Vec<(&Input, &FileReport)> = fresh.iter().map(|i| (*i, &reports[&i.uri])).collect();
-            batches.push((self.batch_id(&with, nonce.as_deref()), fresh, None));
+            batches.push((self.batch_id(&with, Some(&nonce)), fresh, None));
         }
         for (batch, inputs, pending) in batches {
             let fail = |reports: &mut BTreeMap<String, FileReport>, why: &str, only_loaded: bool| {
@@ -340,7 +358,7 @@ impl Sink {
             .collect()
     }
 
-    /// The batch id of new inputs (`nonce`: a forced reload).
+    /// The batch id of new inputs (`nonce` makes it unlike any earlier batch of the same inputs).
     pub fn batch_id(&self, files: &[(&Input, &FileReport)], nonce: Option<&str>) -> String {
         let versions: Vec<String> = files.iter().map(|(i, _)| i.versioned_uri()).collect();
         jobs::batch_id(&self.opts, &versions, nonce)
@@ -399,8 +417,25 @@ impl Sink {
         }
     }
 
-    /// One load job per table, from the parts of `files`.
+    /// With `--write merge`: why these files cannot be merged (a table they have rows for
+    /// has no key), naming the table and a file; None when they can.
+    pub fn unkeyed(&self, files: &[&FileReport]) -> Option<String> {
+        if self.opts.write != WriteMode::Merge {
+            return None;
+        }
+        self.schema.tables.iter().zip(&self.opts.keys).find_map(|(t, key)| match key {
+            TableKey::Missing(why) => files
+                .iter()
+                .find(|f| f.rows.get(t.name).is_some_and(|&n| n > 0))
+                .map(|f| format!("--write merge: {why}. {} has rows for it: nothing was loaded", f.uri)),
+            TableKey::Columns(_) => None,
+        })
+    }
+
+    /// One load job per table (a staging load and a MERGE with `--write merge`), from
+    /// the parts of `files`.
     fn load_tables(&self, batch: &str, files: &[(&Input, &FileReport)]) -> Vec<TableLoad> {
+        let order = merge_order(&files.iter().map(|(i, _)| *i).collect::<Vec<_>>());
         self.schema
             .tables
             .iter()
@@ -418,11 +453,44 @@ impl Sink {
                     batch,
                     rows: with_rows.iter().map(|(_, n)| n).sum(),
                     work: &self.work,
+                    merge: None,
+                };
+                let input = match (self.opts.write, self.opts.keys.get(t)) {
+                    (WriteMode::Merge, Some(TableKey::Columns(key))) => load::TableInput {
+                        merge: Some(MergeInput { key, files: &order, fields: &self.opts.schemas[t] }),
+                        ..input
+                    },
+                    (WriteMode::Merge, missing) if input.rows > 0 => {
+                        let why = match missing {
+                            Some(TableKey::Missing(why)) => why.clone(),
+                            _ => format!("table {} has no merge key", spec.name),
+                        };
+                        return load::refused(&self.opts, &input, why);
+                    }
+                    _ => input,
                 };
                 self.cloud.block_on(load::load_table(&self.cloud, &self.opts, &input))
             })
             .collect()
     }
+}
+
+/// The order in which a merge lets rows win (a later file's rows replace an earlier
+/// one's): by version time — a Cloud Storage generation (microseconds), a local file's
+/// modification time (`size=..,mtime=SECS.NANOS`) — then by URI. The URIs, oldest first.
+pub fn merge_order(files: &[&Input]) -> Vec<String> {
+    let time = |i: &Input| -> u128 {
+        if let Ok(generation) = i.version.parse::<u128>() {
+            return generation.saturating_mul(1000);
+        }
+        let mtime = i.version.split(',').find_map(|kv| kv.strip_prefix("mtime="));
+        let (secs, nanos) = mtime.and_then(|m| m.split_once('.')).unwrap_or(("0", "0"));
+        secs.parse::<u128>().unwrap_or(0) * 1_000_000_000 + nanos.parse::<u128>().unwrap_or(0)
+    };
+    let mut order: Vec<(u128, &str)> = files.iter().map(|i| (time(i), i.uri.as_str())).collect();
+    order.sort();
+    order.dedup();
+    order.into_iter().map(|(_, u)| u.to_string()).collect()
 }
 
 /// A report for an input the ledger holds as loaded, with its rows per schema table.
@@ -451,6 +519,27 @@ mod tests {
             recorded_us: at,
             ..Row::new(batch, kind)
         }
+    }
+
+    fn input(uri: &str, version: &str) -> Input {
+        let loc = crate::source::Loc::Local(PathBuf::from("/unused"));
+        Input { uri: uri.to_string(), size: 0, version: version.to_string(), loc }
+    }
+
+    #[test]
+    fn merge_order_is_version_time_then_uri() {
+        let files = [
+            input("gs://b/z.xml", "1700000000000002"),
+            input("gs://b/a.xml", "1700000000000002"),
+            input("gs://b/m.xml", "1700000000000001"),
+            input("file:///d/new.xml", "size=10,mtime=1700000001.000000005"),
+            input("file:///d/old.xml", "size=99,mtime=1699999999.500000000"),
+        ];
+        let refs: Vec<&Input> = files.iter().collect();
+        assert_eq!(
+            merge_order(&refs),
+            vec!["file:///d/old.xml", "gs://b/m.xml", "gs://b/a.xml", "gs://b/z.xml", "file:///d/new.xml"]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The BigQuery destination and the options of a load, as given on the command line.
 
+use super::keys::TableKey;
 use crate::gcs::GsPath;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ impl Dest {
     }
 }
 
-/// `--write`: as `bq load --noreplace` / `--replace`.
+/// `--write`: as `bq load --noreplace` / `--replace`, or an upsert by key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WriteMode {
@@ -30,13 +31,25 @@ pub enum WriteMode {
     Append,
     /// Replace the table's rows (WRITE_TRUNCATE). Every run loads.
     Truncate,
+    /// Upsert by key (--key): load into a staging table, then MERGE: a row whose key the
+    /// table holds replaces it, a new key is inserted; within a run the last occurrence wins.
+    Merge,
 }
 
 impl WriteMode {
+    /// The load's `writeDisposition` (a merge loads into its staging table: WRITE_TRUNCATE).
     pub fn disposition(self) -> &'static str {
         match self {
             WriteMode::Append => "WRITE_APPEND",
-            WriteMode::Truncate => "WRITE_TRUNCATE",
+            WriteMode::Truncate | WriteMode::Merge => "WRITE_TRUNCATE",
+        }
+    }
+
+    /// What a job's and a batch's id are derived from besides the tables and the inputs.
+    pub fn identity(self) -> &'static str {
+        match self {
+            WriteMode::Append | WriteMode::Truncate => self.disposition(),
+            WriteMode::Merge => "MERGE",
         }
     }
 }
@@ -61,6 +74,8 @@ pub struct LoadOptions {
     /// How long to wait for one load job before leaving it running and reporting the table
     /// not loaded (`--job-timeout`).
     pub job_timeout: Duration,
+    /// With [`WriteMode::Merge`]: the key of each table (in the schema's order; empty otherwise).
+    pub keys: Vec<TableKey>,
 }
 
 /// `--job-timeout` when not given.
@@ -126,6 +141,7 @@ impl LoadOptions {
             staging: None,
             location: None,
             job_timeout: DEFAULT_JOB_TIMEOUT,
+            keys: vec![],
         }
     }
 

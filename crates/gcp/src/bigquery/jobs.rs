@@ -1,5 +1,6 @@
-//! Load jobs: deterministic ids, submit (by URIs or with the data in the request),
-//! wait with backoff until `--job-timeout`, and read the outcome ([`Job`]) verbatim.
+//! Jobs: deterministic ids, submit (loads by URIs or with the data in the request; the
+//! queries of a merge), wait with backoff until `--job-timeout`, and read the outcome
+//! ([`Job`]) verbatim.
 
 use super::LoadOptions;
 use super::config::format_duration;
@@ -11,11 +12,11 @@ use std::path::Path;
 use std::time::Duration;
 use xml2bq_core::stable_hash;
 
-/// The job id of one table's load in one batch: the same table, write mode and batch
-/// always give the same id, so a re-run finds the job instead of loading again.
+/// The job id of one table's load (or merge) in one batch: the same table, write mode and
+/// batch always give the same id, so a re-run finds the job instead of loading again.
 /// `attempt` moves past a job that failed.
 pub fn job_id(opts: &LoadOptions, table: &str, batch: &str, attempt: u32) -> String {
-    let key = format!("{}.{}.{table}|{}|{batch}", opts.dest.project, opts.dest.dataset, opts.write.disposition());
+    let key = format!("{}.{}.{table}|{}|{batch}", opts.dest.project, opts.dest.dataset, opts.write.identity());
     let safe: String = table.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     format!("xml2bq_{safe}_{:016x}_{attempt}", stable_hash(&key))
 }
@@ -26,7 +27,7 @@ pub fn job_id(opts: &LoadOptions, table: &str, batch: &str, attempt: u32) -> Str
 pub fn batch_id(opts: &LoadOptions, versioned_uris: &[String], nonce: Option<&str>) -> String {
     let mut sorted: Vec<&String> = versioned_uris.iter().collect();
     sorted.sort();
-    let mut key = format!("{}.{}|{}|", opts.dest.project, opts.dest.dataset, opts.write.disposition());
+    let mut key = format!("{}.{}|{}|", opts.dest.project, opts.dest.dataset, opts.write.identity());
     for u in sorted {
         key.push_str(u);
         key.push('\n');
@@ -73,7 +74,17 @@ pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<J
 
 /// Submits a load job reading `uris`; an existing job of that id (a retried submit) is fine.
 pub async fn insert(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value) -> Result<()> {
-    let body = json!({ "jobReference": reference(opts, id), "configuration": { "load": load } });
+    insert_job(cloud, opts, id, json!({ "load": load })).await
+}
+
+/// Submits a standard-SQL query job (a DML statement: nothing is read back but its
+/// statistics); an existing job of that id is fine.
+pub async fn insert_query(cloud: &Cloud, opts: &LoadOptions, id: &str, sql: &str) -> Result<()> {
+    insert_job(cloud, opts, id, json!({ "query": { "query": sql, "useLegacySql": false } })).await
+}
+
+async fn insert_job(cloud: &Cloud, opts: &LoadOptions, id: &str, configuration: Value) -> Result<()> {
+    let body = json!({ "jobReference": reference(opts, id), "configuration": configuration });
     let url = cloud.bq_url(&opts.dest.project, "/jobs");
     match cloud.json::<Job>(&cloud.bigquery, Method::POST, &url, Some(&body)).await {
         Ok(_) => Ok(()),
@@ -125,10 +136,15 @@ pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, fi
     .await
 }
 
-/// Waits until the job is DONE and returns it. Past `opts.job_timeout` the job is left
-/// running (a load cannot be undone half-way; a re-run finds it by its id and waits again)
-/// and the error says so.
+/// Waits until the load job is DONE and returns it. Past `opts.job_timeout` the job is
+/// left running (a load cannot be undone half-way; a re-run finds it by its id and waits
+/// again) and the error says so.
 pub async fn wait(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Job> {
+    wait_for(cloud, opts, id, "load job").await
+}
+
+/// [`wait`] for any job; `what` names it in the timeout message (`query job`).
+pub async fn wait_for(cloud: &Cloud, opts: &LoadOptions, id: &str, what: &str) -> Result<Job> {
     let deadline = tokio::time::Instant::now() + opts.job_timeout;
     let mut delay = Duration::from_millis(250);
     loop {
@@ -138,7 +154,7 @@ pub async fn wait(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Job> {
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
-            return Err(CloudError::Other(timed_out(opts, id)));
+            return Err(CloudError::Other(timed_out(opts, id, what)));
         }
         tokio::time::sleep(delay.min(left)).await;
         delay = (delay * 2).min(Duration::from_secs(10));
@@ -146,10 +162,10 @@ pub async fn wait(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Job> {
 }
 
 /// What to say when `--job-timeout` passes.
-fn timed_out(opts: &LoadOptions, id: &str) -> String {
+fn timed_out(opts: &LoadOptions, id: &str, what: &str) -> String {
     let location = opts.location.as_ref().map(|l| format!(" --location={l}")).unwrap_or_default();
     format!(
-        "load job {id} did not finish within --job-timeout {}; it was left running (not cancelled): \
+        "{what} {id} did not finish within --job-timeout {}; it was left running (not cancelled): \
          see it with `bq show{location} -j {}:{id}`. Re-running the same command picks this job up \
          (it waits for it and loads nothing twice)",
         format_duration(opts.job_timeout),

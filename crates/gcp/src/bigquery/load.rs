@@ -1,8 +1,10 @@
 //! One table's load, end to end and exactly once: find the job a previous run may
 //! have finished, else stage or send the Parquet, submit, wait, and check the row count.
+//! With `--write merge` the load goes to a staging table and [`merge`] takes it from there.
 
+use super::merge::{self, MergeInput, Merged};
 use super::model::Job;
-use super::{LoadOptions, jobs};
+use super::{LoadOptions, jobs, tables};
 use crate::{Cloud, CloudError, Result};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -22,6 +24,9 @@ pub struct TableLoad {
     /// What went wrong without costing the table its rows (e.g. staged parts left behind).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// With `--write merge`: the key, the staging table and what the MERGE changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Merged>,
 }
 
 /// The outcome of one table's load, as the report writes it (`already_loaded`).
@@ -68,10 +73,12 @@ pub struct TableInput<'a> {
     pub rows: u64,
     /// Scratch folder for a merged file.
     pub work: &'a Path,
+    /// With `--write merge`: the key and the order of the files.
+    pub merge: Option<MergeInput<'a>>,
 }
 
 /// Concatenates Parquet parts into one file (for a single in-request upload).
-fn merge(parts: &[PathBuf], out: &Path) -> std::io::Result<()> {
+fn concat_parts(parts: &[PathBuf], out: &Path) -> std::io::Result<()> {
     let err = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
     let mut writer: Option<ArrowWriter<std::fs::File>> = None;
     for p in parts {
@@ -98,16 +105,7 @@ fn other(e: impl std::fmt::Display) -> CloudError {
 /// Loads one table. A job with this table's deterministic id that already succeeded
 /// means the rows are there: nothing is sent again.
 pub async fn load_table(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>) -> TableLoad {
-    let mut out = TableLoad {
-        table: t.name.to_string(),
-        destination: format!("{}.{}.{}", opts.dest.project, opts.dest.dataset, t.bq_table),
-        state: LoadState::Failed,
-        job_id: None,
-        rows: t.rows,
-        output_rows: None,
-        error: None,
-        warnings: vec![],
-    };
+    let mut out = blank(opts, t);
     if t.rows == 0 {
         out.state = LoadState::NothingToLoad;
         return out;
@@ -119,14 +117,51 @@ pub async fn load_table(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>) -
     out
 }
 
+/// A table not loaded for `why`, found before any job (e.g. a merge without a key).
+pub fn refused(opts: &LoadOptions, t: &TableInput<'_>, why: String) -> TableLoad {
+    TableLoad { error: Some(why), ..blank(opts, t) }
+}
+
+/// The report of `t` before anything is done: failed, no job.
+fn blank(opts: &LoadOptions, t: &TableInput<'_>) -> TableLoad {
+    TableLoad {
+        table: t.name.to_string(),
+        destination: format!("{}.{}.{}", opts.dest.project, opts.dest.dataset, t.bq_table),
+        state: LoadState::Failed,
+        job_id: None,
+        rows: t.rows,
+        output_rows: None,
+        error: None,
+        warnings: vec![],
+        merged: None,
+    }
+}
+
 async fn run(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, out: &mut TableLoad) -> Result<LoadState> {
+    match &t.merge {
+        Some(m) => merge::run(cloud, opts, t, m, out).await,
+        None => load_job(cloud, opts, t, t.bq_table, None, out).await,
+    }
+}
+
+/// Loads the batch's parts into `table` with the batch's job (the next attempt's id when
+/// an earlier attempt failed). `create`: the schema to create the table with (a merge's
+/// staging table, WRITE_TRUNCATE); a finished job whose table is gone since loads again.
+pub(crate) async fn load_job(
+    cloud: &Cloud,
+    opts: &LoadOptions,
+    t: &TableInput<'_>,
+    table: &str,
+    create: Option<&[serde_json::Value]>,
+    out: &mut TableLoad,
+) -> Result<LoadState> {
     for attempt in 0..20 {
-        let id = jobs::job_id(opts, t.bq_table, t.batch, attempt);
+        let id = jobs::job_id(opts, table, t.batch, attempt);
         out.job_id = Some(id.clone());
         let (job, fresh) = match jobs::get(cloud, opts, &id).await? {
             Some(j) if j.is_done() => (j, false),
             Some(_) => (jobs::wait(cloud, opts, &id).await?, false),
-            None => (submit(cloud, opts, t, &id, &mut out.warnings).await?, true),
+            None => (submit(cloud, opts, t, table, create, &id, &mut out.warnings).await?, true),
         };
         if let Some(f) = job.failure() {
             if fresh {
@@ -143,6 +178,9 @@ async fn run(cloud: &Cloud, opts: &LoadOptions, t: &TableInput<'_>, out: &mut Ta
                 t.rows
             )));
         }
+        if !fresh && create.is_some() && !tables::exists(cloud, opts, table).await? {
+            continue; // the staging table is gone since: load it again under the next id
+        }
         return Ok(if fresh { LoadState::Loaded } else { LoadState::AlreadyLoaded });
     }
     Err(other("20 load attempts of this table and input set have failed; see the jobs in BigQuery"))
@@ -154,9 +192,19 @@ async fn submit(
     cloud: &Cloud,
     opts: &LoadOptions,
     t: &TableInput<'_>,
+    table: &str,
+    create: Option<&[serde_json::Value]>,
     id: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Job> {
+    let config = |uris: &[String]| {
+        let mut load = jobs::load_config(opts, table, uris);
+        if let Some(fields) = create {
+            load["createDisposition"] = serde_json::json!("CREATE_IF_NEEDED");
+            load["schema"] = serde_json::json!({ "fields": fields });
+        }
+        load
+    };
     match &opts.staging {
         Some(stage) => {
             let mut uris = vec![];
@@ -167,7 +215,7 @@ async fn submit(
                 uris.push(o.uri());
                 staged.push(name);
             }
-            jobs::insert(cloud, opts, id, jobs::load_config(opts, t.bq_table, &uris)).await?;
+            jobs::insert(cloud, opts, id, config(&uris)).await?;
             let job = jobs::wait(cloud, opts, id).await?;
             if job.failure().is_none() {
                 let mut failed = vec![];
@@ -194,10 +242,10 @@ async fn submit(
                 t.parts[0].clone()
             } else {
                 let merged = t.work.join(format!("{id}.parquet"));
-                merge(&t.parts, &merged).map_err(other)?;
+                concat_parts(&t.parts, &merged).map_err(other)?;
                 merged
             };
-            jobs::upload(cloud, opts, id, jobs::load_config(opts, t.bq_table, &[]), &file).await?;
+            jobs::upload(cloud, opts, id, config(&[]), &file).await?;
             jobs::wait(cloud, opts, id).await
         }
     }

@@ -4,13 +4,16 @@
 //! Split by role, like Vector's BigQuery sink: [`config`] (destination and options),
 //! [`tables`] (schema check, table creation), [`jobs`] (deterministic job ids, submit,
 //! wait, the in-request upload), [`load`] (one table's load from parts, end to end),
-//! [`ledger`] (the destination's log of loaded inputs), [`model`] (the REST resources
-//! read back: jobs, tables, query rows).
+//! [`merge`] (`--write merge`: the staging load, the MERGE and its SQL), [`keys`] (the
+//! merge keys: `--key` and the schema's `xs:key`), [`ledger`] (the destination's log of
+//! loaded inputs), [`model`] (the REST resources read back: jobs, tables, query rows).
 
 pub mod config;
 pub mod jobs;
+pub mod keys;
 pub mod ledger;
 pub mod load;
+pub mod merge;
 pub mod model;
 pub mod schema;
 pub mod tables;

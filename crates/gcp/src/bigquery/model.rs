@@ -1,5 +1,5 @@
 //! The BigQuery REST resources xml2bq reads, as typed structs: the Job (reference, status,
-//! load statistics), the Table (its schema, fields nested in RECORDs) and the answer of
+//! load and DML statistics), the Table (its schema, fields nested in RECORDs) and the answer of
 //! `jobs.query` (rows of `f`/`v` cells).
 //!
 //! Only the fields xml2bq uses are declared; the rest of each answer is ignored. BigQuery
@@ -99,6 +99,28 @@ pub struct ErrorProto {
 pub struct JobStatistics {
     #[serde(default)]
     pub load: Option<LoadStatistics>,
+    #[serde(default)]
+    pub query: Option<QueryStatistics>,
+}
+
+/// `statistics.query`: of a DML statement, what it changed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryStatistics {
+    #[serde(default)]
+    pub dml_stats: Option<DmlStats>,
+}
+
+/// `statistics.query.dmlStats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DmlStats {
+    #[serde(default, deserialize_with = "int64")]
+    pub inserted_row_count: Option<u64>,
+    #[serde(default, deserialize_with = "int64")]
+    pub updated_row_count: Option<u64>,
+    #[serde(default, deserialize_with = "int64")]
+    pub deleted_row_count: Option<u64>,
 }
 
 /// `statistics.load`.
@@ -127,6 +149,11 @@ impl Job {
     /// `statistics.load.outputRows`.
     pub fn output_rows(&self) -> Option<u64> {
         self.statistics.load.as_ref()?.output_rows
+    }
+
+    /// `statistics.query.dmlStats`: what a DML statement changed.
+    pub fn dml_stats(&self) -> Option<DmlStats> {
+        self.statistics.query.as_ref()?.dml_stats
     }
 }
 
@@ -229,6 +256,21 @@ mod tests {
                 .unwrap();
         assert_eq!(number.output_rows(), Some(5));
         assert!(serde_json::from_str::<Job>(r#"{"statistics": {"load": {"outputRows": "x"}}}"#).is_err());
+    }
+
+    #[test]
+    fn a_merge_job_with_dml_stats() {
+        let job: Job = serde_json::from_str(
+            r#"{"status": {"state": "DONE"}, "configuration": {"jobType": "QUERY"},
+                "statistics": {"query": {"statementType": "MERGE", "numDmlAffectedRows": "3",
+                  "dmlStats": {"deletedRowCount": "0", "updatedRowCount": "2", "insertedRowCount": "1"}}}}"#,
+        )
+        .unwrap();
+        let want = DmlStats { inserted_row_count: Some(1), updated_row_count: Some(2), deleted_row_count: Some(0) };
+        assert_eq!(job.dml_stats(), Some(want));
+        assert_eq!(job.output_rows(), None);
+        let bare: Job = serde_json::from_str(r#"{"statistics": {"query": {}}}"#).unwrap();
+        assert_eq!(bare.dml_stats(), None);
     }
 
     #[test]

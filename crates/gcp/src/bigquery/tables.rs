@@ -298,6 +298,33 @@ pub async fn create(cloud: &Cloud, opts: &LoadOptions, name: &str, body: &serde_
     }
 }
 
+fn table_url(cloud: &Cloud, opts: &LoadOptions, name: &str) -> String {
+    let d = &opts.dest;
+    cloud.bq_url(&d.project, &format!("/datasets/{}/tables/{}", crate::encode(&d.dataset), crate::encode(name)))
+}
+
+/// Whether table `name` of the destination exists.
+pub async fn exists(cloud: &Cloud, opts: &LoadOptions, name: &str) -> Result<bool> {
+    match cloud.json::<IgnoredAny>(&cloud.bigquery, Method::GET, &table_url(cloud, opts, name), None).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.status() == Some(404) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes table `name` of the destination; one that is gone already is fine.
+pub async fn delete(cloud: &Cloud, opts: &LoadOptions, name: &str) -> Result<()> {
+    let url = table_url(cloud, opts, name);
+    crate::retry::idempotent(|| async {
+        match cloud.send(&cloud.bigquery, Method::DELETE, &url, |r| r).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
