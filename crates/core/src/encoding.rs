@@ -171,6 +171,9 @@ struct Transcoder<R> {
     /// Offset in the input of `input[start]`.
     offset: u64,
     eof: bool,
+    /// The decoder has seen the end of the input and flushed: every read from now on is
+    /// the end (a decoder must not be called after that).
+    finished: bool,
     /// `spill_bytes[spill.0..spill.1]`: decoded, not yet handed out.
     spill_bytes: [u8; 4],
     spill: (usize, usize),
@@ -188,6 +191,7 @@ impl<R: Read> Transcoder<R> {
             end: 0,
             offset: 0,
             eof: false,
+            finished: false,
             spill_bytes: [0; 4],
             spill: (0, 0),
         }
@@ -207,6 +211,9 @@ impl<R: Read> Read for Transcoder<R> {
             out[..k].copy_from_slice(&self.spill_bytes[from..from + k]);
             self.spill.0 += k;
             return Ok(k);
+        }
+        if self.finished || out.is_empty() {
+            return Ok(0);
         }
         // The decoder needs room for one character's UTF-8.
         if out.len() < 4 {
@@ -237,7 +244,8 @@ impl<R: Read> Read for Transcoder<R> {
             }
             self.start += read;
             self.offset += read as u64;
-            if written > 0 || (self.eof && matches!(result, DecoderResult::InputEmpty)) {
+            self.finished = self.eof && matches!(result, DecoderResult::InputEmpty);
+            if written > 0 || self.finished {
                 return Ok(written);
             }
         }
@@ -270,6 +278,21 @@ mod tests {
         let plain = "<a>ok</a>";
         assert_eq!(text(plain.as_bytes()).unwrap(), plain);
         assert!(sniff(b"<?xml version='1.0' encoding='utf8'?>").unwrap().is_utf8());
+    }
+
+    #[test]
+    fn reading_on_after_the_end_stays_at_the_end() {
+        // Found by the differential fuzz target: a read after the end called the finished
+        // decoder again, which panics.
+        let (mut r, _) = utf8_text(io::Cursor::new(b"\xFE\xFF\xFF\xFA".to_vec())).unwrap();
+        let mut out = vec![];
+        r.read_to_end(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "\u{FFFA}");
+        let mut buf = [0u8; 16];
+        for _ in 0..3 {
+            assert_eq!(r.read(&mut buf).unwrap(), 0);
+            assert_eq!(r.read(&mut buf[..1]).unwrap(), 0);
+        }
     }
 
     #[test]
