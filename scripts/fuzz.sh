@@ -13,7 +13,8 @@
 # Environment: FUZZ_SANITIZER (default none: the code is safe Rust; `address` for
 # ASan), FUZZ_TIMEOUT (seconds one input may take, default 10), FUZZ_MAX_LEN,
 # FUZZ_RUNS (stop after this many executions instead of at SECONDS: SECONDS is then
-# only the upper bound), FUZZ_MERGE=1 (afterwards, minimize seeds + working corpus into fuzz/corpus/TARGET
+# only the upper bound), FUZZ_JOBS (fuzzing processes side by side, default 1: with 2,
+# two cores give two CPU-seconds a second; executions are summed over them), FUZZ_MERGE=1 (afterwards, minimize seeds + working corpus into fuzz/corpus/TARGET
 # as `cargo fuzz cmin` does; review the diff before committing).
 set -euo pipefail
 
@@ -41,20 +42,28 @@ work="$fuzz/target/corpus/$target"
 found="$fuzz/target/found/$target"
 logs="$fuzz/target/logs/$target"
 mkdir -p "$work" "$found" "$logs" "$fuzz/corpus/$target" "$fuzz/artifacts/$target"
-log="$logs/$(date +%Y%m%d-%H%M%S).log"
+stamp="$logs/$(date +%Y%m%d-%H%M%S)"
+log="$stamp.log" # process i > 0 logs to $stamp-<i>.log
 
-# -jobs=1 runs the fuzzer in one child process whose output goes to fuzz-0.log in
-# the current folder: run in the log folder, and keep that log.
+# -jobs=N runs the fuzzer in N child processes whose output goes to fuzz-<i>.log in
+# the current folder: run in the log folder, and keep those logs.
+jobs=${FUZZ_JOBS:-1}
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || usage
 status=0
 runs=()
 [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 cpu="$logs/cpu.txt"
-(cd "$logs" && rm -f fuzz-0.log && /usr/bin/time -o "$cpu" -f '%U %S' "$bin" "${runs[@]}" -jobs=1 -workers=1 -max_total_time="$seconds" \
+(cd "$logs" && rm -f fuzz-*.log && /usr/bin/time -o "$cpu" -f '%U %S' "$bin" "${runs[@]}" -jobs="$jobs" -workers="$jobs" -max_total_time="$seconds" \
   -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 \
   -artifact_prefix="$found/" "$work" "$fuzz/corpus/$target") || status=$?
-[ -f "$logs/fuzz-0.log" ] && mv "$logs/fuzz-0.log" "$log"
+for ((i = 0; i < jobs; i++)); do
+  to=$log
+  [ "$i" -gt 0 ] && to="$stamp-$i.log"
+  if [ -f "$logs/fuzz-$i.log" ]; then mv "$logs/fuzz-$i.log" "$to"; fi
+done
 
-execs=$(grep -h 'stat::number_of_executed_units' "$log" 2>/dev/null | tail -1 | awk '{print $2}')
+# Each process prints its own count once, at its end.
+execs=$(cat "$stamp".log "$stamp"-*.log 2>/dev/null | awk '/stat::number_of_executed_units/ {n += $2; seen = 1} END {if (seen) print n}')
 # CPU seconds (user + system) of the fuzzer and its child, as wait4 reports them.
 cpu_seconds=$(awk 'END {printf "%.0f", $1 + $2}' "$cpu" 2>/dev/null || echo unknown)
 echo "target=$target seconds=$seconds sanitizer=$sanitizer executions=${execs:-unknown} cpu_seconds=$cpu_seconds log=$log"
