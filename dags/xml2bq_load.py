@@ -4,7 +4,8 @@ Each pod runs the xml2bq image with ``load --shard i/N``; together the N pods co
 input file exactly once. The destination's ledger (a table in the dataset) records each
 object version loaded, so a scheduled run over one fixed prefix loads only the objects that
 arrived since the last run, a retried pod never duplicates rows, and a run stopped part-way
-is finished by the next one. With ``xml2bq_archive`` set, loaded objects are moved there. Each pod writes its run report to
+is finished by the next one. With ``xml2bq_archive`` set, loaded objects are moved there;
+with ``xml2bq_write`` = merge, re-delivered records replace their rows (upserts by key). Each pod writes its run report to
 ``/airflow/xcom/return.json``, which becomes the task's XCom; a final task reads all the
 reports and fails the run when any shard failed or (configurably) any file was dead-lettered.
 
@@ -20,6 +21,8 @@ xml2bq_dest                bq://PROJECT.DATASET                                 
 xml2bq_dead_letter         gs://BUCKET/PREFIX for invalid files                        (required)
 xml2bq_staging             gs://BUCKET/PREFIX for Parquet staging; empty: in-request   ""
 xml2bq_archive             gs://BUCKET/PREFIX loaded objects move to; empty: they stay ""
+xml2bq_write               append, or merge (upsert by key; truncate is refused here)  append
+xml2bq_key                 with merge: --key values, space-separated (TABLE=COL[,COL]) ""
 xml2bq_shards              number of pods                                              4
 xml2bq_namespace           Kubernetes namespace of the pods                            composer-user-workloads
 xml2bq_service_account     Kubernetes service account (Workload Identity, no keys)     xml2bq
@@ -95,6 +98,17 @@ def shard_arguments_for(params: dict) -> list[list[str]]:
         base += ["--staging", params["staging"]]
     if str(params.get("archive") or "").strip():
         base += ["--archive", params["archive"]]
+    write = str(params.get("write") or "append").strip()
+    if write not in ("append", "merge"):
+        # truncate in N shards would leave each table holding one shard's rows.
+        raise AirflowFailException(f"write must be append or merge, not {write!r}")
+    keys = str(params.get("key") or "").split()
+    if keys and write != "merge":
+        raise AirflowFailException("key is only used with write = merge")
+    if write == "merge":
+        base += ["--write", "merge"]
+        for k in keys:
+            base += ["--key", k]
     return [base + ["--shard", f"{i}/{shards}"] for i in range(shards)]
 
 
@@ -137,6 +151,8 @@ with DAG(
         "dead_letter": Param(var("xml2bq_dead_letter", ""), type="string"),
         "staging": Param(var("xml2bq_staging", ""), type="string"),
         "archive": Param(var("xml2bq_archive", ""), type="string"),
+        "write": Param(var("xml2bq_write", "append"), type="string", enum=["append", "merge"]),
+        "key": Param(var("xml2bq_key", ""), type="string"),
         "shards": Param(int(var("xml2bq_shards", "4")), type="integer", minimum=1),
         "fail_on_invalid": Param(var("xml2bq_fail_on_invalid", "true").lower() == "true", type="boolean"),
     },

@@ -90,6 +90,14 @@ def test_each_of_three_pods_gets_its_own_shard(dag):
     assert all("--archive" not in a for a in args + staged)
     archived = fn(params=params(archive="gs://in/done", shards=2))
     assert [a[a.index("--archive") + 1] for a in archived] == ["gs://in/done", "gs://in/done"]
+    assert all("--write" not in a for a in args)
+    merged = fn(params=params(write="merge", key="customers=CustomerID orders=_source_uri,_record_ordinal"))
+    assert merged[2][merged[2].index("--write"):][:6] == [
+        "--write", "merge", "--key", "customers=CustomerID", "--key", "orders=_source_uri,_record_ordinal"]
+    with pytest.raises(Exception, match="write must be append or merge"):
+        fn(params=params(write="truncate"))
+    with pytest.raises(Exception, match="only used with write = merge"):
+        fn(params=params(key="customers=CustomerID"))
     with pytest.raises(Exception, match="xml2bq_dest"):
         fn(params=params(dest=""))
 
