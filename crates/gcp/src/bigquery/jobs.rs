@@ -21,9 +21,10 @@ pub fn job_id(opts: &LoadOptions, table: &str, batch: &str, attempt: u32) -> Str
     format!("xml2bq_{safe}_{:016x}_{attempt}", stable_hash(&key))
 }
 
-/// The id of a batch of inputs: derived from the destination, the write mode and each
-/// input's versioned URI (sorted), so the same batch always gets the same id, and so
-/// the same load jobs; `nonce` makes a forced reload a batch of its own.
+/// The id of a batch of inputs: derived from the destination, the write mode, each
+/// input's versioned URI (sorted) and `nonce`. The sink passes a fresh nonce for every
+/// new batch (the ledger's intent records the id, so a stopped batch is finished by it):
+/// loading an input again never meets the jobs of its earlier batch.
 pub fn batch_id(opts: &LoadOptions, versioned_uris: &[String], nonce: Option<&str>) -> String {
     let mut sorted: Vec<&String> = versioned_uris.iter().collect();
     sorted.sort();
