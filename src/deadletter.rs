@@ -209,13 +209,6 @@ fn named(e: io::Error, what: &str, p: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{what} {}: {e}", p.display()))
 }
 
-/// Writes `bytes` to a new file and flushes it to the disk.
-fn write_synced(p: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = Out(File::create(p)?);
-    f.write_all(bytes)?;
-    f.sync()
-}
-
 /// The `source` an `.error.json` names (`None`: unreadable).
 fn source_of(json: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(json).ok()?;
@@ -290,7 +283,7 @@ fn claim(
     let tmp = commit::temp_path(&reason_path(alt), "tmp");
     for (i, target) in [primary, alt].into_iter().enumerate() {
         let json = reason_path(target);
-        if let Err(e) = write_synced(&tmp, &reason(&target.display().to_string())?) {
+        if let Err(e) = commit::write_synced(&tmp, &reason(&target.display().to_string())?) {
             let _ = std::fs::remove_file(&tmp);
             return Err(named(e, "cannot write", &tmp));
         }

@@ -236,8 +236,7 @@ impl Sink {
             .skipped
             .iter()
             .map(|(i, rows)| {
-                let r = skipped_report(self.schema, &self.opts, i, rows);
-                crate::archive::skipped(i, r.rows, archive, destination)
+                crate::archive::skipped(i, schema_rows(self.schema, &self.opts, rows), archive, destination)
             })
             .collect();
         for (input, why) in &plan.blocked {
@@ -493,16 +492,15 @@ pub fn merge_order(files: &[&Input]) -> Vec<String> {
     order.into_iter().map(|(_, u)| u.to_string()).collect()
 }
 
-/// A report for an input the ledger holds as loaded, with its rows per schema table.
-pub fn skipped_report(schema: &Schema, opts: &LoadOptions, input: &Input, rows: &BTreeMap<String, u64>) -> FileReport {
-    let mut r = FileReport::new(&input.uri, input.size, Status::Skipped);
-    r.rows = schema
+/// Rows per BigQuery table (as the ledger records them) keyed by the schema's table
+/// names instead, as reports show them.
+fn schema_rows(schema: &Schema, opts: &LoadOptions, rows: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    schema
         .tables
         .iter()
         .zip(&opts.tables)
         .map(|(t, bq)| (t.name.to_string(), rows.get(bq).copied().unwrap_or(0)))
-        .collect();
-    r
+        .collect()
 }
 
 #[cfg(test)]

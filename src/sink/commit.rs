@@ -99,6 +99,13 @@ fn rename(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::rename(from, to).map_err(|e| annotate(e, &format!("cannot rename {} to", from.display()), to))
 }
 
+/// Writes `bytes` to a new file (counted by the fault budget) and flushes it to the disk.
+pub fn write_synced(p: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = fault::Out(File::create(p)?);
+    f.write_all(bytes)?;
+    f.sync()
+}
+
 /// Makes a folder's entries (renames, new files) durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]

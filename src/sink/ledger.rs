@@ -68,12 +68,7 @@ pub fn stage(dest: &Path, stem: &str, entry: &Entry) -> io::Result<commit::Op> {
     let tmp = commit::temp_path(&fin, "tmp");
     let mut json = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
     json.push(b'\n');
-    let written = (|| {
-        let mut f = super::fault::Out(std::fs::File::create(&tmp)?);
-        io::Write::write_all(&mut f, &json)?;
-        f.sync()
-    })();
-    if let Err(e) = written {
+    if let Err(e) = commit::write_synced(&tmp, &json) {
         let _ = std::fs::remove_file(&tmp);
         return Err(io::Error::new(e.kind(), format!("cannot write the ledger entry {}: {e}", tmp.display())));
     }
