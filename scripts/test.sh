@@ -14,6 +14,10 @@ set -euo pipefail
 set -m # job control: each background job is a process group, stopped whole
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# A fresh clone gains nothing from incremental caches, which double the target folder's size.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# The free disk, where a failure on a full disk would show it (builds and the 1 GiB test input).
+df -h . "${TMPDIR:-/tmp}" >&2 || true
 
 state="$(mktemp -d "${TMPDIR:-/tmp}/xml2bq-test.XXXXXX")"
 groups=() # the process groups started
@@ -35,6 +39,7 @@ stop_all() {
 on_exit() {
   local status=$?
   trap - EXIT INT TERM HUP
+  [ "$status" = 0 ] || df -h . "${TMPDIR:-/tmp}" >&2 || true
   stop_all
   exit "$status"
 }
