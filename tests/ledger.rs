@@ -107,12 +107,42 @@ fn new_files_load_once_and_loaded_ones_are_skipped() {
     assert_eq!((r["totals"]["loaded"].as_u64(), r["totals"]["skipped"].as_u64()), (Some(1), Some(7)));
     assert_eq!(rows_and_keys(&dest.join("orders")), (24, 24));
 
-    // --reload reads every file again; a folder's parts are replaced, so no row doubles.
+    // --reload reads every file again and appends its rows once more, as BigQuery does:
+    // every (_source_uri, _record_ordinal) pair is there exactly twice.
     let o = load(input.path(), &dest, &["--reload", "--report", rep.to_str().unwrap()]);
     let r = report(&o, &rep);
     assert_eq!((r["totals"]["loaded"].as_u64(), r["totals"]["skipped"].as_u64()), (Some(8), Some(0)));
-    assert_eq!(rows_and_keys(&dest.join("orders")), (24, 24));
+    assert_eq!(rows_and_keys(&dest.join("orders")), (48, 24));
+    assert_eq!(rows_and_keys(&dest.join("customers")), (48, 24));
+    assert_eq!(key_counts(&dest.join("orders")), BTreeSet::from([2]));
+    assert_eq!(parts(&dest.join("orders"), "parquet").len(), 16);
     assert_eq!(ledger_uris(&dest).len(), 8);
+
+    // Run again: nothing loads; the ledger's rows count both loads.
+    let o = load(input.path(), &dest, &["--report", rep.to_str().unwrap()]);
+    let r = report(&o, &rep);
+    assert_eq!((r["totals"]["loaded"].as_u64(), r["totals"]["skipped"].as_u64()), (Some(0), Some(8)));
+    let skipped = r["files"].as_array().unwrap().iter().find(|f| f["uri"].as_str().unwrap().ends_with("/a-4.xml"));
+    assert_eq!(skipped.unwrap()["rows"]["orders"], 10);
+    assert_eq!(rows_and_keys(&dest.join("orders")), (48, 24));
+
+    // A changed file replaces both of its loads: 2 x 2 rows of a-1 go, its 3 new rows come.
+    std::fs::write(input.path().join("a-1.xml"), orders_document(3, "", "-changed")).unwrap();
+    let o = load(input.path(), &dest, &["--report", rep.to_str().unwrap()]);
+    let r = report(&o, &rep);
+    assert_eq!((r["totals"]["loaded"].as_u64(), r["totals"]["skipped"].as_u64()), (Some(1), Some(7)));
+    assert_eq!(rows_and_keys(&dest.join("orders")), (47, 25));
+    assert_eq!(parts(&dest.join("orders"), "parquet").len(), 15);
+}
+
+/// How many times each (_source_uri, _record_ordinal) pair occurs, as a set of counts.
+fn key_counts(dir: &Path) -> BTreeSet<usize> {
+    let mut n = std::collections::BTreeMap::<(String, i64), usize>::new();
+    for r in table_rows(dir) {
+        *n.entry((r["_source_uri"].as_str().unwrap().to_string(), r["_record_ordinal"].as_i64().unwrap()))
+            .or_default() += 1;
+    }
+    n.into_values().collect()
 }
 
 #[test]

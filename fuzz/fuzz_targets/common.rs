@@ -441,6 +441,7 @@ pub fn differential_in(scratch: &Scratch, schema: &'static Schema, data: &[u8]) 
                 format: Format::Parquet,
                 row_group_rows: batch_rows,
                 ledger: false,
+                reload: false,
             }),
             dead_letter: None,
             archive: None,

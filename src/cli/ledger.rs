@@ -17,7 +17,7 @@ Examples:
   xml2bq ledger list out
   xml2bq ledger list bq://my-project.sales --json
   xml2bq ledger forget out file:///data/exports/2026-11-01.xml
-      the next `xml2bq load ... --dest out` loads that file again (its parts are replaced)
+      the next `xml2bq load ... --dest out` loads that file again (its first parts are replaced)
   xml2bq ledger forget bq://my-project.sales gs://in-bucket/exports/a.xml
       the next load appends its rows again: delete the old ones first if they must not stay";
 
@@ -129,6 +129,7 @@ fn bigquery_sink(schema: &'static Schema, dest: &str, connect: &Connect) -> anyh
         format: crate::sink::Format::Parquet,
         row_group_rows: 1,
         ledger: false,
+        reload: false,
     };
     Ok(bigquery::Sink { cloud: connect.get()?, opts: LoadOptions::new(d, names), schema, parts, work })
 }

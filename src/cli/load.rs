@@ -57,8 +57,8 @@ pub struct LoadArgs {
     #[arg(long)]
     pub keep_source: bool,
     /// Load the inputs the destination's ledger records as loaded again (by default
-    /// they are skipped). BigQuery appends their rows once more; a folder's parts of
-    /// those inputs are replaced.
+    /// they are skipped), appending their rows once more: in BigQuery, and in a
+    /// folder as another set of parts beside the first.
     #[arg(long)]
     pub reload: bool,
     /// After a file's rows are committed in every table, move it here (a folder or
@@ -183,6 +183,7 @@ pub fn round(
         format: args.format,
         row_group_rows: args.row_group_rows as usize,
         ledger: true,
+        reload: args.reload,
     };
     // What a stopped run left is finished first: the ledger is read only then.
     let mut folders = vec![dest.clone()];
@@ -338,6 +339,7 @@ fn run_bigquery(
         format: Format::Parquet,
         row_group_rows: args.row_group_rows as usize,
         ledger: false,
+        reload: false,
     };
     let sink = bigquery::Sink { cloud, opts, schema, parts: parts.clone(), work: work.clone() };
     let dead_letter = DeadLetter { dir: dead_dir, keep_source: args.keep_source };

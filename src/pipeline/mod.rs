@@ -1,6 +1,14 @@
-//! One file's trip: open → decode (this thread) → write parts (a second thread) →
-//! commit, or abort and dead-letter. Files run in parallel on a rayon pool; a large
-//! file is also cut into segments decoded on every core ([`parallel`]).
+//! One file's trip: open → decode → write parts → commit, or abort and dead-letter.
+//!
+//! A run has one budget of worker threads (`--threads N`, a rayon pool whose first
+//! worker is the calling thread), whatever the number and size of its files. Files
+//! large enough to cut ([`Job::split_min_bytes`]) go one after another, each on every
+//! worker: the calling thread stitches the document and decodes segments too, N - 1
+//! workers decode the others ([`parallel`]), and one reader thread reads and cuts the
+//! stream. Then the other files go N at a time, each decoded and encoded on its own
+//! worker (a file alone in its phase has its Parquet encoded on a second worker).
+//! So at most N threads decode or encode, and memory is a function of N and the
+//! segment size, not of the inputs.
 
 mod parallel;
 
@@ -85,22 +93,49 @@ pub fn recover_folders(roots: &[std::path::PathBuf]) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Runs every input on `threads` threads (0: one per core); results in input order.
+/// How a file uses the run's workers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Share {
+    /// All `n` workers: cut into segments when it can be.
+    All(usize),
+    /// Two workers: one decodes, the other encodes the Parquet parts (a file alone).
+    Two,
+    /// Its own worker only, decoding and encoding in turn (files side by side).
+    One,
+}
+
+/// True when `input` is cut into segments on `n` workers.
+fn splits(job: &Job, input: &Input, n: usize) -> bool {
+    n >= 2
+        && input.size >= job.split_min_bytes
+        && job.sink.as_ref().is_some_and(|s| s.format == crate::sink::Format::Parquet)
+}
+
+/// Runs every input on `threads` workers (0: one per core); results in input order.
 pub fn run(job: &Job, inputs: &[Input], threads: usize) -> Result<Vec<FileReport>, RunError> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let builder = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("xml2bq-work-{i}"));
+    // Called from a worker of another pool (a library user's), this thread cannot be
+    // one of ours: it waits while a pool of N runs.
+    let builder = if rayon::current_thread_index().is_none() { builder.use_current_thread() } else { builder };
+    let pool = builder.build()?;
     recover(job)?;
-    let files = pool.install(|| {
-        inputs
-            .par_iter()
-            .map(|i| {
-                let r = run_file(job, i);
-                (job.on_file)(&r);
-                r
-            })
-            .collect()
+    let n = pool.current_num_threads();
+    let (large, small): (Vec<usize>, Vec<usize>) = (0..inputs.len()).partition(|&i| splits(job, &inputs[i], n));
+    let each = |i: usize, share: Share| {
+        let r = run_shared(job, &inputs[i], share);
+        (job.on_file)(&r);
+        (i, r)
+    };
+    let mut files: Vec<(usize, FileReport)> = pool.install(|| {
+        let mut files: Vec<_> = large.iter().map(|&i| each(i, Share::All(n))).collect();
+        let share = if small.len() == 1 && n >= 2 { Share::Two } else { Share::One };
+        files.par_extend(small.par_iter().map(|&i| each(i, share)));
+        files
     });
+    drop(pool);
     commit::release();
-    Ok(files)
+    files.sort_by_key(|(i, _)| *i);
+    Ok(files.into_iter().map(|(_, r)| r).collect())
 }
 
 fn failed(input: &Input, why: String) -> FileReport {
@@ -131,48 +166,77 @@ fn decode_file(
 
 type Decoded = (Result<(Vec<u64>, usize), DecodeError>, std::io::Result<Vec<String>>);
 
-/// Tries the segment-parallel path for a large file; None: decode it in one pass.
-fn parallel_attempt(job: &Job, input: &Input, sink: &LocalSink) -> Option<Decoded> {
-    let workers = rayon::current_num_threads();
-    if workers < 2 || input.size < job.split_min_bytes {
+/// Tries the segment-parallel path for a large file on `n` workers; None: decode it
+/// in one pass.
+fn parallel_attempt(job: &Job, input: &Input, sink: &LocalSink, n: usize) -> Option<Decoded> {
+    if !splits(job, input, n) {
         return None;
     }
-    match parallel::write(job, input, sink, workers)? {
+    match parallel::write(job, input, sink, n - 1)? {
         Ok(w) => Some((Ok((w.rows, w.segments)), Ok(paths(w.parts)))),
         Err(w) => Some((Err(write_failed(w)), Ok(vec![]))),
     }
 }
 
-/// Decodes a file in one pass on this thread while a second thread writes its parts.
-fn one_pass(job: &Job, input: &Input, sink: &LocalSink) -> Decoded {
+/// Decodes a file in one pass on this thread; with `beside`, a second worker of the
+/// pool encodes and writes its parts meanwhile, else this thread does in turn.
+fn one_pass(job: &Job, input: &Input, sink: &LocalSink, beside: bool) -> Decoded {
     let parts = sink.begin(input);
-    let (tx, rx) = sync_channel::<(usize, RecordBatch)>(4);
-    std::thread::scope(|s| {
-        let writer = s.spawn(move || {
-            let mut parts = parts;
-            for (t, b) in rx {
-                parts.write(t, &b)?;
-            }
-            Ok::<_, std::io::Error>(parts)
+    let (decoded, parts) = if beside {
+        let (tx, rx) = sync_channel::<(usize, RecordBatch)>(4);
+        let mut written = None;
+        let mut decoded = None;
+        rayon::scope(|s| {
+            let written = &mut written;
+            s.spawn(move |_| {
+                let mut parts = parts;
+                let mut result = Ok(());
+                for (t, b) in rx {
+                    result = parts.write(t, &b);
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                *written = Some(result.map(|()| parts));
+            });
+            decoded = Some(decode_file(job, input, move |t, b| tx.send((t, b)).map_err(|_| writer_stopped())));
         });
-        let decoded = decode_file(job, input, move |t, b| tx.send((t, b)).map_err(|_| writer_stopped()));
-        let parts = writer.join().unwrap_or_else(|_| Err(std::io::Error::other("part writer panicked")));
-        match (decoded, parts) {
-            (Ok(rows), Ok(parts)) => {
-                let committed = parts.commit(&rows).map(paths);
-                (Ok((rows, 0)), committed)
-            }
-            (Err(e), Ok(parts)) => {
-                parts.abort();
-                (Err(e), Ok(vec![]))
-            }
-            (_, Err(w)) => (Err(write_failed(w)), Ok(vec![])),
+        let written = written.unwrap_or_else(|| Err(std::io::Error::other("the part writer did not finish")));
+        (decoded.expect("decoded in the scope"), written)
+    } else {
+        let shared = Arc::new(std::sync::Mutex::new(parts));
+        let to = shared.clone();
+        let decoded = decode_file(job, input, move |t, b| {
+            let mut parts = to.lock().unwrap_or_else(|e| e.into_inner());
+            parts.write(t, &b).map_err(write_failed)
+        });
+        // A write error ends the decode with that error (`write_failed`).
+        let parts = Arc::try_unwrap(shared)
+            .map_err(|_| std::io::Error::other("the parts are still in use"))
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
+        (decoded, parts)
+    };
+    match (decoded, parts) {
+        (Ok(rows), Ok(parts)) => {
+            let committed = parts.commit(&rows).map(paths);
+            (Ok((rows, 0)), committed)
         }
-    })
+        (Err(e), Ok(parts)) => {
+            parts.abort();
+            (Err(e), Ok(vec![]))
+        }
+        (_, Err(w)) => (Err(write_failed(w)), Ok(vec![])),
+    }
 }
 
 fn write_failed(w: std::io::Error) -> DecodeError {
-    DecodeError::new(Rule::Io, format!("writing output failed: {w}"), 0)
+    DecodeError::new(Rule::Io, format!("{WRITE_FAILED}: {w}"), 0)
+}
+
+const WRITE_FAILED: &str = "writing output failed";
+
+fn is_write_failure(e: &DecodeError) -> bool {
+    e.rule == Rule::Io && e.message.starts_with(WRITE_FAILED)
 }
 
 /// Part paths as the report shows them.
@@ -182,9 +246,18 @@ fn paths(p: Vec<std::path::PathBuf>) -> Vec<String> {
 
 /// Processes one file to exactly one end state: loaded, dead-lettered or failed.
 pub fn run_file(job: &Job, input: &Input) -> FileReport {
-    let (decoded, outputs) = match &job.sink {
-        None => (decode_file(job, input, |_, _| Ok(())).map(|r| (r, 0)), Ok(vec![])),
-        Some(sink) => parallel_attempt(job, input, sink).unwrap_or_else(|| one_pass(job, input, sink)),
+    run_shared(job, input, Share::One)
+}
+
+/// [`run_file`] on the workers `share` gives it.
+fn run_shared(job: &Job, input: &Input, share: Share) -> FileReport {
+    let (decoded, outputs) = match (&job.sink, share) {
+        (None, _) => (decode_file(job, input, |_, _| Ok(())).map(|r| (r, 0)), Ok(vec![])),
+        (Some(sink), Share::All(n)) => {
+            parallel_attempt(job, input, sink, n).unwrap_or_else(|| one_pass(job, input, sink, n >= 2))
+        }
+        (Some(sink), Share::Two) => one_pass(job, input, sink, true),
+        (Some(sink), Share::One) => one_pass(job, input, sink, false),
     };
     let outputs = match outputs {
         Ok(o) => o,

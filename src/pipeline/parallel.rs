@@ -22,7 +22,7 @@ use quick_xml::events::Event;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use xml2bq_core::columns::Columns;
 use xml2bq_core::events::{Borrowed, Events, ResyncSignal, Run};
@@ -135,6 +135,10 @@ struct Stitched<'a> {
     targets: &'a Targets,
     segments: &'a Receiver<Arc<Segment>>,
     results: &'a Receiver<(usize, Result<Done, DecodeError>)>,
+    /// The segments waiting for a worker, and what a worker does with one: this thread
+    /// takes one too while the result it needs is not there yet.
+    queue: &'a Mutex<Receiver<Arc<Segment>>>,
+    work_on: &'a (dyn Fn(&Segment) -> Result<Done, DecodeError> + Sync),
     early: BTreeMap<usize, Result<Done, DecodeError>>,
     tokens: &'a SyncSender<()>,
     current: Option<Arc<Segment>>,
@@ -165,17 +169,34 @@ impl<'a> Stitched<'a> {
         }
     }
 
-    /// The worker's result for segment `seq`.
+    /// The worker's result for segment `seq`. While it is not there and every worker
+    /// is busy, this thread decodes the next waiting segment itself.
     fn result(&mut self, seq: usize) -> Result<Done, DecodeError> {
         loop {
             if let Some(r) = self.early.remove(&seq) {
                 return r;
             }
-            match self.results.recv() {
+            match self.results.try_recv() {
+                Ok((s, r)) => {
+                    self.early.insert(s, r);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => return Err(resync()),
+                Err(TryRecvError::Empty) => {}
+            }
+            // A worker waiting for a segment holds the lock: then it takes the next one.
+            let waiting = self.queue.try_lock().ok().and_then(|q| q.try_recv().ok());
+            if let Some(seg) = waiting {
+                let r = (self.work_on)(&seg);
+                self.early.insert(seg.seq, r);
+                continue;
+            }
+            match self.results.recv_timeout(std::time::Duration::from_millis(1)) {
                 Ok((s, r)) => {
                     self.early.insert(s, r);
                 }
-                Err(_) => return Err(resync()),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Err(resync()),
             }
         }
     }
@@ -294,11 +315,7 @@ struct Assembler {
     factories: Arc<Vec<ArrowRowGroupWriterFactory>>,
 }
 
-fn io(e: std::io::Error) -> DecodeError {
-    DecodeError::new(Rule::Io, format!("writing output failed: {e}"), 0)
-}
-
-/// Decodes and writes `input` on `workers` threads. `Some(Ok(written))` when every
+/// Decodes and writes `input` on this thread and `workers` workers of the pool. `Some(Ok(written))` when every
 /// guess held; `Some(Err)` when writing failed; `None` to decode the file in one pass
 /// instead (nothing of this attempt is left behind).
 pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Option<std::io::Result<Written>> {
@@ -340,15 +357,25 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
     let (res_tx, res_rx) = channel::<(usize, Result<Done, DecodeError>)>();
     // Segments alive at once (bounds memory): the splitter takes a token per segment,
     // this thread gives one back when it leaves a segment.
-    let (token_tx, token_rx) = sync_channel::<()>(workers + 2);
-    for _ in 0..workers + 2 {
+    // One per decoding thread, one the stitching is in, one waiting.
+    let (token_tx, token_rx) = sync_channel::<()>(workers + 3);
+    for _ in 0..workers + 3 {
         let _ = token_tx.try_send(());
     }
     let asm = Arc::new(Mutex::new(Assembler { parts, factories: factories.clone() }));
     let groups: Arc<Mutex<Option<RowGroups>>> = Arc::new(Mutex::new(None));
+    // What a worker (or this thread, helping) does with a segment. After a stop it still
+    // answers every segment, so that this thread never waits for one.
+    let work_on = |seg: &Segment| {
+        if stop.load(Ordering::Relaxed) {
+            Err(resync())
+        } else {
+            work(schema, seg, &targets, &input.uri, job.batch_rows, &factories)
+        }
+    };
     let outcome = std::thread::scope(|s| {
         let stop_r = &stop;
-        s.spawn(move || {
+        let reader = std::thread::Builder::new().name("xml2bq-read".into()).spawn_scoped(s, move || {
             while !stop_r.load(Ordering::Relaxed) && token_rx.recv().is_ok() {
                 match splitter.next_segment() {
                     Ok(Ok(Some(seg))) => {
@@ -368,91 +395,91 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                 }
             }
         });
-        for _ in 0..workers {
-            let (rx, tx, stop_w, factories, targets) = (&seg_rx, res_tx.clone(), &stop, &factories, &targets);
-            s.spawn(move || {
-                loop {
-                    // Hold the lock for the receive only, so that workers run side by side.
-                    let next = rx.lock().map(|r| r.recv());
-                    let Ok(Ok(seg)) = next else { break };
-                    // After a stop, keep receiving (so the splitter never blocks) and answer
-                    // every segment (so this thread never waits for one).
-                    let result = if stop_w.load(Ordering::Relaxed) {
-                        Err(resync())
-                    } else {
-                        work(schema, &seg, targets, &input.uri, job.batch_rows, factories)
-                    };
-                    if tx.send((seg.seq, result)).is_err() {
-                        break;
+        if reader.is_err() {
+            return None; // no thread to read with: the one-pass decode reads itself
+        }
+        // The workers are the run's pool's: this thread is one of them, the others take
+        // these loops (and go back to the pool when the segments end).
+        rayon::in_place_scope(|rs| {
+            for _ in 0..workers {
+                let (rx, tx, work_on) = (&seg_rx, res_tx.clone(), &work_on);
+                rs.spawn(move |_| {
+                    loop {
+                        // Hold the lock for the receive only, so that workers run side by side.
+                        let next = rx.lock().map(|r| r.recv());
+                        let Ok(Ok(seg)) = next else { break };
+                        if tx.send((seg.seq, work_on(&seg))).is_err() {
+                            break;
+                        }
                     }
-                }
-            });
-        }
-        drop(res_tx);
-        let mut stitched = Stitched {
-            schema,
-            targets: &targets,
-            segments: &main_rx,
-            results: &res_rx,
-            early: BTreeMap::new(),
-            tokens: &token_tx,
-            current: None,
-            reader: quick_xml::Reader::from_reader(Cursor::new(SegBytes(Arc::new(Segment {
-                seq: usize::MAX,
-                bytes: Arc::new(vec![]),
-                offset: 0,
-                after: None,
-                cut: None,
-                rows_before: vec![],
-                counters_before: vec![],
-            })))),
-            start: 0,
-            buf: Vec::with_capacity(4096),
-            pending: None,
-            groups: groups.clone(),
-            ended_at_cut: false,
-            broken: false,
-            finished: false,
-            seen: 0,
-        };
-        let asm_sink = asm.clone();
-        let (asm_hook, groups_hook) = (asm.clone(), groups.clone());
-        let mut out = Columns::new(schema, &input.uri, job.batch_rows)
-            .with_sink(Box::new(move |t, b| {
-                let mut a = asm_sink.lock().unwrap_or_else(|e| e.into_inner());
-                let chunks = encode_row_group(&a.factories[t], &[b]).map_err(io)?;
-                a.parts.append(t, chunks).map_err(io)
-            }))
-            .with_run_hook(Box::new(move |run| {
-                let g = groups_hook.lock().unwrap_or_else(|e| e.into_inner()).take();
-                if let Some(mut g) = g
-                    && let Some(chunks) = g.get_mut(run.table as usize).and_then(Option::take)
-                {
-                    let mut a = asm_hook.lock().unwrap_or_else(|e| e.into_inner());
-                    a.parts.append(run.table as usize, chunks).map_err(io)?;
-                }
-                Ok(())
-            }));
-        let decoded = {
-            let mut d = Decoder::new(&mut stitched, schema.namespaces);
-            document::decode(schema, &mut d, &mut out).and_then(|()| out.flush().map(drop))
-        };
-        let rows = out.rows();
-        drop(out);
-        let segments = stitched.seen;
-        let whole = stitched.finished;
-        // Stop the others, however this ended.
-        stop.store(true, Ordering::SeqCst);
-        drop(stitched);
-        drop(token_tx);
-        drop(main_rx);
-        match decoded {
-            Ok(()) if whole => Some(Ok((rows, segments))),
-            Err(e) if e.rule == Rule::Io && e.message.starts_with("writing output failed") => {
-                Some(Err(std::io::Error::other(e.message)))
+                });
             }
-            _ => None,
-        }
+            drop(res_tx);
+            let mut stitched = Stitched {
+                schema,
+                targets: &targets,
+                segments: &main_rx,
+                results: &res_rx,
+                queue: &seg_rx,
+                work_on: &work_on,
+                early: BTreeMap::new(),
+                tokens: &token_tx,
+                current: None,
+                reader: quick_xml::Reader::from_reader(Cursor::new(SegBytes(Arc::new(Segment {
+                    seq: usize::MAX,
+                    bytes: crate::source::split::Buffer::new(vec![]),
+                    offset: 0,
+                    after: None,
+                    cut: None,
+                    rows_before: vec![],
+                    counters_before: vec![],
+                })))),
+                start: 0,
+                buf: Vec::with_capacity(4096),
+                pending: None,
+                groups: groups.clone(),
+                ended_at_cut: false,
+                broken: false,
+                finished: false,
+                seen: 0,
+            };
+            let asm_sink = asm.clone();
+            let (asm_hook, groups_hook) = (asm.clone(), groups.clone());
+            let mut out = Columns::new(schema, &input.uri, job.batch_rows)
+                .with_sink(Box::new(move |t, b| {
+                    let mut a = asm_sink.lock().unwrap_or_else(|e| e.into_inner());
+                    let chunks = encode_row_group(&a.factories[t], &[b]).map_err(super::write_failed)?;
+                    a.parts.append(t, chunks).map_err(super::write_failed)
+                }))
+                .with_run_hook(Box::new(move |run| {
+                    let g = groups_hook.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(mut g) = g
+                        && let Some(chunks) = g.get_mut(run.table as usize).and_then(Option::take)
+                    {
+                        let mut a = asm_hook.lock().unwrap_or_else(|e| e.into_inner());
+                        a.parts.append(run.table as usize, chunks).map_err(super::write_failed)?;
+                    }
+                    Ok(())
+                }));
+            let decoded = {
+                let mut d = Decoder::new(&mut stitched, schema.namespaces);
+                document::decode(schema, &mut d, &mut out).and_then(|()| out.flush().map(drop))
+            };
+            let rows = out.rows();
+            drop(out);
+            let segments = stitched.seen;
+            let whole = stitched.finished;
+            // Stop the others, however this ended.
+            stop.store(true, Ordering::SeqCst);
+            drop(stitched);
+            drop(token_tx);
+            drop(main_rx);
+            match decoded {
+                Ok(()) if whole => Some(Ok((rows, segments))),
+                Err(e) if super::is_write_failure(&e) => Some(Err(std::io::Error::other(e.message))),
+                _ => None,
+            }
+        })
     });
     let asm = Arc::try_unwrap(asm).ok()?.into_inner().unwrap_or_else(|e| e.into_inner());
     match outcome? {

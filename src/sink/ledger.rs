@@ -4,8 +4,10 @@
 //! An input's entry is renamed into place in the same commit as its parts ([`commit`]):
 //! after a crash at any point, either both are there or neither is, so the ledger never
 //! claims rows that are missing and a re-run never writes rows twice. `load` skips the
-//! inputs whose listed version the ledger holds (`--reload` loads them again, replacing
-//! their parts); `xml2bq ledger forget` removes entries so that those inputs load again.
+//! inputs whose listed version the ledger holds; `--reload` loads them again, adding a
+//! set of parts beside the earlier ones, so the rows are there once more, as in BigQuery.
+//! A new version of an input replaces every part its entry lists. `xml2bq ledger forget`
+//! removes entries so that those inputs load again (replacing their first set of parts).
 //!
 //! [`commit`]: super::commit
 
@@ -29,6 +31,10 @@ pub struct Entry {
     pub rows: BTreeMap<String, u64>,
     /// The parts written, relative to the destination.
     pub parts: Vec<String>,
+    /// How many times the input was loaded into the folder (1, plus one per `--reload`);
+    /// `rows` and `parts` count them all.
+    #[serde(default = "one")]
+    pub loads: u32,
     /// When the commit was made (RFC 3339, UTC).
     pub loaded_at: String,
     pub tool: String,
@@ -42,15 +48,42 @@ impl Entry {
             version: version.to_string(),
             rows,
             parts: parts.iter().map(|p| p.strip_prefix(dest).unwrap_or(p).to_string_lossy().into_owned()).collect(),
+            loads: 1,
             loaded_at: now_rfc3339(),
             tool: format!("xml2bq {}", env!("CARGO_PKG_VERSION")),
         }
+    }
+
+    /// Adds the loads of the earlier entry of the same input (this one is a `--reload`).
+    pub fn add_earlier(&mut self, earlier: Entry) {
+        for (table, n) in earlier.rows {
+            *self.rows.entry(table).or_default() += n;
+        }
+        let mut parts = earlier.parts;
+        parts.append(&mut self.parts);
+        self.parts = parts;
+        self.loads += earlier.loads;
+    }
+
+    /// The paths of the parts, under `dest`; a listed path that is not a plain relative
+    /// one (a hand-edited entry) is left out, so that nothing outside `dest` is touched.
+    pub fn part_paths(&self, dest: &Path) -> Vec<PathBuf> {
+        self.parts
+            .iter()
+            .map(Path::new)
+            .filter(|p| p.components().all(|c| matches!(c, std::path::Component::Normal(_))))
+            .map(|p| dest.join(p))
+            .collect()
     }
 
     /// True when this entry records `input` as it is now.
     pub fn covers(&self, input: &Input) -> bool {
         self.uri == input.uri && self.version == input.version
     }
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The path of the entry of the input whose parts are named `stem`.

@@ -2,7 +2,8 @@
 //! table into `DEST/<table>/`, first under a temporary dot-file name; the parts are
 //! renamed into place only when the whole file decoded, all of them or none
 //! ([`commit`]), together with the input's [`ledger`] entry; a re-run of the same
-//! input replaces its parts instead of adding to them.
+//! input replaces its parts instead of adding to them, and `--reload` adds another set
+//! (`<stem>-r<n>`) beside them.
 
 pub mod bigquery;
 pub mod commit;
@@ -53,6 +54,9 @@ pub struct LocalSink {
     /// Record each committed input in the destination's [`ledger`] (off for the
     /// scratch folder of a BigQuery load, whose ledger is in BigQuery).
     pub ledger: bool,
+    /// `--reload`: an input the ledger holds gets another set of parts beside its earlier
+    /// ones (its rows once more, as a BigQuery append), instead of replacing them.
+    pub reload: bool,
 }
 
 enum Part {
@@ -102,20 +106,52 @@ impl LocalSink {
         Ok(ledger::get(&self.dest, &part_stem(input))?.filter(|e| e.covers(input)))
     }
 
-    /// Applies a commit of `input`'s parts (`ops`, one per table), with its ledger entry
-    /// when the ledger is on; returns the final paths of the parts written.
+    /// Applies a commit of `input`'s parts (`ops`, one per table, named `stem`), with its
+    /// ledger entry when the ledger is on; returns the final paths of the parts written.
+    ///
+    /// Parts under the input's own stem replace its earlier ones: the parts the previous
+    /// entry lists (those of `--reload`s) are removed in the same commit. Parts under a
+    /// reload stem ([`LocalSink::stem_for`]) are added to them, and the entry counts both.
     fn apply(&self, input: &Input, stem: &str, mut ops: Vec<commit::Op>, rows: &[u64]) -> io::Result<Vec<PathBuf>> {
         let parts: Vec<PathBuf> = ops.iter().filter(|o| o.tmp.is_some()).map(|o| o.fin.clone()).collect();
         if self.ledger {
+            let key = part_stem(input);
+            let previous = match ledger::get(&self.dest, &key) {
+                Ok(p) => p,
+                Err(e) => return Err(discard(&ops, e)),
+            };
             let rows = self.schema.tables.iter().zip(rows).map(|(t, n)| (t.name.to_string(), *n)).collect();
-            let entry = ledger::Entry::new(&input.uri, &input.version, rows, &parts, &self.dest);
-            match ledger::stage(&self.dest, stem, &entry) {
+            let mut entry = ledger::Entry::new(&input.uri, &input.version, rows, &parts, &self.dest);
+            match previous {
+                Some(prev) if stem != key => entry.add_earlier(prev),
+                Some(prev) => {
+                    for fin in prev.part_paths(&self.dest) {
+                        if !ops.iter().any(|o| o.fin == fin) {
+                            ops.push(commit::Op { tmp: None, fin });
+                        }
+                    }
+                }
+                None => {}
+            }
+            match ledger::stage(&self.dest, &key, &entry) {
                 Ok(op) => ops.push(op),
                 Err(e) => return Err(discard(&ops, e)),
             }
         }
         commit::apply(&self.dest, &ops)?;
         Ok(parts)
+    }
+
+    /// The stem of the parts `input` writes now: [`part_stem`], or with `--reload` (and
+    /// the ledger on) a new stem beside it, `<part stem>-r<hex nanoseconds>`, so that the
+    /// rows are added once more.
+    fn stem_for(&self, input: &Input) -> String {
+        let stem = part_stem(input);
+        if !(self.reload && self.ledger) {
+            return stem;
+        }
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        format!("{stem}-r{nanos:x}")
     }
 
     /// Finishes what stopped runs left in the destination (see [`commit::recover`]);
@@ -128,7 +164,7 @@ impl LocalSink {
     pub fn begin(&self, input: &Input) -> FileParts {
         FileParts {
             sink: self.clone(),
-            stem: part_stem(input),
+            stem: self.stem_for(input),
             input: input.clone(),
             parts: self.schema.tables.iter().map(|_| None).collect(),
         }
@@ -253,7 +289,7 @@ impl LocalSink {
     /// Opens one Parquet part per table for `input` and returns, beside it, the
     /// factories that encode row groups for those parts on any thread.
     pub fn begin_row_groups(&self, input: &Input) -> io::Result<(RowGroupParts, Vec<ArrowRowGroupWriterFactory>)> {
-        let stem = part_stem(input);
+        let stem = self.stem_for(input);
         // Built as it goes, so that an error drops (removes) the parts already created.
         let mut parts = RowGroupParts {
             sink: self.clone(),

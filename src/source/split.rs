@@ -29,12 +29,62 @@ pub struct Cut {
 /// before it (guesses).
 pub struct Segment {
     pub seq: usize,
-    pub bytes: Arc<Vec<u8>>,
+    pub bytes: Buffer,
     pub offset: u64,
     pub after: Option<Cut>,
     pub cut: Option<Cut>,
     pub rows_before: Vec<u64>,
     pub counters_before: Vec<u64>,
+}
+
+/// A segment's bytes. When the segment is dropped (its worker and the stitching are
+/// done with it), the allocation goes back to the splitter's pool for a later segment:
+/// the pages stay mapped, so a large file does not page-fault fresh memory for each
+/// segment.
+pub struct Buffer {
+    bytes: Vec<u8>,
+    pool: Option<Arc<Pool>>,
+}
+
+/// Spare segment allocations, at most [`POOL_CAP`].
+#[derive(Default)]
+struct Pool(std::sync::Mutex<Vec<Vec<u8>>>);
+
+/// The spare allocations a pool keeps: more than the segments alive at once on a
+/// 16-core run; the rest are freed.
+const POOL_CAP: usize = 20;
+
+impl Pool {
+    fn take(&self) -> Option<Vec<u8>> {
+        self.0.lock().ok()?.pop()
+    }
+}
+
+impl Buffer {
+    /// Bytes of no pool (freed when dropped).
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Buffer { bytes, pool: None }
+    }
+}
+
+impl std::ops::Deref for Buffer {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool
+            && let Ok(mut spare) = pool.0.lock()
+            && spare.len() < POOL_CAP
+        {
+            let mut bytes = std::mem::take(&mut self.bytes);
+            bytes.clear();
+            spare.push(bytes);
+        }
+    }
 }
 
 /// What to look for in a document: derived from the schema and the root's bindings.
@@ -157,6 +207,7 @@ pub struct Splitter<R> {
     rows_before: Vec<u64>,
     counters_before: Vec<u64>,
     buf: Vec<u8>,
+    pool: Arc<Pool>,
     offset: u64,
     seq: usize,
     after: Option<Cut>,
@@ -181,6 +232,7 @@ impl<R: Read> Splitter<R> {
             rows_before: vec![0; targets.row_starts.len()],
             counters_before: vec![0; targets.counter_starts.len()],
             buf: head,
+            pool: Arc::default(),
             offset: 0,
             seq: 0,
             after: None,
@@ -202,7 +254,8 @@ impl<R: Read> Splitter<R> {
         let offset = self.offset;
         self.offset += bytes.len() as u64;
         let after = std::mem::replace(&mut self.after, cut.clone());
-        Segment { seq, bytes: Arc::new(bytes), offset, after, cut, rows_before, counters_before }
+        let bytes = Buffer { bytes, pool: Some(self.pool.clone()) };
+        Segment { seq, bytes, offset, after, cut, rows_before, counters_before }
     }
 
     /// The end of the last row end tag in `buf[..limit]`, and its cut. Rows are small:
@@ -228,16 +281,35 @@ impl<R: Read> Splitter<R> {
 
     /// Reads until `buf` holds `want` bytes or the input ends; true at the end.
     fn fill(&mut self, want: usize) -> io::Result<bool> {
-        let mut chunk = vec![0u8; (want - self.buf.len().min(want)).clamp(1, 1 << 20)];
-        while self.buf.len() < want {
-            let room = (want - self.buf.len()).min(chunk.len());
-            let n = self.input.read(&mut chunk[..room])?;
-            if n == 0 {
-                return Ok(true);
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
+        // Read straight into the buffer (zeroed first: cheap on a reused allocation).
+        let mut filled = self.buf.len();
+        if filled >= want {
+            return Ok(false);
         }
-        Ok(false)
+        self.buf.resize(want, 0);
+        let eof = loop {
+            if filled == want {
+                break false;
+            }
+            match self.input.read(&mut self.buf[filled..]) {
+                Ok(0) => break true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(filled);
+                    return Err(e);
+                }
+            }
+        };
+        self.buf.truncate(filled);
+        Ok(eof)
+    }
+
+    /// An allocation for the next segment's bytes, holding `tail`.
+    fn next_buffer(&self, tail: &[u8]) -> Vec<u8> {
+        let mut next = self.pool.take().unwrap_or_else(|| Vec::with_capacity(self.target + (64 << 10)));
+        next.extend_from_slice(tail);
+        next
     }
 
     /// The next segment, None after the last.
@@ -255,8 +327,9 @@ impl<R: Read> Splitter<R> {
             }
             match self.last_row_end(want.min(self.buf.len())) {
                 Some((end, cut)) => {
-                    let rest = self.buf.split_off(end);
-                    let bytes = std::mem::replace(&mut self.buf, rest);
+                    let rest = self.next_buffer(&self.buf[end..]);
+                    let mut bytes = std::mem::replace(&mut self.buf, rest);
+                    bytes.truncate(end);
                     return Ok(Ok(Some(self.segment(bytes, Some(cut)))));
                 }
                 None if want >= self.max => return Ok(Err(NoCut)),

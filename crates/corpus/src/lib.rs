@@ -86,6 +86,7 @@ pub fn load(schema: &'static Schema, doc: &Path, parallel: Option<usize>) -> Out
             format: Format::Parquet,
             row_group_rows: 1000,
             ledger: true,
+            reload: false,
         }),
         dead_letter: Some(DeadLetter { dir: Location::Local(dest.path().join("_dead_letter")), keep_source: true }),
         archive: None,
