@@ -317,7 +317,9 @@ fn claim(
 
 /// 1-based line and column (in characters) of byte `offset` of `input`.
 pub fn locate(input: &Input, offset: u64) -> io::Result<(u64, u64)> {
-    let mut r = input.open()?.take(offset);
+    // The offset counts in the XML document: that of a compressed file is decompressed.
+    let (document, _check) = input.document(input.open()?)?;
+    let mut r = document.take(offset);
     let mut buf = vec![0u8; 1 << 20];
     let (mut line, mut col) = (1u64, 1u64);
     loop {

@@ -8,7 +8,8 @@
 //! stream. Then the other files go N at a time, each decoded and encoded on its own
 //! worker (a file alone in its phase has its Parquet encoded on a second worker).
 //! So at most N threads decode or encode, and memory is a function of N and the
-//! segment size, not of the inputs.
+//! segment size, not of the inputs. Besides them, each compressed file being read has
+//! its decompressor's thread (`xml2bq-decompress`, so at most N).
 
 mod parallel;
 
@@ -16,7 +17,7 @@ use crate::archive::Archive;
 use crate::deadletter::{self, DeadLetter};
 use crate::report::{FileReport, Status};
 use crate::sink::{LocalSink, commit};
-use crate::source::{Counting, Input, Location};
+use crate::source::{Check, Counting, Input, Location};
 use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -104,10 +105,13 @@ enum Share {
     One,
 }
 
-/// True when `input` is cut into segments on `n` workers.
+/// True when `input` is cut into segments on `n` workers. A compressed file is read
+/// once, front to back: its segments cannot be found without inflating everything
+/// before them.
 fn splits(job: &Job, input: &Input, n: usize) -> bool {
     n >= 2
         && input.size >= job.split_min_bytes
+        && input.compression().is_none()
         && job.sink.as_ref().is_some_and(|s| s.format == crate::sink::Format::Parquet)
 }
 
@@ -150,11 +154,52 @@ fn decode_file(
     input: &Input,
     sink: impl FnMut(usize, RecordBatch) -> Result<(), DecodeError> + Send + 'static,
 ) -> Result<Vec<u64>, DecodeError> {
-    let stream = input.open().map_err(|e| DecodeError::new(Rule::Io, format!("cannot open: {e}"), 0))?;
+    let stored = input.open().map_err(|e| DecodeError::new(Rule::Io, format!("cannot open: {e}"), 0))?;
     let on_bytes = job.on_bytes.clone();
-    let counted = Counting { inner: stream, on_read: Box::new(move |n| on_bytes(n)) };
+    // Progress counts the stored bytes (of a compressed file: the compressed ones).
+    let counted = Counting { inner: stored, on_read: Box::new(move |n| on_bytes(n)) };
+    let (document, check) = input
+        .document(Box::new(counted))
+        .map_err(|e| DecodeError::new(Rule::Io, format!("cannot start decompressing: {e}"), 0))?;
+    let decoded = decode_document(job, input, document, sink);
+    match check {
+        Some(check) => checked(decoded, &check),
+        None => decoded,
+    }
+}
+
+/// A compressed input's verdict, once its document is decoded: compressed data cut short
+/// or corrupt is the reason the file is invalid, whatever the XML decoder made of the
+/// bytes it inflated to first (corruption can inflate into garbage before the checksum
+/// at the end of the member shows it), and a document that decoded is loaded only if
+/// its compressed data was sound to the end.
+fn checked(decoded: Result<Vec<u64>, DecodeError>, check: &Check) -> Result<Vec<u64>, DecodeError> {
+    if decoded.as_ref().is_err_and(|e| !e.is_invalid_input()) {
+        return decoded; // not the file's fault: reported as it is
+    }
+    match check.finish() {
+        Ok(()) => decoded,
+        Err(e) => {
+            let e = DecodeError::from_io(&e, 0);
+            match decoded {
+                // The rest of the stored bytes could not be read to check them: the XML
+                // error stands, it is in bytes that were read.
+                Err(xml) if !e.is_invalid_input() => Err(xml),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+/// Decodes the XML document `stream` of `input`.
+fn decode_document(
+    job: &Job,
+    input: &Input,
+    stream: Box<dyn std::io::Read + Send>,
+    sink: impl FnMut(usize, RecordBatch) -> Result<(), DecodeError> + Send + 'static,
+) -> Result<Vec<u64>, DecodeError> {
     // Another encoding than UTF-8 is decoded to UTF-8 as it streams by.
-    let (text, _) = xml2bq_core::encoding::utf8_text(counted).map_err(|e| DecodeError::from_io(&e, 0))?;
+    let (text, _) = xml2bq_core::encoding::utf8_text(stream).map_err(|e| DecodeError::from_io(&e, 0))?;
     let mut events = Buffered::new(Utf8Reader::new(text).with_max_value_bytes(job.max_value_bytes));
     let mut d = Decoder::new(&mut events, job.schema.namespaces);
     d.set_max_value_bytes(job.max_value_bytes);

@@ -171,9 +171,10 @@ impl LocalSink {
     }
 }
 
-/// `<file stem>-<16 hex of the URI hash>`: readable, and unique per input URI.
+/// `<file stem>-<16 hex of the URI hash>`: readable, and unique per input URI. The stem
+/// of a compressed file is its document's (`a.xml.gz` → `a`).
 fn part_stem(input: &Input) -> String {
-    let name = input.name();
+    let name = input.document_name();
     let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
     format!("{stem}-{:016x}", stable_hash(&input.uri))
 }

@@ -94,20 +94,22 @@ fn kind(t: &FileType) -> &'static str {
     }
 }
 
+/// `*.xml`, or compressed: `*.xml.gz`, `*.xml.zst`, `*.xml.zstd`.
 fn is_xml(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+    p.file_name().is_some_and(|n| super::compress::is_input_name(&n.to_string_lossy()))
 }
 
 /// How a folder is searched.
 enum Search<'a> {
-    /// Every `*.xml` at any depth.
+    /// Every `*.xml` (`*.xml.gz`, `*.xml.zst`, `*.xml.zstd`) at any depth.
     Folder,
     /// The entries that match a glob, down to `depth` levels (None: any, for `**`).
     Glob { pattern: &'a glob::Pattern, depth: Option<usize> },
 }
 
 impl Found {
-    /// Adds an entry the command line names: a folder to search for `*.xml`, or a file
+    /// Adds an entry the command line names: a folder to search for `*.xml` (and
+    /// compressed `*.xml.gz`, `*.xml.zst`), or a file
     /// (whatever its name), or a refusal. `meta` is the entry followed through symlinks
     /// (`Err` when it leads nowhere).
     pub fn entry(&mut self, path: &Path, meta: io::Result<Metadata>) {

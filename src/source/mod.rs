@@ -2,12 +2,14 @@
 //! sorted list of XML files, and open each as a stream (never read whole). Local and
 //! Cloud Storage inputs look the same to the rest of the pipeline. Local entries that
 //! cannot be inputs (FIFOs, devices, dangling symlinks, unreadable folders) are refused
-//! by name ([`local`]).
+//! by name ([`local`]). Compressed inputs are decompressed as they stream ([`compress`]).
 
+pub mod compress;
 mod local;
 pub mod shard;
 pub mod split;
 
+pub use compress::{Check, Compression};
 pub use local::{Refusal, file_uri};
 
 use std::collections::BTreeSet;
@@ -83,9 +85,24 @@ impl Input {
         Input { uri: obj.uri(), size: obj.size, version: obj.generation.to_string(), loc: Loc::Gcs(obj, client) }
     }
 
-    /// The file name, e.g. `a.xml`.
+    /// The file name, e.g. `a.xml` or `a.xml.gz`.
     pub fn name(&self) -> String {
         self.uri.rsplit('/').next().unwrap_or_default().to_string()
+    }
+
+    /// The name of the XML document it holds: the file name without its compression
+    /// suffix (`a.xml.gz` → `a.xml`).
+    pub fn document_name(&self) -> String {
+        compress::strip_suffix(&self.name()).to_string()
+    }
+
+    /// How the stored bytes are compressed: by the name (`.gz`, `.zst`, `.zstd`), or, for
+    /// a Cloud Storage object, by its `Content-Encoding: gzip`; None for plain XML.
+    pub fn compression(&self) -> Option<Compression> {
+        Compression::from_name(&self.name()).or(match &self.loc {
+            Loc::Gcs(o, _) if o.gzip_encoded() => Some(Compression::Gzip),
+            _ => None,
+        })
     }
 
     /// The URI with the version that was read: `gs://b/o.xml#generation`, or
@@ -94,11 +111,25 @@ impl Input {
         format!("{}#{}", self.uri, self.version)
     }
 
-    /// Opens the input as a byte stream.
+    /// Opens the stored bytes as a stream: compressed as stored, for copies and
+    /// checksums. The XML document is [`Input::document`] of it.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         match &self.loc {
             Loc::Local(p) => Ok(Box::new(File::open(p)?)),
             Loc::Gcs(o, client) => Ok(Box::new(ObjectReader::new(client.0.clone(), o.clone()))),
+        }
+    }
+
+    /// The XML document in `stored` (this input's stored bytes, from [`Input::open`]):
+    /// for a compressed input, decompressed on a thread of its own, with the [`Check`] to
+    /// finish once it is decoded; otherwise `stored` itself.
+    pub fn document(&self, stored: Box<dyn Read + Send>) -> io::Result<(Box<dyn Read + Send>, Option<Check>)> {
+        match self.compression() {
+            None => Ok((stored, None)),
+            Some(how) => {
+                let (reader, check) = compress::decompress(stored, how, &self.uri)?;
+                Ok((Box::new(reader), Some(check)))
+            }
         }
     }
 }
@@ -121,11 +152,12 @@ fn has_glob(s: &str) -> bool {
 }
 
 /// Lists the objects a `gs://` argument names: an object, a folder (`gs://b/in/`,
-/// all `*.xml` below it) or a glob (`gs://b/in/*.xml`, `gs://b/in/**/*.xml`).
+/// all `*.xml`, `*.xml.gz`, `*.xml.zst` below it) or a glob (`gs://b/in/*.xml`,
+/// `gs://b/in/**/*.xml`).
 fn expand_gcs(arg: &str, cloud: &Cloud) -> Result<Vec<Object>, ExpandError> {
     let remote = |e: xml2bq_gcp::CloudError| ExpandError::Remote(arg.to_string(), e.to_string());
     let gs = GsPath::parse(arg).ok_or_else(|| ExpandError::Remote(arg.into(), "expected gs://BUCKET/PATH".into()))?;
-    let xml = |o: &Object| o.name.to_ascii_lowercase().ends_with(".xml");
+    let xml = |o: &Object| compress::is_input_name(&o.name);
     let found: Vec<Object> = if has_glob(&gs.path) {
         let prefix = &gs.path[..gs.path.find(['*', '?', '[']).expect("has a glob")];
         let pattern = glob::Pattern::new(&gs.path).map_err(|e| ExpandError::Glob(arg.into(), e.to_string()))?;

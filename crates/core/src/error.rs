@@ -16,6 +16,9 @@ pub enum Rule {
     ValueTooLarge,
     DoctypeForbidden,
     Truncated,
+    /// A compressed input (`*.xml.gz`, `*.xml.zst`, a `Content-Encoding: gzip` object) whose
+    /// compressed data is cut short or corrupt: see [`InvalidCompression`].
+    InvalidCompression,
     WrongRoot,
     WrongNamespace,
     /// A rule of the mapping: none of the elements of a `require_one_of` group is present.
@@ -59,6 +62,7 @@ impl Rule {
             ValueTooLarge => "value-too-large",
             DoctypeForbidden => "doctype-forbidden",
             Truncated => "truncated",
+            Rule::InvalidCompression => "invalid-compression",
             WrongRoot => "wrong-root",
             NoTables => "no-tables",
             UnknownElement => "unknown-element",
@@ -87,6 +91,48 @@ impl Rule {
         }
     }
 }
+
+/// Compressed data that is cut short or corrupt: the file's fault, whichever layer of
+/// the decoder meets it. Carried inside an `io::Error` of kind `InvalidData`, from the
+/// decompressor up through the XML reader, and mapped to [`Rule::InvalidCompression`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidCompression {
+    /// The input, as a URI.
+    pub uri: String,
+    /// `gzip` or `zstd`.
+    pub format: &'static str,
+    /// The compressed data ended inside a stream (a member or frame without its end).
+    pub truncated: bool,
+    /// Compressed bytes the decompressor had taken in when it failed (the stored file's
+    /// offset: for a file cut short, its size).
+    pub compressed_offset: u64,
+    /// Decompressed bytes (the XML document) delivered before the failure: the offset
+    /// the report's `offset`, `line` and `column` count in.
+    pub offset: u64,
+    /// What the decompressor said.
+    pub detail: String,
+}
+
+impl fmt::Display for InvalidCompression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let InvalidCompression { uri, format, compressed_offset, offset, detail, .. } = self;
+        if self.truncated {
+            write!(
+                f,
+                "{uri}: the {format} data is cut short: it ends at compressed byte {compressed_offset} inside a \
+                 {format} stream, after {offset} bytes of decompressed XML ({detail}); was the file copied whole?"
+            )
+        } else {
+            write!(
+                f,
+                "{uri}: the {format} data is corrupt at or before compressed byte {compressed_offset} (after {offset} \
+                 bytes of decompressed XML): {detail}"
+            )
+        }
+    }
+}
+
+impl std::error::Error for InvalidCompression {}
 
 /// Why a document was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -120,6 +166,9 @@ impl DecodeError {
         }
         if let Some(big) = e.get_ref().and_then(|r| r.downcast_ref::<crate::utf8::ValueTooLarge>()) {
             return DecodeError::new(Rule::ValueTooLarge, big.to_string(), big.offset);
+        }
+        if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<InvalidCompression>()) {
+            return DecodeError::new(Rule::InvalidCompression, bad.to_string(), bad.offset);
         }
         if let Some(bad) = e.get_ref().and_then(|r| r.downcast_ref::<crate::utf8::ForbiddenChar>()) {
             return DecodeError::new(Rule::NotWellFormed, bad.to_string(), bad.offset);

@@ -20,7 +20,7 @@ pub mod typed;
 pub mod utf8;
 pub mod value;
 
-pub use error::{DecodeError, Invalid, Rule};
+pub use error::{DecodeError, Invalid, InvalidCompression, Rule};
 pub use schema::Schema;
 
 /// What generated code uses, in one import.

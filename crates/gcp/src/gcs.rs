@@ -48,11 +48,20 @@ pub struct Object {
     pub generation: i64,
     /// CRC32C of the content, when the server reports it.
     pub crc32c: Option<u32>,
+    /// The object's `Content-Encoding` metadata (`gzip` for a `gsutil cp -Z` upload).
+    pub content_encoding: Option<String>,
 }
 
 impl Object {
     pub fn uri(&self) -> String {
         format!("gs://{}/{}", self.bucket, self.name)
+    }
+
+    /// Stored gzip-compressed (`Content-Encoding: gzip`). Cloud Storage serves such an
+    /// object decompressed unless the request accepts gzip; [`ObjectReader`] always asks
+    /// for the stored bytes, so that sizes, checksums and resumed ranges hold.
+    pub fn gzip_encoded(&self) -> bool {
+        self.content_encoding.as_deref().is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"))
     }
 }
 
@@ -66,6 +75,8 @@ struct RawObject {
     generation: Option<String>,
     #[serde(default)]
     crc32c: Option<String>,
+    #[serde(default, rename = "contentEncoding")]
+    content_encoding: Option<String>,
 }
 
 impl RawObject {
@@ -80,6 +91,7 @@ impl RawObject {
             size: self.size.and_then(|s| s.parse().ok()).unwrap_or(0),
             generation: self.generation.and_then(|s| s.parse().ok()).unwrap_or(0),
             crc32c,
+            content_encoding: self.content_encoding.filter(|e| !e.is_empty()),
         }
     }
 }
@@ -139,18 +151,32 @@ impl Cloud {
         }
     }
 
-    /// Opens a byte stream of `obj` (this generation) from byte `offset`.
+    /// Opens a byte stream of `obj` (this generation) from byte `offset`: the stored
+    /// bytes, also for a `Content-Encoding: gzip` object (see [`Object::gzip_encoded`]).
     async fn gcs_stream(&self, obj: &Object, offset: u64) -> Result<BoxStream<'static, reqwest::Result<Bytes>>> {
         let generation = obj.generation.to_string();
         let url =
             with_query(&self.object_url(&obj.bucket, &obj.name), &[("alt", "media"), ("generation", &generation)])?;
+        let gzip = obj.gzip_encoded();
         let resp = retry::idempotent(|| async {
             self.send(&self.storage, Method::GET, &url, |r| {
+                // Without it, Cloud Storage (and fake-gcs-server) decompress the object and
+                // ignore the range ("decompressive transcoding").
+                let r = if gzip { r.header("Accept-Encoding", "gzip") } else { r };
                 if offset > 0 { r.header("Range", format!("bytes={offset}-")) } else { r }
             })
             .await
         })
         .await?;
+        let served = resp.headers().get("content-encoding").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if gzip && obj.size > 0 && !served.trim().eq_ignore_ascii_case("gzip") {
+            return Err(CloudError::Other(format!(
+                "{}: stored with Content-Encoding: gzip, but the server sent it decompressed although the \
+                 request accepted gzip (Content-Encoding {served:?}); refusing bytes whose size and checksum \
+                 cannot be checked",
+                obj.uri()
+            )));
+        }
         Ok(resp.bytes_stream().boxed())
     }
 
