@@ -276,7 +276,7 @@ fi
 
 if want f; then
   warm "$a_file"
-  measure scan f "quick-xml event scan, $threads threads" "$a_bytes" "scan only, file read before" -- \
+  measure scan f "quick-xml event scan, $threads threads" "$a_bytes" "rows: events; scan only, file read before" -- \
     "$ex/scan_ceiling" "$a_file" --threads "$threads"
   f_mbps=$m_mbps
 fi
