@@ -1,0 +1,176 @@
+//! Generates a large, deterministic GPX 1.1 track for benchmarks (bench/run.sh, case b).
+//!
+//! `cargo run --release --example gen_gpx -- --mb 500 --seed 1 --out bench-data/gpx-500mb.gpx`
+//!
+//! A document like a device's export, valid against the published GPX 1.1 schema
+//! (namespace `http://www.topografix.com/GPX/1/1`): metadata, then tracks (`trk`) of
+//! segments (`trkseg`) of points (`trkpt`, the row element of the GPX mapping) with
+//! `lat`/`lon` attributes (7 to 14 fraction digits), `ele`, `time` in UTC with `Z`
+//! (a third with milliseconds), now and then `sat` and `hdop`, and most with a Garmin
+//! TrackPointExtension (heart rate, cadence) under `extensions` (xs:any, lax, another
+//! namespace). A new segment every few thousand points, a new track every few segments.
+//! Same seed and size, same bytes.
+
+use std::io::{BufWriter, Write};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A step in [-1, 1).
+    fn step(&mut self) -> f64 {
+        (self.below(2_000_001) as f64 - 1_000_000.0) / 1_000_000.0
+    }
+}
+
+const ACTIVITIES: &[&str] = &["running", "cycling", "hiking", "driving"];
+const NAMES: &[&str] =
+    &["Morning run", "Commute &amp; back", "Tour de l'Île", "Runde um den Müggelsee", "東京マラソン"];
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `2012-12-02T15:00:33Z` (or with `.250Z`) for a Unix time in milliseconds.
+fn timestamp(ms: i64, with_millis: bool) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, mo, d) = civil(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    let (h, mi, s) = (t / 3600, t / 60 % 60, t % 60);
+    if with_millis {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z", ms.rem_euclid(1000))
+    } else {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
+    let mb: u64 = get("--mb").and_then(|v| v.parse().ok()).unwrap_or(100);
+    let seed: u64 = get("--seed").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let out = get("--out").unwrap_or_else(|| format!("bench-data/gpx-{mb}mb.gpx"));
+    if let Some(dir) = std::path::Path::new(&out).parent() {
+        std::fs::create_dir_all(dir).expect("create output folder");
+    }
+    let target = mb * 1_000_000;
+    let mut w = CountingWriter {
+        inner: BufWriter::with_capacity(1 << 20, std::fs::File::create(&out).expect("create output")),
+        n: 0,
+    };
+    let mut rng = Rng(seed);
+    let start_ms: i64 = 1_354_460_433_000; // 2012-12-02T15:00:33Z
+    writeln!(
+        w,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <gpx version=\"1.1\" creator=\"xml2bq gen_gpx\"\n  \
+         xmlns=\"http://www.topografix.com/GPX/1/1\"\n  \
+         xmlns:gpxtpx=\"http://www.garmin.com/xmlschemas/TrackPointExtension/v1\"\n  \
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"\n  \
+         xsi:schemaLocation=\"http://www.topografix.com/GPX/1/1 http://www.topografix.com/GPX/1/1/gpx.xsd\">\n  \
+         <metadata>\n    <name>xml2bq benchmark track</name>\n    <time>{}</time>\n  </metadata>",
+        timestamp(start_ms, false)
+    )
+    .unwrap();
+    let closing = "  </trk>\n</gpx>\n";
+    let (mut points, mut segs, mut trks) = (0u64, 0u64, 0u64);
+    let mut ms = start_ms;
+    'tracks: loop {
+        trks += 1;
+        let activity = ACTIVITIES[rng.below(ACTIVITIES.len() as u64) as usize];
+        writeln!(
+            w,
+            "  <trk>\n    <name>{} {trks}</name>\n    <type>{activity}</type>",
+            NAMES[rng.below(NAMES.len() as u64) as usize]
+        )
+        .unwrap();
+        // Each track starts somewhere new, within the schema's ranges (lon < 180).
+        let mut lat = rng.step() * 70.0;
+        let mut lon = rng.step() * 170.0;
+        let mut ele = 10.0 + rng.below(2000) as f64;
+        let digits = [7usize, 8, 14][rng.below(3) as usize];
+        let millis = rng.below(3) == 0;
+        for _ in 0..(2 + rng.below(6)) {
+            segs += 1;
+            writeln!(w, "    <trkseg>").unwrap();
+            for _ in 0..(1000 + rng.below(4000)) {
+                lat = (lat + rng.step() * 0.0002).clamp(-89.9, 89.9);
+                lon = (lon + rng.step() * 0.0002).clamp(-179.9, 179.9);
+                ele = (ele + rng.step() * 2.0).max(-400.0);
+                ms += 1000 + rng.below(4) as i64 * 1000 + if millis { rng.below(1000) as i64 } else { 0 };
+                writeln!(w, "      <trkpt lat=\"{lat:.digits$}\" lon=\"{lon:.digits$}\">").unwrap();
+                writeln!(w, "        <ele>{ele:.1}</ele>\n        <time>{}</time>", timestamp(ms, millis)).unwrap();
+                if rng.below(4) == 0 {
+                    writeln!(
+                        w,
+                        "        <sat>{}</sat>\n        <hdop>{}.{}</hdop>",
+                        4 + rng.below(9),
+                        rng.below(4),
+                        rng.below(10)
+                    )
+                    .unwrap();
+                }
+                if rng.below(10) != 0 {
+                    writeln!(
+                        w,
+                        "        <extensions>\n          <gpxtpx:TrackPointExtension>\n            \
+                         <gpxtpx:hr>{}</gpxtpx:hr>\n            <gpxtpx:cad>{}</gpxtpx:cad>\n          \
+                         </gpxtpx:TrackPointExtension>\n        </extensions>",
+                        90 + rng.below(100),
+                        60 + rng.below(40)
+                    )
+                    .unwrap();
+                }
+                writeln!(w, "      </trkpt>").unwrap();
+                points += 1;
+                if w.n + 32 >= target {
+                    writeln!(w, "    </trkseg>").unwrap();
+                    break 'tracks;
+                }
+            }
+            writeln!(w, "    </trkseg>").unwrap();
+        }
+        if w.n + closing.len() as u64 >= target {
+            break;
+        }
+        writeln!(w, "  </trk>").unwrap();
+    }
+    w.write_all(closing.as_bytes()).unwrap();
+    w.inner.flush().unwrap();
+    eprintln!("wrote {out}: {} bytes, {trks} trk, {segs} trkseg, {points} trkpt", w.n);
+}
+
+struct CountingWriter<W> {
+    inner: W,
+    n: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(b)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
