@@ -12,9 +12,10 @@
 # Cases (all runs of one case back to back; BENCH_CASES="a e f" picks some):
 #   a  one customer-orders file of 1000 MB (examples/gen_orders.rs)
 #   b  one GPX 1.1 track of 500 MB (examples/gen_gpx.rs), namespaced, loaded by a second binary built
-#      for tests/realworld/shared/gpx-1.1/mapping.toml (schema in ../shared/realworld, or XML2BQ_SHARED)
-#      into its own target folder, $TARGET/bench-gpx
+#      for tests/realworld/shared/gpx-1.1/mapping.toml (schema in ../shared/realworld, or XML2BQ_SHARED),
+#      copied to $TARGET/bench-gpx/xml2bq
 #   c  8 copies of the 300 MB customer-orders file in one folder, one `xml2bq load DIR`
+#   g  20 copies of a 50 MB customer-orders file in one folder (BENCH_G_FILES, BENCH_G_MB)
 #   d  file (a) gzipped (gzip -6, BENCH_GZIP_LEVEL), when the binary reads .xml.gz (checked first on
 #      a small file; otherwise the row says skipped); MB/s counts the uncompressed bytes
 #   e  the 300 MB customer-orders file: xml2bq, then xml2arrow (PyPI, bench/requirements.txt, in a
@@ -35,8 +36,8 @@
 #   BENCH_CASES="a b c d e f"   BENCH_GZIP_LEVEL=6   BENCH_DATA=bench-data   BENCH_THREADS=nproc (case f)
 #
 # Disk: the full suite keeps about 4.5 GB in bench-data/ (1000 + 300 + 500 MB, 8 x 300 MB copies, the
-# .gz) plus one run's Parquet output at a time, and $TARGET/bench-gpx about as much as a release
-# target folder; the script says what it still needs and stops when the disk has less.
+# .gz) plus one run's Parquet output at a time, and the GPX binary's copy ($TARGET/bench-gpx, 150 MB)
+# the script says what it still needs and stops when the disk has less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,11 +53,13 @@ else
   a_mb="${BENCH_A_MB:-1000}"; sib_mb="${BENCH_SIBLING_MB:-300}"; gpx_mb="${BENCH_GPX_MB:-500}"
 fi
 c_files="${BENCH_C_FILES:-8}"
+g_files="${BENCH_G_FILES:-20}"
+if [ -n "${BENCH_QUICK:-}" ]; then g_mb="${BENCH_G_MB:-2}"; else g_mb="${BENCH_G_MB:-50}"; fi
 sizes=("$@")
 if [ ${#sizes[@]} -gt 0 ]; then
   cases="sizes"
 else
-  cases="${BENCH_CASES:-a b c d e f}"
+  cases="${BENCH_CASES:-a b c g d e f}"
 fi
 want() { [[ " $cases " == *" $1 "* ]]; }
 say() { echo "bench: $*" >&2; }
@@ -71,8 +74,10 @@ else
   { want a || want d || want f; } && add_need "$data/${a_mb}mb.xml" "$a_mb"
   { want c || want e; } && add_need "$data/${sib_mb}mb.xml" "$sib_mb"
   want b && add_need "$data/gpx-${gpx_mb}mb.gpx" "$gpx_mb"
-  want b && [ -z "${BENCH_GPX_BIN:-}" ] && add_need "$target/bench-gpx/release/xml2bq" 3000
+  want b && [ -z "${BENCH_GPX_BIN:-}" ] && add_need "$target/bench-gpx/xml2bq" 150
   want c && add_need "$data/c-${c_files}x${sib_mb}mb" $(( c_files * sib_mb ))
+  want g && add_need "$data/${g_mb}mb.xml" "$g_mb"
+  want g && add_need "$data/g-${g_files}x${g_mb}mb" $(( g_files * g_mb ))
   want d && add_need "$data/gz$gz_level/${a_mb}mb.xml.gz" $(( a_mb / 4 ))
   want e && add_need "${XML2BQ_CACHE:-$HOME/.cache/xml2bq}/bench-venv" 300
 fi
@@ -85,10 +90,8 @@ if [ $(( need_mb + out_mb )) -gt "$free_mb" ]; then
 fi
 
 # ---- builds ------------------------------------------------------------------------------------------
-say "release build (the first one takes 10-20 minutes on 2 cores)"
-cargo build --release --locked --bin xml2bq --example gen_orders --example gen_gpx --example scan_ceiling >&2
-bin="${BENCH_BIN:-$target/release/xml2bq}"
-ex="$target/release/examples"
+# The GPX-built binary first, in the same target folder (only the xml2bq crate differs), copied aside;
+# then the default one, which leaves target/release/xml2bq built for the repository's own schema.
 gpx_bin="${BENCH_GPX_BIN:-}"
 gpx_skip=""
 if [ "$cases" != sizes ] && want b && [ -z "$gpx_bin" ]; then
@@ -99,14 +102,19 @@ if [ "$cases" != sizes ] && want b && [ -z "$gpx_bin" ]; then
     text="$(sed "s|{shared}|$shared|g" tests/realworld/shared/gpx-1.1/mapping.toml)"
     # Rewritten only when it changes: a new mtime would rebuild the binary.
     [ -f "$mapping" ] && [ "$(cat "$mapping")" = "$text" ] || printf '%s\n' "$text" > "$mapping"
-    say "release build for GPX 1.1 into $target/bench-gpx (the first one takes another 10-20 minutes)"
-    XML2BQ_SCHEMA="$PWD/$mapping" CARGO_TARGET_DIR="$target/bench-gpx" \
-      cargo build --release --locked --bin xml2bq >&2
-    gpx_bin="$target/bench-gpx/release/xml2bq"
+    say "release build for GPX 1.1 (the first one takes 10-20 minutes on 2 cores)"
+    XML2BQ_SCHEMA="$PWD/$mapping" cargo build --release --locked --bin xml2bq >&2
+    mkdir -p "$target/bench-gpx"
+    cp "$target/release/xml2bq" "$target/bench-gpx/xml2bq"
+    gpx_bin="$target/bench-gpx/xml2bq"
   else
     gpx_skip="skipped: $shared/gpx-1.1/gpx.xsd is absent (XML2BQ_SHARED names the realworld folder)"
   fi
 fi
+say "release build (the first one takes 10-20 minutes on 2 cores)"
+env -u XML2BQ_SCHEMA cargo build --release --locked --bin xml2bq --example gen_orders --example gen_gpx --example scan_ceiling >&2
+bin="${BENCH_BIN:-$target/release/xml2bq}"
+ex="$target/release/examples"
 
 # ---- data --------------------------------------------------------------------------------------------
 orders() {  # SIZE_MB -> path of the customer-orders file (made once)
@@ -218,6 +226,18 @@ if want c; then
   done
   warm "$dir"/*.xml
   measure xml2bq c "customer-orders, $c_files files at once" $(( c_files * sib_bytes )) "one load DIR; copies" -- \
+    "$bin" load "$dir" --dest @W@/dest --keep-source --quiet --report @W@/report.json "${load_args[@]}"
+fi
+
+if want g; then
+  g_file="$(orders "$g_mb")"; g_bytes=$(stat -c %s "$g_file")
+  dir="$data/g-${g_files}x${g_mb}mb"
+  for i in $(seq 1 "$g_files"); do
+    f="$dir/part$i.xml"
+    if [ ! -f "$f" ] || [ "$(stat -c %s "$f")" != "$g_bytes" ]; then mkdir -p "$dir"; cp "$g_file" "$f"; fi
+  done
+  warm "$dir"/*.xml
+  measure xml2bq g "customer-orders, $g_files files at once" $(( g_files * g_bytes )) "one load DIR; copies" -- \
     "$bin" load "$dir" --dest @W@/dest --keep-source --quiet --report @W@/report.json "${load_args[@]}"
 fi
 
