@@ -217,29 +217,22 @@ if want b; then
   fi
 fi
 
-if want c; then
-  dir="$data/c-${c_files}x${sib_mb}mb"
-  sib_bytes=$(stat -c %s "$sib_file")
-  for i in $(seq 1 "$c_files"); do
+# CASE FILES FILE: FILES copies of FILE in one folder, loaded by one `xml2bq load DIR`.
+many() {
+  local case=$1 n=$2 file=$3 bytes dir f
+  bytes=$(stat -c %s "$file")
+  dir="$data/$case-${n}x$(basename "$file" .xml)"
+  for i in $(seq 1 "$n"); do
     f="$dir/part$i.xml"
-    if [ ! -f "$f" ] || [ "$(stat -c %s "$f")" != "$sib_bytes" ]; then mkdir -p "$dir"; cp "$sib_file" "$f"; fi
+    if [ ! -f "$f" ] || [ "$(stat -c %s "$f")" != "$bytes" ]; then mkdir -p "$dir"; cp "$file" "$f"; fi
   done
   warm "$dir"/*.xml
-  measure xml2bq c "customer-orders, $c_files files at once" $(( c_files * sib_bytes )) "one load DIR; copies" -- \
+  measure xml2bq "$case" "customer-orders, $n files at once" $(( n * bytes )) "one load DIR; copies" -- \
     "$bin" load "$dir" --dest @W@/dest --keep-source --quiet --report @W@/report.json "${load_args[@]}"
-fi
+}
+want c && many c "$c_files" "$sib_file"
+want g && many g "$g_files" "$(orders "$g_mb")"
 
-if want g; then
-  g_file="$(orders "$g_mb")"; g_bytes=$(stat -c %s "$g_file")
-  dir="$data/g-${g_files}x${g_mb}mb"
-  for i in $(seq 1 "$g_files"); do
-    f="$dir/part$i.xml"
-    if [ ! -f "$f" ] || [ "$(stat -c %s "$f")" != "$g_bytes" ]; then mkdir -p "$dir"; cp "$g_file" "$f"; fi
-  done
-  warm "$dir"/*.xml
-  measure xml2bq g "customer-orders, $g_files files at once" $(( g_files * g_bytes )) "one load DIR; copies" -- \
-    "$bin" load "$dir" --dest @W@/dest --keep-source --quiet --report @W@/report.json "${load_args[@]}"
-fi
 
 if want d; then
   # Does this build read .xml.gz? A small gzipped copy of the sample says.

@@ -11,27 +11,10 @@
 //! namespace). A new segment every few thousand points, a new track every few segments.
 //! Same seed and size, same bytes.
 
-use std::io::{BufWriter, Write};
+mod generate;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    /// A step in [-1, 1).
-    fn step(&mut self) -> f64 {
-        (self.below(2_000_001) as f64 - 1_000_000.0) / 1_000_000.0
-    }
-}
+use generate::{Args, Rng};
+use std::io::Write;
 
 const ACTIVITIES: &[&str] = &["running", "cycling", "hiking", "driving"];
 const NAMES: &[&str] =
@@ -64,19 +47,10 @@ fn timestamp(ms: i64, with_millis: bool) -> String {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
-    let mb: u64 = get("--mb").and_then(|v| v.parse().ok()).unwrap_or(100);
-    let seed: u64 = get("--seed").and_then(|v| v.parse().ok()).unwrap_or(1);
-    let out = get("--out").unwrap_or_else(|| format!("bench-data/gpx-{mb}mb.gpx"));
-    if let Some(dir) = std::path::Path::new(&out).parent() {
-        std::fs::create_dir_all(dir).expect("create output folder");
-    }
+    let args = Args::parse(|mb| format!("bench-data/gpx-{mb}mb.gpx"));
+    let mut w = args.create();
+    let Args { mb, seed, out } = args;
     let target = mb * 1_000_000;
-    let mut w = CountingWriter {
-        inner: BufWriter::with_capacity(1 << 20, std::fs::File::create(&out).expect("create output")),
-        n: 0,
-    };
     let mut rng = Rng(seed);
     let start_ms: i64 = 1_354_460_433_000; // 2012-12-02T15:00:33Z
     writeln!(
@@ -157,20 +131,4 @@ fn main() {
     w.write_all(closing.as_bytes()).unwrap();
     w.inner.flush().unwrap();
     eprintln!("wrote {out}: {} bytes, {trks} trk, {segs} trkseg, {points} trkpt", w.n);
-}
-
-struct CountingWriter<W> {
-    inner: W,
-    n: u64,
-}
-
-impl<W: Write> Write for CountingWriter<W> {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(b)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }

@@ -6,26 +6,10 @@
 //! entities and CDATA in names, non-Latin text, varied decimals and dates, and about
 //! one customer per five orders. Same seed and size, same bytes.
 
-use std::io::{BufWriter, Write};
+mod generate;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
+use generate::{Args, Rng};
+use std::io::Write;
 
 const COMPANIES: &[&str] = &[
     "Great Lakes Food Market",
@@ -51,19 +35,10 @@ const CITIES: &[(&str, &str, &str)] = &[
 ];
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
-    let mb: u64 = get("--mb").and_then(|v| v.parse().ok()).unwrap_or(100);
-    let seed: u64 = get("--seed").and_then(|v| v.parse().ok()).unwrap_or(1);
-    let out = get("--out").unwrap_or_else(|| format!("bench-data/{mb}mb.xml"));
-    if let Some(dir) = std::path::Path::new(&out).parent() {
-        std::fs::create_dir_all(dir).expect("create output folder");
-    }
+    let args = Args::parse(|mb| format!("bench-data/{mb}mb.xml"));
+    let mut w = args.create();
+    let Args { mb, seed, out } = args;
     let target = mb * 1_000_000;
-    let mut w = CountingWriter {
-        inner: BufWriter::with_capacity(1 << 20, std::fs::File::create(&out).expect("create output")),
-        n: 0,
-    };
     let mut rng = Rng(seed);
     writeln!(w, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Root>\n  <Customers>").unwrap();
     let mut ids = Vec::new();
@@ -121,20 +96,4 @@ fn main() {
     writeln!(w, "  </Orders>\n</Root>").unwrap();
     w.inner.flush().unwrap();
     eprintln!("wrote {out}: {} bytes, {} customers", w.n, ids.len());
-}
-
-struct CountingWriter<W> {
-    inner: W,
-    n: u64,
-}
-
-impl<W: Write> Write for CountingWriter<W> {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(b)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
