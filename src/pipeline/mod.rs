@@ -9,7 +9,7 @@
 //! worker (a file alone in its phase has its Parquet encoded on a second worker).
 //! So at most N threads decode or encode, and memory is a function of N and the
 //! segment size, not of the inputs. Besides them, each compressed file being read has
-//! its decompressor's thread (`xml2bq-decompress`, so at most N).
+//! its decompressor's thread (`xml2bq-decompress`, at most N).
 
 mod parallel;
 
@@ -105,14 +105,12 @@ enum Share {
     One,
 }
 
-/// True when `input` is cut into segments on `n` workers. A compressed file is read
-/// once, front to back: its segments cannot be found without inflating everything
-/// before them.
+/// True when `input` is cut into segments on `n` workers. The splitter reads a stream,
+/// so a compressed file is cut as it is inflated; its size is the compressed one, taken
+/// as an eighth of the document's (a guess that only picks the path).
 fn splits(job: &Job, input: &Input, n: usize) -> bool {
-    n >= 2
-        && input.size >= job.split_min_bytes
-        && input.compression().is_none()
-        && job.sink.as_ref().is_some_and(|s| s.format == crate::sink::Format::Parquet)
+    let size = if input.compression().is_some() { input.size.saturating_mul(8) } else { input.size };
+    n >= 2 && size >= job.split_min_bytes && job.sink.as_ref().is_some_and(|s| s.format == crate::sink::Format::Parquet)
 }
 
 /// Runs every input on `threads` workers (0: one per core); results in input order.

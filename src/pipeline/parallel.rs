@@ -323,7 +323,11 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
         return None;
     }
     let schema = job.schema;
-    let mut stream = input.open().ok()?;
+    // Progress counts the stored bytes; a compressed file's document is inflated on a
+    // thread of its own as the splitter reads it.
+    let on_bytes = job.on_bytes.clone();
+    let stored = Counting { inner: input.open().ok()?, on_read: Box::new(move |n| on_bytes(n)) };
+    let (mut stream, check) = input.document(Box::new(stored)).ok()?;
     let mut head = vec![0u8; 256 << 10];
     let mut filled = 0;
     while filled < head.len() {
@@ -334,7 +338,6 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
         }
     }
     head.truncate(filled);
-    (job.on_bytes)(filled as u64);
     // Segments are cut from the bytes: only UTF-8 documents take this path.
     if !xml2bq_core::encoding::sniff(&head[..head.len().min(1024)]).is_ok_and(|s| s.is_utf8()) {
         return None;
@@ -346,10 +349,8 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
         Err(e) => return Some(Err(e)),
     };
     let factories = Arc::new(factories);
-    let on_bytes = job.on_bytes.clone();
-    let counted = Counting { inner: stream, on_read: Box::new(move |n| on_bytes(n)) };
     let mut splitter =
-        Splitter::new(counted, head.split_off(bom), &targets, job.segment_bytes, job.segment_bytes.saturating_mul(16));
+        Splitter::new(stream, head.split_off(bom), &targets, job.segment_bytes, job.segment_bytes.saturating_mul(16));
     let stop = AtomicBool::new(false);
     let (seg_tx, seg_rx) = sync_channel::<Arc<Segment>>(1);
     let seg_rx = Mutex::new(seg_rx);
@@ -483,6 +484,9 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
     });
     let asm = Arc::try_unwrap(asm).ok()?.into_inner().unwrap_or_else(|e| e.into_inner());
     match outcome? {
+        // Compressed data must be sound to its end (its checksum), or the one-pass
+        // decode says why the file is invalid.
+        Ok(_) if check.as_ref().is_some_and(|c| c.finish().is_err()) => None,
         Ok((rows, segments)) => Some(asm.parts.commit(&rows).map(|p| Written { rows, segments, parts: p })),
         Err(e) => Some(Err(e)),
     }
