@@ -144,9 +144,10 @@ pub struct RunArgs {
     /// Files of at least this many bytes are cut into segments decoded on every core.
     #[arg(long, default_value_t = 32 << 20, hide = true)]
     pub split_min_bytes: u64,
-    /// The size of those segments.
-    #[arg(long, default_value_t = 8 << 20, hide = true, value_parser = clap::value_parser!(u64).range(64..))]
-    pub segment_bytes: u64,
+    /// The size of those segments (default: 8 MiB / --threads, at least 1 MiB, so that the
+    /// segments in flight take about the same memory whatever the thread count).
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(64..))]
+    pub segment_bytes: Option<u64>,
 }
 
 impl RunArgs {
@@ -294,7 +295,7 @@ pub fn run_files(
         archive,
         batch_rows,
         split_min_bytes: args.split_min_bytes,
-        segment_bytes: args.segment_bytes as usize,
+        segment_bytes: args.segment_bytes.map_or(0, |b| b as usize),
         max_value_bytes: args.max_value_bytes,
         on_bytes: progress.on_bytes(),
         on_file: progress.on_file(),

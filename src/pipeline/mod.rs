@@ -42,7 +42,7 @@ pub struct Job {
     pub batch_rows: usize,
     /// Files of at least this size are decoded in segments on every core.
     pub split_min_bytes: u64,
-    /// The size of those segments.
+    /// The size of those segments; 0: [`segment_bytes`] for the run's thread count.
     pub segment_bytes: usize,
     /// The largest text or attribute value a file may hold.
     pub max_value_bytes: u64,
@@ -105,6 +105,13 @@ enum Share {
     One,
 }
 
+/// The default segment size on `n` workers: 8 MiB / n, at least 1 MiB. A large file
+/// holds about n + 2 segments and n workers' builders for one segment each, so its
+/// memory stays about the same whatever `--threads` is.
+pub fn segment_bytes(n: usize) -> usize {
+    ((8 << 20) / n.max(1)).max(1 << 20)
+}
+
 /// True when `input` is cut into segments on `n` workers. The splitter reads a stream,
 /// so a compressed file is cut as it is inflated; its size is the compressed one, taken
 /// as an eighth of the document's (a guess that only picks the path).
@@ -122,6 +129,13 @@ pub fn run(job: &Job, inputs: &[Input], threads: usize) -> Result<Vec<FileReport
     let pool = builder.build()?;
     recover(job)?;
     let n = pool.current_num_threads();
+    let sized;
+    let job = if job.segment_bytes == 0 {
+        sized = Job { segment_bytes: segment_bytes(n), ..job.clone() };
+        &sized
+    } else {
+        job
+    };
     let (large, small): (Vec<usize>, Vec<usize>) = (0..inputs.len()).partition(|&i| splits(job, &inputs[i], n));
     let each = |i: usize, share: Share| {
         let r = run_shared(job, &inputs[i], share);
