@@ -20,30 +20,10 @@ const ACTIVITIES: &[&str] = &["running", "cycling", "hiking", "driving"];
 const NAMES: &[&str] =
     &["Morning run", "Commute &amp; back", "Tour de l'Île", "Runde um den Müggelsee", "東京マラソン"];
 
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// `2012-12-02T15:00:33Z` (or with `.250Z`) for a Unix time in milliseconds.
 fn timestamp(ms: i64, with_millis: bool) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, mo, d) = civil(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
-    let (h, mi, s) = (t / 3600, t / 60 % 60, t % 60);
-    if with_millis {
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z", ms.rem_euclid(1000))
-    } else {
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-    }
+    let t = jiff::Timestamp::from_millisecond(ms).expect("a time within jiff's range");
+    t.strftime(if with_millis { "%Y-%m-%dT%H:%M:%S%.3fZ" } else { "%Y-%m-%dT%H:%M:%SZ" }).to_string()
 }
 
 fn main() {
