@@ -7,30 +7,11 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::io::Write;
 use std::path::Path;
 
 /// A document of about 2.3 MB (several 256 KiB chunks once decompressed).
 fn document() -> String {
     orders_document(2000, "", "")
-}
-
-fn gzip(members: &[&[u8]]) -> Vec<u8> {
-    let mut out = vec![];
-    for m in members {
-        let mut e = flate2::write::GzEncoder::new(vec![], flate2::Compression::default());
-        e.write_all(m).unwrap();
-        out.extend(e.finish().unwrap());
-    }
-    out
-}
-
-/// One zstd frame with a content checksum, as the `zstd` command writes it.
-fn zstd(b: &[u8]) -> Vec<u8> {
-    let mut e = zstd::stream::write::Encoder::new(vec![], 3).unwrap();
-    e.include_checksum(true).unwrap();
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
 }
 
 /// `load DIR --dest DEST --report`, with `extra`; returns (exit code, report).

@@ -129,3 +129,22 @@ pub fn orders_document(n: usize, after_each: &str, tag: &str) -> String {
     s.push_str("  </Orders>\n</Root>\n");
     s
 }
+
+/// gzip members, one per slice, concatenated (`cat a.gz b.gz` is one stream).
+pub fn gzip(members: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![];
+    for m in members {
+        let mut e = flate2::write::GzEncoder::new(vec![], flate2::Compression::default());
+        std::io::Write::write_all(&mut e, m).unwrap();
+        out.extend(e.finish().unwrap());
+    }
+    out
+}
+
+/// One zstd frame with a content checksum, as the `zstd` command writes it.
+pub fn zstd(b: &[u8]) -> Vec<u8> {
+    let mut e = zstd::stream::write::Encoder::new(vec![], 3).unwrap();
+    e.include_checksum(true).unwrap();
+    std::io::Write::write_all(&mut e, b).unwrap();
+    e.finish().unwrap()
+}
