@@ -97,7 +97,8 @@ pub fn recover_folders(roots: &[std::path::PathBuf]) -> Result<(), RunError> {
 /// How a file uses the run's workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Share {
-    /// All `n` workers: cut into segments when it can be.
+    /// All `n` workers (2 or more): a file that [`splits`], cut into segments when its
+    /// guesses hold.
     All(usize),
     /// Two workers: one decodes, the other encodes the Parquet parts (a file alone).
     Two,
@@ -223,12 +224,9 @@ fn decode_document(
 
 type Decoded = (Result<(Vec<u64>, usize), DecodeError>, std::io::Result<Vec<String>>);
 
-/// Tries the segment-parallel path for a large file on `n` workers; None: decode it
-/// in one pass.
+/// Tries the segment-parallel path for a large file ([`splits`]) on `n` workers; None:
+/// decode it in one pass.
 fn parallel_attempt(job: &Job, input: &Input, sink: &LocalSink, n: usize) -> Option<Decoded> {
-    if !splits(job, input, n) {
-        return None;
-    }
     match parallel::write(job, input, sink, n - 1)? {
         Ok(w) => Some((Ok((w.rows, w.segments)), Ok(paths(w.parts)))),
         Err(w) => Some((Err(write_failed(w)), Ok(vec![]))),
@@ -311,7 +309,7 @@ fn run_shared(job: &Job, input: &Input, share: Share) -> FileReport {
     let (decoded, outputs) = match (&job.sink, share) {
         (None, _) => (decode_file(job, input, |_, _| Ok(())).map(|r| (r, 0)), Ok(vec![])),
         (Some(sink), Share::All(n)) => {
-            parallel_attempt(job, input, sink, n).unwrap_or_else(|| one_pass(job, input, sink, n >= 2))
+            parallel_attempt(job, input, sink, n).unwrap_or_else(|| one_pass(job, input, sink, true))
         }
         (Some(sink), Share::Two) => one_pass(job, input, sink, true),
         (Some(sink), Share::One) => one_pass(job, input, sink, false),

@@ -328,16 +328,8 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
     let on_bytes = job.on_bytes.clone();
     let stored = Counting { inner: input.open().ok()?, on_read: Box::new(move |n| on_bytes(n)) };
     let (mut stream, check) = input.document(Box::new(stored)).ok()?;
-    let mut head = vec![0u8; 256 << 10];
-    let mut filled = 0;
-    while filled < head.len() {
-        match stream.read(&mut head[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(_) => return None,
-        }
-    }
-    head.truncate(filled);
+    let mut head = Vec::with_capacity(256 << 10);
+    stream.by_ref().take(256 << 10).read_to_end(&mut head).ok()?;
     // Segments are cut from the bytes: only UTF-8 documents take this path.
     if !xml2bq_core::encoding::sniff(&head[..head.len().min(1024)]).is_ok_and(|s| s.is_utf8()) {
         return None;

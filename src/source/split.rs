@@ -281,28 +281,14 @@ impl<R: Read> Splitter<R> {
 
     /// Reads until `buf` holds `want` bytes or the input ends; true at the end.
     fn fill(&mut self, want: usize) -> io::Result<bool> {
-        // Read straight into the buffer (zeroed first: cheap on a reused allocation).
-        let mut filled = self.buf.len();
-        if filled >= want {
+        let room = want.saturating_sub(self.buf.len());
+        if room == 0 {
             return Ok(false);
         }
-        self.buf.resize(want, 0);
-        let eof = loop {
-            if filled == want {
-                break false;
-            }
-            match self.input.read(&mut self.buf[filled..]) {
-                Ok(0) => break true,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(filled);
-                    return Err(e);
-                }
-            }
-        };
-        self.buf.truncate(filled);
-        Ok(eof)
+        // Straight into the buffer's spare capacity (reused from segment to segment).
+        self.buf.reserve(room);
+        self.input.by_ref().take(room as u64).read_to_end(&mut self.buf)?;
+        Ok(self.buf.len() < want)
     }
 
     /// An allocation for the next segment's bytes, holding `tail`.
