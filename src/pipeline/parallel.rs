@@ -164,7 +164,16 @@ impl<'a> Stitched<'a> {
 
     fn at_end(&self) -> bool {
         match &self.current {
-            Some(s) => self.start + self.reader.buffer_position() as usize >= s.bytes.len(),
+            Some(s) => {
+                let at = self.start + self.reader.buffer_position() as usize;
+                // A reader that skips whitespace before markup reports the end of its
+                // input after trailing whitespace: that is the end of the segment too.
+                s.bytes.get(at..).is_none_or(|rest| {
+                    rest.is_empty()
+                        || (self.reader.config().trim_text_start
+                            && rest.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')))
+                })
+            }
             None => true,
         }
     }

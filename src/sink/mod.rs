@@ -323,6 +323,8 @@ impl LocalSink {
     fn props(&self) -> io::Result<WriterProperties> {
         Ok(WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).map_err(io_err)?))
+            .set_dictionary_enabled(false)
+            .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Chunk)
             .set_max_row_group_row_count(Some(self.row_group_rows))
             .set_created_by(format!("xml2bq {}", env!("CARGO_PKG_VERSION")))
             .build())

@@ -201,6 +201,9 @@ struct Scope {
     /// The name tests of the last steps of its selectors and fields: an element no
     /// test matches is neither selected nor a field.
     names: Vec<Test>,
+    /// Bit `len % 64` is set for the length of each name in `names` (all bits for a
+    /// wildcard): most elements are rejected by their name's length alone.
+    lengths: u64,
     /// Some keyref depends on which children the scope element has.
     tracks_children: bool,
     constraints: Vec<u16>,
@@ -211,8 +214,9 @@ struct Scope {
 
 impl Scope {
     /// Is `(ns, local)` the last step of one of this scope's selectors or fields?
+    #[inline]
     fn names_match(&self, ns: u16, local: &[u8]) -> bool {
-        self.names.iter().any(|t| t.matches(ns, local))
+        self.lengths & length_bit(local.len()) != 0 && self.names.iter().any(|t| t.matches(ns, local))
     }
 
     /// A tuple of this scope's constraint `i`: a key or unique tuple must be new; a
@@ -320,10 +324,12 @@ impl Identity {
             }
         }
         let tracks_children = cons().any(|c| c.unless_absent.is_some());
+        let lengths = names.iter().fold(0, |m, t| m | t.local.map_or(u64::MAX, |l| length_bit(l.len())));
         self.scopes.push(Scope {
             depth,
             reach,
             names,
+            lengths,
             tracks_children,
             constraints: constraints.to_vec(),
             tables: constraints.iter().map(|_| Table::default()).collect(),
@@ -613,6 +619,12 @@ fn set(sel: &mut Selected, fi: usize, canon: Canon, v: &str, name: &str, offset:
     }
     sel.filled[fi] = true;
     Ok(())
+}
+
+/// The bit of [`Scope::lengths`] for a name of `len` bytes.
+#[inline]
+fn length_bit(len: usize) -> u64 {
+    1 << (len % 64)
 }
 
 /// A tuple's values as written in the documents (without their kind prefixes).

@@ -140,6 +140,10 @@ pub struct Decoder<'s> {
     max_value: usize,
     /// Element names are checked as they open (in skipped content).
     check_names: bool,
+    /// The source skips the whitespace before markup (`trim_text_start`): set while
+    /// reading element-only content, where that whitespace means nothing, so the reader
+    /// emits no event for it. Cleared for text, mixed content and captures.
+    trim: bool,
 }
 
 /// Start tags whose content holds this are scanned for namespace declarations.
@@ -156,6 +160,13 @@ fn normalize_attribute(raw: &str, out: &mut String) {
         }
         after_cr = c == '\r';
     }
+}
+
+/// Where the prefix of a qualified name ends. Names are short: a plain loop costs less
+/// than a call to a vectorized search.
+#[inline]
+fn colon_in(name: &[u8]) -> Option<usize> {
+    name.iter().position(|&b| b == b':')
 }
 
 fn is_blank(b: &[u8]) -> bool {
@@ -195,6 +206,7 @@ impl<'s> Decoder<'s> {
             around: vec![],
             max_value: usize::try_from(crate::utf8::MAX_VALUE_BYTES).unwrap_or(usize::MAX),
             check_names: false,
+            trim: false,
         };
         d.bind(b"xml", b"http://www.w3.org/XML/1998/namespace");
         d
@@ -227,6 +239,15 @@ impl<'s> Decoder<'s> {
             row: false,
         });
         d
+    }
+
+    /// Whether the source skips whitespace before markup (see [`Decoder::trim`]).
+    #[inline]
+    fn set_trim(&mut self, on: bool) {
+        if self.trim != on {
+            self.src.config_mut().trim_text_start = on;
+            self.trim = on;
+        }
     }
 
     fn bind(&mut self, prefix: &[u8], uri: &[u8]) -> u16 {
@@ -363,7 +384,7 @@ impl<'s> Decoder<'s> {
         if self.check_names && !crate::names::is_qname(name) {
             return Err(self.bad_name("element", name));
         }
-        let colon = memchr::memchr(b':', name);
+        let colon = colon_in(name);
         let declared = self.bindings.len() > bindings_before;
         let default_ns = match self.frames.last() {
             Some(parent) if !declared => parent.default_ns,
@@ -559,7 +580,7 @@ impl<'s> Decoder<'s> {
             if key == XMLNS || key.starts_with(b"xmlns:") {
                 continue;
             }
-            let (ns, local) = match memchr::memchr(b':', key) {
+            let (ns, local) = match colon_in(key) {
                 None => (NS_NONE, k.clone()),
                 Some(c) => {
                     let prefix = &key[..c];
@@ -761,16 +782,26 @@ impl<'s> Decoder<'s> {
         let Some(a) = self.next_attr.checked_sub(1).and_then(|i| self.attrs.get(i)).cloned() else {
             return Err(self.error(Rule::NotWellFormed, "no attribute"));
         };
-        let raw = std::str::from_utf8(&self.tag[a.value.clone()]).unwrap_or("");
-        normalize_attribute(raw, &mut self.text);
+        let raw_bytes = &self.tag[a.value.clone()];
+        let raw = std::str::from_utf8(raw_bytes).unwrap_or("");
         let pos = self.src.position();
         // The attribute's name is only needed for an error.
         let name = |d: &Self| String::from_utf8_lossy(&d.tag[a.name.clone()]).into_owned();
-        let r = match quick_xml::escape::unescape(&self.text) {
+        // Most values hold neither references nor whitespace to normalize: used as read.
+        let plain = !raw_bytes.iter().fold(false, |any, &b| any | matches!(b, b'&' | b'\t' | b'\n' | b'\r'));
+        let expanded = if plain {
+            Ok(std::borrow::Cow::Borrowed(raw))
+        } else {
+            normalize_attribute(raw, &mut self.text);
+            quick_xml::escape::unescape(&self.text)
+        };
+        let r = match expanded {
             Ok(expanded) => {
                 let v = value::whitespace(&expanded, ws, &mut self.scratch);
                 f(v).and_then(|t| {
-                    lexical(lex, v, &self.bindings, &self.strings, &mut self.identity, pos)?;
+                    if lex != Lexical::Plain {
+                        lexical(lex, v, &self.bindings, &self.strings, &mut self.identity, pos)?;
+                    }
                     Ok(t)
                 })
             }
@@ -900,8 +931,11 @@ impl<'s> Decoder<'s> {
         let v = value::whitespace(&self.text, ws, &mut self.scratch);
         let pos = self.text_start;
         let r = f(v).and_then(|t| {
-            let (b, st) = scope.as_ref().map_or((&self.bindings[..], &self.strings[..]), |(b, st)| (&b[..], &st[..]));
-            lexical(lex, v, b, st, &mut self.identity, pos)?;
+            if lex != Lexical::Plain {
+                let (b, st) =
+                    scope.as_ref().map_or((&self.bindings[..], &self.strings[..]), |(b, st)| (&b[..], &st[..]));
+                lexical(lex, v, b, st, &mut self.identity, pos)?;
+            }
             Ok(t)
         });
         r.map_err(|inv| {
@@ -971,6 +1005,7 @@ impl<'s> Decoder<'s> {
             self.closed(true)?;
             return Ok(());
         }
+        self.set_trim(false);
         loop {
             let capturing = !self.captures.is_empty();
             let step = match self.src.next() {
@@ -1140,10 +1175,13 @@ impl<'s> Decoder<'s> {
             self.closed(false)?;
             return Ok(None);
         }
+        // Whitespace between children means nothing unless the text is kept.
+        self.set_trim(mixed.is_none() && self.captures.is_empty());
         loop {
             let capturing = !self.captures.is_empty();
-            if self.segment {
-                // Only a segment's worker asks where it stopped.
+            if self.segment && self.frames.len() == 1 {
+                // Only a segment's worker asks where it stopped, among the children of
+                // the frame standing for the elements around the segment.
                 self.event_start = self.src.position();
             }
             let step = match self.src.next() {
@@ -1616,14 +1654,28 @@ fn pi_target_ok(pi: &[u8]) -> bool {
     crate::names::is_ncname(target) && !target.eq_ignore_ascii_case(b"xml")
 }
 
+/// Does `raw` hold a byte that needs a closer look as text: non-ASCII (UTF-8 to check),
+/// `>` (maybe `]]>`) or CR (a line end to normalize)? Texts are short and almost never
+/// hold one: a loop without branches is cheaper than the checks and searches it spares.
+#[inline]
+fn needs_care(raw: &[u8]) -> bool {
+    raw.iter().fold(false, |any, &b| any | (b >= 0x80) | (b == b'>') | (b == b'\r'))
+}
+
 /// Character data as text: UTF-8, without `]]>` (XML 1.0 §2.4).
 fn checked_text(raw: &[u8]) -> Result<&str, Step> {
+    if !needs_care(raw) {
+        // ASCII without `>`: no `]]>`.
+        return std::str::from_utf8(raw).map_err(|_| Step::BadUtf8);
+    }
+    careful_text(raw)
+}
+
+#[cold]
+#[inline(never)]
+fn careful_text(raw: &[u8]) -> Result<&str, Step> {
     let s = simdutf8::basic::from_utf8(raw).map_err(|_| Step::BadUtf8)?;
-    // `>` in text is rare: a branch-free scan first (texts are short; a search call
-    // costs more).
-    if raw.iter().fold(false, |any, &b| any | (b == b'>'))
-        && memchr::memchr_iter(b'>', raw).any(|i| i >= 2 && &raw[i - 2..i] == b"]]")
-    {
+    if memchr::memchr_iter(b'>', raw).any(|i| i >= 2 && &raw[i - 2..i] == b"]]") {
         return Err(Step::CdataEnd);
     }
     Ok(s)
@@ -1631,7 +1683,17 @@ fn checked_text(raw: &[u8]) -> Result<&str, Step> {
 
 /// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
 fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), Step> {
-    let s = checked_text(raw)?;
+    if !needs_care(raw) {
+        dst.push_str(std::str::from_utf8(raw).map_err(|_| Step::BadUtf8)?);
+        return Ok(());
+    }
+    push_careful_text(dst, raw)
+}
+
+#[cold]
+#[inline(never)]
+fn push_careful_text(dst: &mut String, raw: &[u8]) -> Result<(), Step> {
+    let s = careful_text(raw)?;
     if memchr::memchr(b'\r', raw).is_some() {
         dst.push_str(&s.replace("\r\n", "\n").replace('\r', "\n"));
     } else {

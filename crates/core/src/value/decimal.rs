@@ -105,21 +105,24 @@ impl<'a> Decimal<'a> {
     }
 
     fn check_fits(&self, scale: u32, precision: u32) -> Result<(), ValueError> {
-        let column = column_name(scale, precision);
+        // The column's name is spelled only for an error: this runs for every value.
+        let column = || column_name(scale, precision);
         if self.frac.len() > scale as usize {
             return Err(ValueError::unrepresentable(format!(
-                "{} has {} fraction digits; {column} holds {scale} ({})",
+                "{} has {} fraction digits; {} holds {scale} ({})",
                 quote(self.text),
                 self.frac.len(),
+                column(),
                 remedy(scale, precision)
             )));
         }
         let int_room = precision.saturating_sub(scale) as usize;
         if self.int.len() > int_room {
             return Err(ValueError::unrepresentable(format!(
-                "{} has {} integer digits; {column} holds {int_room} ({})",
+                "{} has {} integer digits; {} holds {int_room} ({})",
                 quote(self.text),
                 self.int.len(),
+                column(),
                 remedy(scale, precision)
             )));
         }
