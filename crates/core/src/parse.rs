@@ -1299,25 +1299,41 @@ impl<'s> Decoder<'s> {
         self.capture.push_str(&String::from_utf8_lossy(&self.tag));
         // Declarations in scope, outside this element: the nearest binding of each prefix.
         let own = f.as_ref().map_or(self.bindings.len(), |f| f.bindings);
-        let mut seen: Vec<&[u8]> = self.bindings[own..].iter().map(|b| &self.strings[b.prefix.clone()]).collect();
-        let mut decls = String::new();
-        for b in self.bindings[..own].iter().rev() {
-            let p = &self.strings[b.prefix.clone()];
-            if p == b"xml" || seen.contains(&p) {
+        // Written straight into the capture (no allocation: a wildcard's content is
+        // captured for every row of some schemas).
+        let (capture, bindings, strings) = (&mut self.capture, &self.bindings, &self.strings);
+        let prefix = |b: &Binding| &strings[b.prefix.clone()];
+        for (i, b) in bindings[..own].iter().enumerate().rev() {
+            let p = prefix(b);
+            // The element's own declarations and nearer ones hide this one.
+            if p == b"xml" || bindings[i + 1..].iter().any(|later| prefix(later) == p) {
                 continue;
             }
-            seen.push(p);
-            let uri = String::from_utf8_lossy(&self.strings[b.uri.clone()]);
-            let uri = uri.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+            let uri = String::from_utf8_lossy(&strings[b.uri.clone()]);
             if p.is_empty() {
-                if !uri.is_empty() {
-                    decls.push_str(&format!(" xmlns=\"{uri}\""));
+                if uri.is_empty() {
+                    continue;
+                }
+                capture.push_str(" xmlns=\"");
+            } else {
+                capture.push_str(" xmlns:");
+                capture.push_str(&String::from_utf8_lossy(p));
+                capture.push_str("=\"");
+            }
+            if uri.contains(['&', '"', '<']) {
+                for c in uri.chars() {
+                    match c {
+                        '&' => capture.push_str("&amp;"),
+                        '"' => capture.push_str("&quot;"),
+                        '<' => capture.push_str("&lt;"),
+                        c => capture.push(c),
+                    }
                 }
             } else {
-                decls.push_str(&format!(" xmlns:{}=\"{uri}\"", String::from_utf8_lossy(p)));
+                capture.push_str(&uri);
             }
+            capture.push('"');
         }
-        self.capture.push_str(&decls);
         self.capture.push_str(if f.is_some_and(|f| f.empty) { "/>" } else { ">" });
         self.captures.push((start, self.frames.len()));
     }
@@ -1547,16 +1563,22 @@ fn keep_tag(tag: &mut Vec<u8>, name_len: &mut usize, e: &BytesStart<'_>) {
 
 /// Appends an event's markup to the capture buffer.
 fn capture_event(capture: &mut String, ev: &Event<'_>) {
-    let raw = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    // No allocation per event: the bytes are UTF-8 already (checked as they were read),
+    // so the lossy view borrows them.
+    let mut put = |open: &str, b: &[u8], close: &str| {
+        capture.push_str(open);
+        capture.push_str(&String::from_utf8_lossy(b));
+        capture.push_str(close);
+    };
     match ev {
-        Event::Start(e) => capture.push_str(&format!("<{}>", raw(e))),
-        Event::Empty(e) => capture.push_str(&format!("<{}/>", raw(e))),
-        Event::End(e) => capture.push_str(&format!("</{}>", raw(e.name().as_ref()))),
-        Event::Text(t) => capture.push_str(&raw(t)),
-        Event::CData(t) => capture.push_str(&format!("<![CDATA[{}]]>", raw(t))),
-        Event::Comment(t) => capture.push_str(&format!("<!--{}-->", raw(t))),
-        Event::PI(t) => capture.push_str(&format!("<?{}?>", raw(t))),
-        Event::GeneralRef(r) => capture.push_str(&format!("&{};", raw(r))),
+        Event::Start(e) => put("<", e, ">"),
+        Event::Empty(e) => put("<", e, "/>"),
+        Event::End(e) => put("</", e.name().as_ref(), ">"),
+        Event::Text(t) => put("", t, ""),
+        Event::CData(t) => put("<![CDATA[", t, "]]>"),
+        Event::Comment(t) => put("<!--", t, "-->"),
+        Event::PI(t) => put("<?", t, "?>"),
+        Event::GeneralRef(r) => put("&", r, ";"),
         _ => {}
     }
 }
