@@ -171,7 +171,7 @@ impl<'a> Stitched<'a> {
                 s.bytes.get(at..).is_none_or(|rest| {
                     rest.is_empty()
                         || (self.reader.config().trim_text_start
-                            && rest.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')))
+                            && rest.iter().all(|&b| xml2bq_core::value::is_xml_space(char::from(b))))
                 })
             }
             None => true,

@@ -799,9 +799,7 @@ impl<'s> Decoder<'s> {
             Ok(expanded) => {
                 let v = value::whitespace(&expanded, ws, &mut self.scratch);
                 f(v).and_then(|t| {
-                    if lex != Lexical::Plain {
-                        lexical(lex, v, &self.bindings, &self.strings, &mut self.identity, pos)?;
-                    }
+                    lexical(lex, v, &self.bindings, &self.strings, &mut self.identity, pos)?;
                     Ok(t)
                 })
             }
@@ -931,11 +929,8 @@ impl<'s> Decoder<'s> {
         let v = value::whitespace(&self.text, ws, &mut self.scratch);
         let pos = self.text_start;
         let r = f(v).and_then(|t| {
-            if lex != Lexical::Plain {
-                let (b, st) =
-                    scope.as_ref().map_or((&self.bindings[..], &self.strings[..]), |(b, st)| (&b[..], &st[..]));
-                lexical(lex, v, b, st, &mut self.identity, pos)?;
-            }
+            let (b, st) = scope.as_ref().map_or((&self.bindings[..], &self.strings[..]), |(b, st)| (&b[..], &st[..]));
+            lexical(lex, v, b, st, &mut self.identity, pos)?;
             Ok(t)
         });
         r.map_err(|inv| {
@@ -1465,8 +1460,25 @@ pub enum Lexical {
     IdRefs,
 }
 
-/// Checks (and records) a value of kind `lex`.
+/// Checks (and records) a value of kind `lex`. Almost every value is `Plain`: that
+/// case costs no call.
+#[inline]
 fn lexical(
+    lex: Lexical,
+    v: &str,
+    bindings: &[Binding],
+    strings: &[u8],
+    identity: &mut Identity,
+    offset: u64,
+) -> Result<(), Invalid> {
+    if lex == Lexical::Plain {
+        return Ok(());
+    }
+    document_lexical(lex, v, bindings, strings, identity, offset)
+}
+
+#[inline(never)]
+fn document_lexical(
     lex: Lexical,
     v: &str,
     bindings: &[Binding],
@@ -1677,8 +1689,9 @@ fn pi_target_ok(pi: &[u8]) -> bool {
 }
 
 /// Does `raw` hold a byte that needs a closer look as text: non-ASCII (UTF-8 to check),
-/// `>` (maybe `]]>`) or CR (a line end to normalize)? Texts are short and almost never
-/// hold one: a loop without branches is cheaper than the checks and searches it spares.
+/// `>` (maybe `]]>`) or CR (a line end to normalize)? Texts are short, and outside
+/// non-Latin scripts rarely hold one: a loop without branches is cheaper than the checks
+/// and searches it spares.
 #[inline]
 fn needs_care(raw: &[u8]) -> bool {
     raw.iter().fold(false, |any, &b| any | (b >= 0x80) | (b == b'>') | (b == b'\r'))
