@@ -34,6 +34,10 @@ pub struct FileReport {
     /// Segments the file was decoded in on several cores (0: decoded in one pass).
     #[serde(skip_serializing_if = "is_zero")]
     pub segments: usize,
+    /// Of the rows, those decoded by the segment workers (the others by the thread that
+    /// stitches the file together: what lies between runs of rows, and their first rows).
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub segment_rows: u64,
     /// Output parts written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<String>,
@@ -62,6 +66,7 @@ impl FileReport {
             bytes,
             rows: BTreeMap::new(),
             segments: 0,
+            segment_rows: 0,
             outputs: vec![],
             dead_letter: None,
             archived: None,
@@ -206,6 +211,10 @@ impl Report {
         s.push_str(&format!("  {:.1} MB in {:.2} s ({:.1} MB/s)", t.bytes as f64 / 1e6, t.seconds, t.mb_per_s));
         s
     }
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 fn is_zero(n: &usize) -> bool {

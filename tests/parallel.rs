@@ -66,6 +66,12 @@ fn segments_give_the_rows_of_one_pass() {
         par.report["files"][0]
     );
     assert!(seq.report["files"][0].get("segments").is_none());
+    // The workers decode every row but those of the first segment (this thread's),
+    // the orders after `</Customers><Orders>` too: a run stops there, the next starts
+    // at the first `<Order>`.
+    let text = std::fs::read_to_string(&f).unwrap();
+    let in_first_segment = text[..3000].matches("</Customer>").count() as u64;
+    assert_eq!(par.report["files"][0]["segment_rows"].as_u64(), Some(600 - in_first_segment), "{}", par.report);
     assert_eq!(par.orders.len(), 300);
     assert_eq!(par.customers.len(), 300);
     assert_eq!(par.orders, seq.orders, "same rows, same ordinals");
@@ -89,6 +95,19 @@ fn end_tags_inside_comments_and_cdata_do_not_fool_the_cuts() {
         assert_eq!(par.orders, seq.orders, "{name}");
         assert_eq!(par.customers, seq.customers, "{name}");
     }
+    // Start tags between runs, inside a comment: a worker's next run would start there.
+    // Either way, the rows of one pass.
+    let decoy = "<!-- <Order><CustomerID>C9</CustomerID><EmployeeID>1</EmployeeID><OrderDate>2000-01-01T00:00:00</OrderDate>\
+                 <RequiredDate>2000-01-02T00:00:00</RequiredDate><ShipInfo><ShipVia>1</ShipVia><Freight>1</Freight>\
+                 <ShipName>x</ShipName><ShipAddress>x</ShipAddress><ShipCity>x</ShipCity><ShipPostalCode>1</ShipPostalCode>\
+                 <ShipCountry>x</ShipCountry></ShipInfo></Order> -->";
+    let text = orders_document(200, "", "").replace("<Orders>\n", &format!("<Orders>\n{decoy}\n"));
+    let f = write(dir.path(), "start-tag-decoy.xml", &text);
+    let (seq, par) = (run(&f, false), run(&f, true));
+    assert_eq!((seq.code, par.code), (Some(0), Some(0)));
+    assert_eq!(par.orders.len(), 200);
+    assert_eq!(par.orders, seq.orders);
+    assert_eq!(par.customers, seq.customers);
     // CDATA holding end tags, inside a record.
     let text = orders_document(200, "", "").replace("Orchestra Terrace]]>", "Orchestra </Order></Customer> Terrace]]>");
     let f = write(dir.path(), "cdata.xml", &text);

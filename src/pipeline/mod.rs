@@ -222,13 +222,32 @@ fn decode_document(
     Ok(out.rows())
 }
 
-type Decoded = (Result<(Vec<u64>, usize), DecodeError>, std::io::Result<Vec<String>>);
+/// What decoding a file counted.
+struct Counts {
+    /// Rows per table.
+    rows: Vec<u64>,
+    /// Segments the file was cut into (0: one pass).
+    segments: usize,
+    /// Rows the segment workers decoded.
+    segment_rows: u64,
+}
+
+impl Counts {
+    fn one_pass(rows: Vec<u64>) -> Self {
+        Counts { rows, segments: 0, segment_rows: 0 }
+    }
+}
+
+type Decoded = (Result<Counts, DecodeError>, std::io::Result<Vec<String>>);
 
 /// Tries the segment-parallel path for a large file ([`splits`]) on `n` workers; None:
 /// decode it in one pass.
 fn parallel_attempt(job: &Job, input: &Input, sink: &LocalSink, n: usize) -> Option<Decoded> {
     match parallel::write(job, input, sink, n - 1)? {
-        Ok(w) => Some((Ok((w.rows, w.segments)), Ok(paths(w.parts)))),
+        Ok(w) => {
+            let counts = Counts { rows: w.rows, segments: w.segments, segment_rows: w.segment_rows };
+            Some((Ok(counts), Ok(paths(w.parts))))
+        }
         Err(w) => Some((Err(write_failed(w)), Ok(vec![]))),
     }
 }
@@ -274,7 +293,7 @@ fn one_pass(job: &Job, input: &Input, sink: &LocalSink, beside: bool) -> Decoded
     match (decoded, parts) {
         (Ok(rows), Ok(parts)) => {
             let committed = parts.commit(&rows).map(paths);
-            (Ok((rows, 0)), committed)
+            (Ok(Counts::one_pass(rows)), committed)
         }
         (Err(e), Ok(parts)) => {
             parts.abort();
@@ -307,7 +326,7 @@ pub fn run_file(job: &Job, input: &Input) -> FileReport {
 /// [`run_file`] on the workers `share` gives it.
 fn run_shared(job: &Job, input: &Input, share: Share) -> FileReport {
     let (decoded, outputs) = match (&job.sink, share) {
-        (None, _) => (decode_file(job, input, |_, _| Ok(())).map(|r| (r, 0)), Ok(vec![])),
+        (None, _) => (decode_file(job, input, |_, _| Ok(())).map(Counts::one_pass), Ok(vec![])),
         (Some(sink), Share::All(n)) => {
             parallel_attempt(job, input, sink, n).unwrap_or_else(|| one_pass(job, input, sink, true))
         }
@@ -319,11 +338,12 @@ fn run_shared(job: &Job, input: &Input, share: Share) -> FileReport {
         Err(e) => return failed(input, format!("committing output failed: {e}")),
     };
     match decoded {
-        Ok((rows, segments)) => {
+        Ok(Counts { rows, segments, segment_rows }) => {
             let status = if job.sink.is_some() { Status::Loaded } else { Status::Valid };
             let mut r = FileReport::new(&input.uri, input.size, status).with_rows(job.schema, &rows);
             r.outputs = outputs;
             r.segments = segments;
+            r.segment_rows = segment_rows;
             if let (Some(archive), Some(sink)) = (&job.archive, &job.sink) {
                 match archive.take(input, &r.rows, &sink.dest.display().to_string()) {
                     Ok(to) => r.archived = Some(to),

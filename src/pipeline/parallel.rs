@@ -19,7 +19,7 @@ use crate::source::split::{Segment, Splitter, Targets};
 use crate::source::{Counting, Input};
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use quick_xml::events::Event;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, channel, sync_channel};
@@ -36,27 +36,42 @@ type RowGroups = Vec<Option<Vec<ArrowColumnChunk>>>;
 pub struct Written {
     pub rows: Vec<u64>,
     pub segments: usize,
+    /// Rows the workers decoded (handed over in runs).
+    pub segment_rows: u64,
     pub parts: Vec<std::path::PathBuf>,
 }
 
-/// A worker's run: the rows a segment starts with.
-struct Done {
+/// One run of rows a worker decoded in a segment, and what it assumed.
+struct RunPart {
     table: usize,
+    /// Which of the table's row paths.
     row: usize,
-    rows: u64,
-    /// Where in the segment the stitched decode goes on.
+    /// Where in the segment the run starts (0: right after the cut the segment starts
+    /// after; later runs start at a row's start tag).
+    start: usize,
+    /// Where in the segment the stitched decode goes on after it.
     stop: usize,
+    rows: u64,
     rows_before: u64,
     counters: Vec<u64>,
-    groups: RowGroups,
     identity: xml2bq_core::identity::Collected,
+}
+
+/// What a worker did with a segment: the runs of rows it decoded, in order, and the
+/// rows of each table encoded as one row group. Between two runs, the stitched decode
+/// reads what is not a row (`</trkseg><trkseg>`, `</Customers><Orders>`): a run stops
+/// there, and the next starts at the next row's start tag.
+struct Done {
+    runs: Vec<RunPart>,
+    groups: RowGroups,
 }
 
 fn resync() -> DecodeError {
     DecodeError::new(Rule::Resync, "a segment's guess did not hold", 0)
 }
 
-/// Decodes the rows a segment starts with (a worker's part).
+/// Decodes the rows a segment starts with, and every later run of rows of the same
+/// table in it (a worker's part).
 fn work(
     schema: &'static Schema,
     seg: &Segment,
@@ -74,49 +89,79 @@ fn work(
     if xml2bq_core::utf8::check_xml_text(&seg.bytes, seg.offset).is_err() {
         return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a segment", seg.offset));
     }
-    let path = &schema.tables[cut.table].rows[cut.row];
+    let mut cols = Columns::new(schema, uri, batch_rows);
+    let (mut rows_before, mut counters) = (seg.rows_before.clone(), seg.counters_before.clone());
+    let mut runs: Vec<RunPart> = vec![];
+    let (mut start, mut table, mut row) = (0, cut.table, cut.row);
+    loop {
+        cols.resume(&rows_before, &counters);
+        let path = &schema.tables[table].rows[row];
+        let (rows, stop, identity) = decode_run(schema, path, &seg.bytes[start..], targets, &mut cols)?;
+        // A later run that holds no row: its start tag was not one (the stitched decode
+        // will read past it).
+        if rows == 0 && start > 0 {
+            break;
+        }
+        let stop = start + stop;
+        let counters_now = counters.clone();
+        runs.push(RunPart {
+            table,
+            row,
+            start,
+            stop,
+            rows,
+            rows_before: rows_before[table],
+            counters: counters_now,
+            identity,
+        });
+        rows_before[table] += rows;
+        let Some((next, c)) = targets.next_run_start(&seg.bytes, stop) else { break };
+        targets.count(&seg.bytes[stop..next], &mut rows_before, &mut counters);
+        (start, table, row) = (next, c.table, c.row);
+    }
+    let mut batches: Vec<Vec<_>> = schema.tables.iter().map(|_| vec![]).collect();
+    for (t, b) in cols.flush()? {
+        // Rows only of the runs' tables: anything else could not be handed over.
+        if !runs.iter().any(|r| r.table == t) {
+            return Err(resync());
+        }
+        batches[t].push(b);
+    }
+    let mut groups: RowGroups = schema.tables.iter().map(|_| None).collect();
+    for (t, b) in batches.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
+        let g = encode_row_group(&factories[t], b).map_err(|e| DecodeError::new(Rule::Io, e.to_string(), 0))?;
+        groups[t] = Some(g);
+    }
+    Ok(Done { runs, groups })
+}
+
+/// Decodes the rows `bytes` start with into `cols`: how many, where the first event
+/// that is not one starts, and what they hold for identity constraints.
+fn decode_run(
+    schema: &'static Schema,
+    path: &xml2bq_core::schema::RowPath,
+    bytes: &[u8],
+    targets: &Targets,
+    cols: &mut Columns,
+) -> Result<(u64, usize, xml2bq_core::identity::Collected), DecodeError> {
     let &(ns, local) = path.elements.last().ok_or_else(resync)?;
-    let mut events = Borrowed::new(&seg.bytes);
+    let mut events = Borrowed::new(bytes);
     let mut d = Decoder::segment(&mut events, schema.namespaces, &targets.bindings);
     // Identity-constraint tuples and IDs are collected for the stitched decode to check.
     let around = &path.elements[..path.elements.len() - 1];
     let scopes: Vec<(usize, &[u16])> = path.scopes.iter().map(|(depth, cs)| (*depth as usize, *cs)).collect();
     d.resume_scopes(schema.constraints, around, &scopes);
-    let mut cols = Columns::new(schema, uri, batch_rows);
-    cols.resume(&seg.rows_before, &seg.counters_before);
     let mut rows = 0;
     let stop = loop {
         match d.next_child()? {
             Some(n) if n == ns && d.local() == local.as_bytes() => {
-                (path.decode)(&mut d, &mut cols)?;
+                (path.decode)(&mut d, cols)?;
                 rows += 1;
             }
             _ => break d.event_start() as usize,
         }
     };
-    let identity = d.collected_identity();
-    let mut groups: RowGroups = schema.tables.iter().map(|_| None).collect();
-    let mut batches = vec![];
-    for (t, b) in cols.flush()? {
-        if t == cut.table {
-            batches.push(b);
-        }
-    }
-    if !batches.is_empty() {
-        let g = encode_row_group(&factories[cut.table], &batches)
-            .map_err(|e| DecodeError::new(Rule::Io, e.to_string(), 0))?;
-        groups[cut.table] = Some(g);
-    }
-    Ok(Done {
-        table: cut.table,
-        row: cut.row,
-        rows,
-        stop,
-        rows_before: seg.rows_before[cut.table],
-        counters: seg.counters_before.clone(),
-        groups,
-        identity,
-    })
+    Ok((rows, stop, d.collected_identity()))
 }
 
 /// A segment's bytes, as a reader's buffer.
@@ -142,9 +187,14 @@ struct Stitched<'a> {
     early: BTreeMap<usize, Result<Done, DecodeError>>,
     tokens: &'a SyncSender<()>,
     current: Option<Arc<Segment>>,
+    /// The current segment's runs still to come.
+    runs: VecDeque<RunPart>,
     reader: quick_xml::Reader<Cursor<SegBytes>>,
     /// Where in the current segment the reader started.
     start: usize,
+    /// Where the reader's part of the current segment ends: at the next run's start,
+    /// or at the segment's end.
+    window_end: usize,
     buf: Vec<u8>,
     pending: Option<Run>,
     groups: Arc<Mutex<Option<RowGroups>>>,
@@ -153,6 +203,8 @@ struct Stitched<'a> {
     broken: bool,
     finished: bool,
     seen: usize,
+    /// Rows of the runs handed over.
+    segment_rows: u64,
 }
 
 impl<'a> Stitched<'a> {
@@ -167,8 +219,10 @@ impl<'a> Stitched<'a> {
             Some(s) => {
                 let at = self.start + self.reader.buffer_position() as usize;
                 // A reader that skips whitespace before markup reports the end of its
-                // input after trailing whitespace: that is the end of the segment too.
-                s.bytes.get(at..).is_none_or(|rest| {
+                // input after trailing whitespace: that is the end of the window too.
+                // (Past the window's end: an event ran over a run's start, which
+                // `advance` refuses.)
+                s.bytes.get(at..self.window_end).is_none_or(|rest| {
                     rest.is_empty()
                         || (self.reader.config().trim_text_start
                             && rest.iter().all(|&b| xml2bq_core::value::is_xml_space(char::from(b))))
@@ -210,8 +264,45 @@ impl<'a> Stitched<'a> {
         }
     }
 
-    /// Moves to the next segment; false when the stitching cannot go on.
+    /// The run `part` of the current segment as the decoder takes it.
+    fn run(&self, part: RunPart) -> Run {
+        Run {
+            table: part.table as u16,
+            row: part.row as u16,
+            path: self.schema.tables[part.table].rows[part.row].elements,
+            rows: part.rows,
+            rows_before: part.rows_before,
+            counters: part.counters,
+            bindings: self.targets.bindings.clone(),
+            identity: part.identity,
+        }
+    }
+
+    /// Hands over the current segment's next run, if the reader ended exactly where it
+    /// starts, and goes on after it. False when the stitching cannot go on.
+    fn next_run(&mut self, seg: &Arc<Segment>) -> bool {
+        let at = self.start + self.reader.buffer_position() as usize;
+        let Some(part) = self.runs.pop_front() else { return false };
+        if at > part.start || seg.bytes.get(part.stop..).is_none_or(|rest| rest.starts_with(BOM)) {
+            return false;
+        }
+        let cfg = self.reader.config().clone();
+        self.reader = Self::reader(seg, part.stop);
+        *self.reader.config_mut() = cfg;
+        self.start = part.stop;
+        self.window_end = self.runs.front().map_or(seg.bytes.len(), |r| r.start);
+        self.ended_at_cut = part.stop == seg.bytes.len();
+        self.pending = Some(self.run(part));
+        true
+    }
+
+    /// Moves to the next run or segment; false when the stitching cannot go on.
     fn advance(&mut self) -> bool {
+        if let Some(cur) = self.current.clone()
+            && !self.runs.is_empty()
+        {
+            return self.next_run(&cur);
+        }
         if let Some(cur) = &self.current {
             if cur.cut.is_none() {
                 self.finished = true;
@@ -231,29 +322,25 @@ impl<'a> Stitched<'a> {
             }
             self.reader = Self::reader(&seg, 0);
             self.start = 0;
+            self.runs.clear();
         } else {
             let Ok(done) = self.result(seg.seq) else { return false };
-            if seg.bytes.get(done.stop..).is_none_or(|rest| rest.starts_with(BOM)) {
+            let mut runs: VecDeque<RunPart> = done.runs.into();
+            let Some(first) = runs.pop_front() else { return false };
+            if seg.bytes.get(first.stop..).is_none_or(|rest| rest.starts_with(BOM)) {
                 return false;
             }
-            self.reader = Self::reader(&seg, done.stop);
-            self.start = done.stop;
-            if done.rows > 0 {
-                let table = &self.schema.tables[done.table];
-                self.pending = Some(Run {
-                    table: done.table as u16,
-                    row: done.row as u16,
-                    path: table.rows[done.row].elements,
-                    rows: done.rows,
-                    rows_before: done.rows_before,
-                    counters: done.counters,
-                    bindings: self.targets.bindings.clone(),
-                    identity: done.identity,
-                });
-                *self.groups.lock().unwrap_or_else(|e| e.into_inner()) = Some(done.groups);
+            self.reader = Self::reader(&seg, first.stop);
+            self.start = first.stop;
+            self.runs = runs;
+            // The first run taken appends the row group all the runs' rows are in.
+            *self.groups.lock().unwrap_or_else(|e| e.into_inner()) = Some(done.groups);
+            if first.rows > 0 {
+                self.pending = Some(self.run(first));
             }
         }
         *self.reader.config_mut() = cfg;
+        self.window_end = self.runs.front().map_or(seg.bytes.len(), |r| r.start);
         // A run that reaches the end of its segment ended with the row end tag the
         // segment was cut after.
         self.ended_at_cut = self.pending.is_some() && self.start == seg.bytes.len();
@@ -302,7 +389,9 @@ impl Events for Stitched<'_> {
         if at_boundary && self.at_end() && !self.advance() {
             self.broken = true;
         }
-        self.pending.take()
+        let run = self.pending.take();
+        self.segment_rows += run.as_ref().map_or(0, |r| r.rows);
+        run
     }
 
     fn position(&self) -> u64 {
@@ -427,6 +516,7 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                 early: BTreeMap::new(),
                 tokens: &token_tx,
                 current: None,
+                runs: VecDeque::new(),
                 reader: quick_xml::Reader::from_reader(Cursor::new(SegBytes(Arc::new(Segment {
                     seq: usize::MAX,
                     bytes: crate::source::split::Buffer::new(vec![]),
@@ -437,6 +527,7 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                     counters_before: vec![],
                 })))),
                 start: 0,
+                window_end: 0,
                 buf: Vec::with_capacity(4096),
                 pending: None,
                 groups: groups.clone(),
@@ -444,6 +535,7 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                 broken: false,
                 finished: false,
                 seen: 0,
+                segment_rows: 0,
             };
             let asm_sink = asm.clone();
             let (asm_hook, groups_hook) = (asm.clone(), groups.clone());
@@ -454,10 +546,14 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                     a.parts.append(t, chunks).map_err(super::write_failed)
                 }))
                 .with_run_hook(Box::new(move |run| {
-                    let g = groups_hook.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    if let Some(mut g) = g
-                        && let Some(chunks) = g.get_mut(run.table as usize).and_then(Option::take)
-                    {
+                    // The first run of a table in a segment appends the row group of
+                    // all its runs there.
+                    let chunks = groups_hook
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .as_mut()
+                        .and_then(|g| g.get_mut(run.table as usize).and_then(Option::take));
+                    if let Some(chunks) = chunks {
                         let mut a = asm_hook.lock().unwrap_or_else(|e| e.into_inner());
                         a.parts.append(run.table as usize, chunks).map_err(super::write_failed)?;
                     }
@@ -469,7 +565,7 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
             };
             let rows = out.rows();
             drop(out);
-            let segments = stitched.seen;
+            let (segments, segment_rows) = (stitched.seen, stitched.segment_rows);
             let whole = stitched.finished;
             // Stop the others, however this ended.
             stop.store(true, Ordering::SeqCst);
@@ -477,7 +573,7 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
             drop(token_tx);
             drop(main_rx);
             match decoded {
-                Ok(()) if whole => Some(Ok((rows, segments))),
+                Ok(()) if whole => Some(Ok((rows, segments, segment_rows))),
                 Err(e) if super::is_write_failure(&e) => Some(Err(std::io::Error::other(e.message))),
                 _ => None,
             }
@@ -488,7 +584,9 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
         // Compressed data must be sound to its end (its checksum), or the one-pass
         // decode says why the file is invalid.
         Ok(_) if check.as_ref().is_some_and(|c| c.finish().is_err()) => None,
-        Ok((rows, segments)) => Some(asm.parts.commit(&rows).map(|p| Written { rows, segments, parts: p })),
+        Ok((rows, segments, segment_rows)) => {
+            Some(asm.parts.commit(&rows).map(|parts| Written { rows, segments, segment_rows, parts }))
+        }
         Err(e) => Some(Err(e)),
     }
 }

@@ -96,6 +96,8 @@ pub struct Targets {
     ends: Vec<(Vec<u8>, Cut)>,
     /// Per table: `<name` of its row elements' forms.
     row_starts: Vec<Vec<Vec<u8>>>,
+    /// `<name` of every row element form a worker's run may start at, with its row.
+    run_starts: Vec<(Vec<u8>, Cut)>,
     /// Per counter: `<name` of its element's forms.
     counter_starts: Vec<Vec<Vec<u8>>>,
 }
@@ -142,7 +144,17 @@ impl Targets {
             out
         };
         let mut ends = vec![];
+        let mut run_starts = vec![];
         let mut row_starts = vec![];
+        // Rows that hold rows of a table (its own or another's) further down: a worker
+        // hands over the rows of one table per run, so neither cut after nor run from them.
+        let holds_rows = |path: &[(u16, &str)]| {
+            schema
+                .tables
+                .iter()
+                .flat_map(|t| t.rows)
+                .any(|o| o.elements.len() > path.len() && o.elements.starts_with(path))
+        };
         let mut counter_starts = vec![vec![]; schema.counters];
         for (t, table) in schema.tables.iter().enumerate() {
             let mut starts = vec![];
@@ -152,14 +164,17 @@ impl Targets {
                 // tell which parent its rows belong to.
                 let ambiguous =
                     table.rows.iter().enumerate().any(|(k, o)| k != r && o.elements.last() == row.elements.last());
+                let cuttable = !ambiguous && !holds_rows(row.elements);
                 for f in forms(ns, local) {
-                    if !ambiguous {
+                    let start = [b"<".as_slice(), &f].concat();
+                    if cuttable {
                         let mut end = b"</".to_vec();
                         end.extend_from_slice(&f);
                         end.push(b'>');
                         ends.push((end, Cut { table: t, row: r, name: f.clone() }));
+                        run_starts.push((start.clone(), Cut { table: t, row: r, name: f.clone() }));
                     }
-                    starts.push([b"<".as_slice(), &f].concat());
+                    starts.push(start);
                 }
                 for a in row.ancestors {
                     if let Some(&(ans, alocal)) = row.elements.get(a.depth as usize) {
@@ -178,22 +193,50 @@ impl Targets {
         if ends.is_empty() {
             return None;
         }
-        Some(Targets { bindings, ends, row_starts, counter_starts })
+        Some(Targets { bindings, ends, row_starts, run_starts, counter_starts })
     }
+}
+
+impl Targets {
+    /// Where the first start tag of a row a worker's run may start at is in
+    /// `bytes[from..]` (an offset in `bytes`), and its row: a guess, like a cut, that
+    /// the stitched decode checks.
+    pub fn next_run_start(&self, bytes: &[u8], from: usize) -> Option<(usize, &Cut)> {
+        let rest = bytes.get(from..)?;
+        self.run_starts
+            .iter()
+            .filter_map(|(n, c)| {
+                memchr::memmem::find_iter(rest, n).find(|&p| is_start_at(rest, p, n.len())).map(|p| (from + p, c))
+            })
+            .min_by_key(|(p, _)| *p)
+    }
+
+    /// Adds the row start tags of each table and the start tags of each counter's
+    /// elements in `bytes` to `rows` and `counters`.
+    pub fn count(&self, bytes: &[u8], rows: &mut [u64], counters: &mut [u64]) {
+        let count = |needles: &Vec<Vec<u8>>| -> u64 {
+            needles
+                .iter()
+                .map(|n| memchr::memmem::find_iter(bytes, n).filter(|&p| is_start_at(bytes, p, n.len())).count() as u64)
+                .sum()
+        };
+        for (r, needles) in rows.iter_mut().zip(&self.row_starts) {
+            *r += count(needles);
+        }
+        for (c, needles) in counters.iter_mut().zip(&self.counter_starts) {
+            *c += count(needles);
+        }
+    }
+}
+
+/// Is the `<name` found at `p` (`len` bytes) a start tag: followed by `>`, `/` or whitespace?
+fn is_start_at(bytes: &[u8], p: usize, len: usize) -> bool {
+    matches!(bytes.get(p + len), Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 /// Counts start tags `<name>`, `<name ...>`, `<name/>` in `bytes`.
 fn count_starts(bytes: &[u8], needles: &[Finder<'static>]) -> u64 {
-    needles
-        .iter()
-        .map(|f| {
-            f.find_iter(bytes)
-                .filter(|&p| {
-                    matches!(bytes.get(p + f.needle().len()), Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r'))
-                })
-                .count() as u64
-        })
-        .sum()
+    needles.iter().map(|f| f.find_iter(bytes).filter(|&p| is_start_at(bytes, p, f.needle().len())).count() as u64).sum()
 }
 
 /// Splits a stream into segments of about `target` bytes.

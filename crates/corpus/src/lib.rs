@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use xml2bq::deadletter::DeadLetter;
-use xml2bq::pipeline::{Job, run_file};
+use xml2bq::pipeline::{Job, run, run_file};
 use xml2bq::report::Status;
 use xml2bq::sink::{Format, LocalSink};
 use xml2bq::source::{Input, Location};
@@ -70,6 +70,8 @@ pub struct Outcome {
     pub failure: Option<String>,
     /// Segments of the parallel path (0: one pass).
     pub segments: usize,
+    /// Rows the segment workers decoded.
+    pub segment_rows: u64,
 }
 
 /// Loads `doc` with `schema` into a temporary folder. `parallel`: force the
@@ -97,7 +99,12 @@ pub fn load(schema: &'static Schema, doc: &Path, parallel: Option<usize>) -> Out
         on_bytes: Arc::new(|_| ()),
         on_file: Arc::new(|_| ()),
     };
-    let r = run_file(&job, &input);
+    // The parallel path is the pool's: a file alone on three workers (this thread
+    // stitching, two decoding segments); one pass is one file's on one.
+    let r = match parallel {
+        Some(_) => run(&job, std::slice::from_ref(&input), 3).expect("a pool of three workers").remove(0),
+        None => run_file(&job, &input),
+    };
     let mut rows = BTreeMap::new();
     if r.status == Status::Loaded {
         for t in schema.tables {
@@ -110,6 +117,7 @@ pub fn load(schema: &'static Schema, doc: &Path, parallel: Option<usize>) -> Out
         message: r.error.as_ref().map(|e| e.to_string()),
         failure: r.failure,
         segments: r.segments,
+        segment_rows: r.segment_rows,
     }
 }
 
