@@ -122,9 +122,10 @@ pub struct Decoder<'s> {
     text: String,
     scratch: String,
     text_start: u64,
-    /// The qualified name of the element that ended last, and its index where it has
-    /// one, for error paths (kept as bytes: formatted only for an error).
-    last_closed: Vec<u8>,
+    /// The qualified name of the element that ended last (a range of `names`, which
+    /// keeps the bytes of popped frames until the next element opens), and its index
+    /// where it has one, for error paths and sibling numbers.
+    last_closed: Range<usize>,
     last_closed_index: Option<u32>,
     capture: String,
     captures: Vec<(usize, usize)>,
@@ -162,11 +163,30 @@ fn normalize_attribute(raw: &str, out: &mut String) {
     }
 }
 
-/// Where the prefix of a qualified name ends. Names are short: a plain loop costs less
-/// than a call to a vectorized search.
+/// Bytes of `w` equal to `b`: the high bit of each such byte set (and maybe of bytes
+/// after the first such byte, never before it: the lowest set bit is exact).
+#[inline]
+fn bytes_equal(w: u64, b: u8) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let x = w ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// Where the prefix of a qualified name ends. Names are short: eight bytes at a time in
+/// a register cost less than a byte loop or a call to a vectorized search.
 #[inline]
 fn colon_in(name: &[u8]) -> Option<usize> {
-    name.iter().position(|&b| b == b':')
+    let mut words = name.chunks_exact(8);
+    let mut base = 0;
+    for w in &mut words {
+        let hit = bytes_equal(u64::from_le_bytes(w.try_into().unwrap_or_default()), b':');
+        if hit != 0 {
+            return Some(base + hit.trailing_zeros() as usize / 8);
+        }
+        base += 8;
+    }
+    words.remainder().iter().position(|&b| b == b':').map(|p| base + p)
 }
 
 fn is_blank(b: &[u8]) -> bool {
@@ -196,7 +216,7 @@ impl<'s> Decoder<'s> {
             text: String::new(),
             scratch: String::new(),
             text_start: 0,
-            last_closed: Vec::new(),
+            last_closed: 0..0,
             last_closed_index: None,
             capture: String::new(),
             captures: vec![],
@@ -403,10 +423,15 @@ impl<'s> Decoder<'s> {
                 }
             }
         };
-        let start = self.names.len();
-        self.names.extend_from_slice(&self.tag[..self.name_len]);
-        // The previous sibling, if any, is the element that closed last.
-        let same_as_previous = self.last_closed == self.tag[..self.name_len];
+        // `names` holds the open elements' names up to the parent's, then maybe the
+        // bytes of elements closed since; the previous sibling, if any, is the element
+        // that closed last, and its name starts where this one's will.
+        let start = self.frames.last().map_or(0, |f| f.name.end);
+        let name = &self.tag[..self.name_len];
+        let same_as_previous =
+            self.last_closed.start == start && self.names.get(self.last_closed.clone()) == Some(name);
+        self.names.truncate(start);
+        self.names.extend_from_slice(name);
         let index = match self.frames.last_mut() {
             Some(parent) => {
                 if parent.child_count > 0 && same_as_previous {
@@ -656,7 +681,7 @@ impl<'s> Decoder<'s> {
     /// Pops the current element's frame and its namespace scope.
     fn close(&mut self) {
         if let Some(f) = self.frames.pop() {
-            self.names.truncate(f.name.start);
+            // `names` keeps the popped name: `last_closed` may point at it.
             self.bindings.truncate(f.bindings);
             if let Some(b) = self.bindings.last() {
                 self.strings.truncate(b.uri.end);
@@ -974,7 +999,7 @@ impl<'s> Decoder<'s> {
 
     /// The element that ended last, as error paths show it (`Order[2]`).
     fn last_closed(&self) -> String {
-        let name = String::from_utf8_lossy(&self.last_closed);
+        let name = String::from_utf8_lossy(self.names.get(self.last_closed.clone()).unwrap_or_default());
         match self.last_closed_index {
             Some(i) => format!("{name}[{i}]"),
             None => name.into_owned(),
@@ -993,7 +1018,7 @@ impl<'s> Decoder<'s> {
     fn read_text(&mut self) -> Result<(), DecodeError> {
         self.text.clear();
         self.text_start = self.position();
-        self.last_closed.clear();
+        self.last_closed = 0..0;
         self.last_closed_index = None;
         let Some(f) = self.frames.last() else { return Err(self.eof()) };
         if f.empty {
@@ -1082,8 +1107,7 @@ impl<'s> Decoder<'s> {
     fn closed(&mut self, text: bool) -> Result<(), DecodeError> {
         if let Some(f) = self.frames.last() {
             // Reused: no allocation once it has grown to the longest name.
-            self.last_closed.clear();
-            self.last_closed.extend_from_slice(&self.names[f.name.clone()]);
+            self.last_closed = f.name.clone();
             self.last_closed_index = (f.index > 1 || f.row).then_some(f.index);
         }
         let depth = if self.identity.active() { self.identity_depth() } else { 0 };
@@ -1694,16 +1718,35 @@ fn pi_target_ok(pi: &[u8]) -> bool {
 /// and searches it spares.
 #[inline]
 fn needs_care(raw: &[u8]) -> bool {
-    raw.iter().fold(false, |any, &b| any | (b >= 0x80) | (b == b'>') | (b == b'\r'))
+    let mut words = raw.chunks_exact(8);
+    let mut any = 0;
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+        any |= (w & u64::from_le_bytes([0x80; 8])) | bytes_equal(w, b'>') | bytes_equal(w, b'\r');
+    }
+    any != 0 || words.remainder().iter().fold(false, |any, &b| any | (b >= 0x80) | (b == b'>') | (b == b'\r'))
+}
+
+/// `raw` as text when none of its bytes needs care: ASCII without `>` or CR.
+#[inline]
+#[allow(unsafe_code)]
+fn plain_text(raw: &[u8]) -> Option<&str> {
+    if needs_care(raw) {
+        return None;
+    }
+    // SAFETY: `needs_care` ORs `b >= 0x80` over every byte, so it returned false only
+    // if every byte of `raw` is below 0x80. A sequence of bytes below 0x80 is ASCII,
+    // and ASCII is valid UTF-8, which is all `from_utf8_unchecked` requires.
+    Some(unsafe { std::str::from_utf8_unchecked(raw) })
 }
 
 /// Character data as text: UTF-8, without `]]>` (XML 1.0 §2.4).
 fn checked_text(raw: &[u8]) -> Result<&str, Step> {
-    if !needs_care(raw) {
+    match plain_text(raw) {
         // ASCII without `>`: no `]]>`.
-        return std::str::from_utf8(raw).map_err(|_| Step::BadUtf8);
+        Some(s) => Ok(s),
+        None => careful_text(raw),
     }
-    careful_text(raw)
 }
 
 #[cold]
@@ -1718,11 +1761,13 @@ fn careful_text(raw: &[u8]) -> Result<&str, Step> {
 
 /// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
 fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), Step> {
-    if !needs_care(raw) {
-        dst.push_str(std::str::from_utf8(raw).map_err(|_| Step::BadUtf8)?);
-        return Ok(());
+    match plain_text(raw) {
+        Some(s) => {
+            dst.push_str(s);
+            Ok(())
+        }
+        None => push_careful_text(dst, raw),
     }
-    push_careful_text(dst, raw)
 }
 
 #[cold]
@@ -1744,6 +1789,47 @@ mod tests {
 
     const NS: &[&str] =
         &["", "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/2001/XMLSchema-instance", "urn:a"];
+
+    #[test]
+    fn colons_are_found_eight_bytes_at_a_time() {
+        for name in ["a", "a:b", "abcdefg:h", "abcdefgh:i", "abcdefghijklmnop:q", "abcdefghijklmnopq", ":", "x::y", ""]
+        {
+            let want = name.bytes().position(|b| b == b':');
+            assert_eq!(colon_in(name.as_bytes()), want, "{name}");
+        }
+        // A byte just above or below ':' next to it (the borrow of the zero-byte test).
+        for k in 0..16 {
+            let mut n = vec![b';'; 16];
+            n[k] = b':';
+            if k > 0 {
+                n[k - 1] = b'9';
+            }
+            assert_eq!(colon_in(&n), Some(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn text_that_needs_care_is_found_in_any_position() {
+        for len in 0..20 {
+            let plain = vec![b'a'; len];
+            assert!(!needs_care(&plain), "{len}");
+            assert_eq!(plain_text(&plain), Some("a".repeat(len).as_str()));
+            for k in 0..len {
+                for b in [b'>', b'\r', 0x80, 0xE6, 0xFF] {
+                    let mut t = plain.clone();
+                    t[k] = b;
+                    assert!(needs_care(&t), "{len} {k} {b}");
+                    assert_eq!(plain_text(&t), None);
+                }
+                // Neighbours of the bytes looked for are not them.
+                for b in [b'=', b'?', b'\x0c', b'\x0e', 0x7F, b'\n', b'\t'] {
+                    let mut t = plain.clone();
+                    t[k] = b;
+                    assert!(!needs_care(&t), "{len} {k} {b}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn namespaces_resolve_by_uri_not_prefix() {
