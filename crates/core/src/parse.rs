@@ -127,7 +127,8 @@ pub struct Decoder<'s> {
     /// where it has one, for error paths and sibling numbers.
     last_closed: Range<usize>,
     last_closed_index: Option<u32>,
-    capture: String,
+    /// Captured XML text, as bytes (checked as UTF-8 once, when a capture ends).
+    capture: Vec<u8>,
     captures: Vec<(usize, usize)>,
     /// A segment of a document: end tags of elements opened before it may come.
     segment: bool,
@@ -218,7 +219,7 @@ impl<'s> Decoder<'s> {
             text_start: 0,
             last_closed: 0..0,
             last_closed_index: None,
-            capture: String::new(),
+            capture: Vec::new(),
             captures: vec![],
             segment: false,
             event_start: 0,
@@ -544,7 +545,11 @@ impl<'s> Decoder<'s> {
         let base = content.as_ptr() as usize;
         let offset = |s: &[u8]| s.as_ptr() as usize - base;
         let mut has_xmlns = false;
-        for a in Attributes::new(content, self.name_len) {
+        // quick-xml's own check for repeated names keeps their ranges in a vector it
+        // allocates for every start tag: `raw` is that list here, reused.
+        let mut attributes = Attributes::new(content, self.name_len);
+        attributes.with_checks(false);
+        for a in attributes {
             let a = a.map_err(|e| {
                 let mut err = DecodeError::new(Rule::NotWellFormed, format!("bad attribute: {e}"), self.position());
                 err.path = self.path();
@@ -560,6 +565,13 @@ impl<'s> Decoder<'s> {
             }
             if !crate::names::is_qname(key) {
                 return Err(self.bad_name("attribute", key));
+            }
+            if raw.iter().any(|(k, _)| &self.tag[k.clone()] == key) {
+                let name = String::from_utf8_lossy(key).into_owned();
+                return Err(self.error(
+                    Rule::NotWellFormed,
+                    format!("attribute {name} appears twice in one start tag (XML 1.0 §3.1)"),
+                ));
             }
             if memchr::memchr2(b'<', b'&', &a.value).is_some()
                 && let Err(why) = check_attribute_value(&a.value)
@@ -1314,8 +1326,8 @@ impl<'s> Decoder<'s> {
         }
         let start = self.capture.len();
         let f = self.frames.last().cloned();
-        self.capture.push('<');
-        self.capture.push_str(&String::from_utf8_lossy(&self.tag));
+        self.capture.push(b'<');
+        self.capture.extend_from_slice(&self.tag);
         // Declarations in scope, outside this element: the nearest binding of each prefix.
         let own = f.as_ref().map_or(self.bindings.len(), |f| f.bindings);
         // Written straight into the capture (no allocation: a wildcard's content is
@@ -1328,39 +1340,47 @@ impl<'s> Decoder<'s> {
             if p == b"xml" || bindings[i + 1..].iter().any(|later| prefix(later) == p) {
                 continue;
             }
-            let uri = String::from_utf8_lossy(&strings[b.uri.clone()]);
+            let uri = &strings[b.uri.clone()];
             if p.is_empty() {
                 if uri.is_empty() {
                     continue;
                 }
-                capture.push_str(" xmlns=\"");
+                capture.extend_from_slice(b" xmlns=\"");
             } else {
-                capture.push_str(" xmlns:");
-                capture.push_str(&String::from_utf8_lossy(p));
-                capture.push_str("=\"");
+                capture.extend_from_slice(b" xmlns:");
+                capture.extend_from_slice(p);
+                capture.extend_from_slice(b"=\"");
             }
-            if uri.contains(['&', '"', '<']) {
-                for c in uri.chars() {
+            if uri.iter().any(|c| matches!(c, b'&' | b'"' | b'<')) {
+                // (ASCII bytes never occur inside a multi-byte UTF-8 sequence.)
+                for &c in uri {
                     match c {
-                        '&' => capture.push_str("&amp;"),
-                        '"' => capture.push_str("&quot;"),
-                        '<' => capture.push_str("&lt;"),
+                        b'&' => capture.extend_from_slice(b"&amp;"),
+                        b'"' => capture.extend_from_slice(b"&quot;"),
+                        b'<' => capture.extend_from_slice(b"&lt;"),
                         c => capture.push(c),
                     }
                 }
             } else {
-                capture.push_str(&uri);
+                capture.extend_from_slice(uri);
             }
-            capture.push('"');
+            capture.push(b'"');
         }
-        self.capture.push_str(if f.is_some_and(|f| f.empty) { "/>" } else { ">" });
+        self.capture.extend_from_slice(if f.is_some_and(|f| f.empty) { b"/>" } else { b">" });
         self.captures.push((start, self.frames.len()));
     }
 
     /// Ends the innermost capture (after its element was consumed); returns its text.
     pub fn end_capture(&mut self) -> &str {
         let start = self.captures.pop().map_or(0, |(s, _)| s);
-        &self.capture[start..]
+        if simdutf8::basic::from_utf8(&self.capture[start..]).is_err() {
+            // Only from a source that does not check UTF-8 (every load path does):
+            // shown as a lossy conversion shows it.
+            let shown = String::from_utf8_lossy(&self.capture[start..]).into_owned();
+            self.capture.truncate(start);
+            self.capture.extend_from_slice(shown.as_bytes());
+        }
+        simdutf8::basic::from_utf8(&self.capture[start..]).unwrap_or_default()
     }
 
     // ---- content-model errors ----
@@ -1598,23 +1618,21 @@ fn keep_tag(tag: &mut Vec<u8>, name_len: &mut usize, e: &BytesStart<'_>) {
 }
 
 /// Appends an event's markup to the capture buffer.
-fn capture_event(capture: &mut String, ev: &Event<'_>) {
-    // No allocation per event: the bytes are UTF-8 already (checked as they were read),
-    // so the lossy view borrows them.
-    let mut put = |open: &str, b: &[u8], close: &str| {
-        capture.push_str(open);
-        capture.push_str(&String::from_utf8_lossy(b));
-        capture.push_str(close);
+fn capture_event(capture: &mut Vec<u8>, ev: &Event<'_>) {
+    let mut put = |open: &[u8], b: &[u8], close: &[u8]| {
+        capture.extend_from_slice(open);
+        capture.extend_from_slice(b);
+        capture.extend_from_slice(close);
     };
     match ev {
-        Event::Start(e) => put("<", e, ">"),
-        Event::Empty(e) => put("<", e, "/>"),
-        Event::End(e) => put("</", e.name().as_ref(), ">"),
-        Event::Text(t) => put("", t, ""),
-        Event::CData(t) => put("<![CDATA[", t, "]]>"),
-        Event::Comment(t) => put("<!--", t, "-->"),
-        Event::PI(t) => put("<?", t, "?>"),
-        Event::GeneralRef(r) => put("&", r, ";"),
+        Event::Start(e) => put(b"<", e, b">"),
+        Event::Empty(e) => put(b"<", e, b"/>"),
+        Event::End(e) => put(b"</", e.name().as_ref(), b">"),
+        Event::Text(t) => put(b"", t, b""),
+        Event::CData(t) => put(b"<![CDATA[", t, b"]]>"),
+        Event::Comment(t) => put(b"<!--", t, b"-->"),
+        Event::PI(t) => put(b"<?", t, b"?>"),
+        Event::GeneralRef(r) => put(b"&", r, b";"),
         _ => {}
     }
 }
@@ -1877,6 +1895,24 @@ mod tests {
     }
 
     #[test]
+    fn an_attribute_written_twice_is_not_well_formed() {
+        for (doc, ok) in
+            [("<r a='1' b='2' c='3'/>", true), ("<r a='1' b='2' a='3'/>", false), ("<r a='1' a='1'/>", false)]
+        {
+            let mut src = Borrowed::new(doc.as_bytes());
+            let mut d = Decoder::new(&mut src, NS);
+            match d.root() {
+                Ok(_) => assert!(ok, "{doc}"),
+                Err(e) => {
+                    assert!(!ok, "{doc}: {e:?}");
+                    assert_eq!(e.rule, Rule::NotWellFormed, "{doc}");
+                    assert!(e.message.contains("attribute a appears twice"), "{doc}: {}", e.message);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn attributes_are_normalized_then_unescaped() {
         let doc = "<r a=\"x\r\ny\tz\rw&#10;&amp;v\" xmlns:q=\"u\" xsi:nil='true' xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'/>";
         let mut src = Borrowed::new(doc.as_bytes());
@@ -1901,5 +1937,14 @@ mod tests {
         d.skip().unwrap();
         assert_eq!(d.end_capture(), "<x:e k='1' xmlns:x=\"urn:x\" xmlns=\"urn:a\"><f>t &amp; u</f></x:e>");
         assert_eq!(d.next_child().unwrap(), None);
+        // A namespace name with characters to escape in an attribute value, and non-ASCII.
+        let doc = "<r xmlns:x='urn:x?a=1&amp;b=&quot;2&quot;&lt;ü'><x:e/></r>";
+        let mut src = Borrowed::new(doc.as_bytes());
+        let mut d = Decoder::new(&mut src, NS);
+        d.root().unwrap();
+        d.next_child().unwrap();
+        d.begin_capture();
+        d.skip().unwrap();
+        assert_eq!(d.end_capture(), "<x:e xmlns:x=\"urn:x?a=1&amp;b=&quot;2&quot;&lt;ü\"/>");
     }
 }

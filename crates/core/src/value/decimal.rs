@@ -91,6 +91,19 @@ impl<'a> Decimal<'a> {
         self.check_fits(scale, precision)?;
         let overflow = || self.overflow(scale, precision);
         let pad = (scale as usize).saturating_sub(self.frac.len());
+        if self.int.len() + self.frac.len() <= 19 && pad <= 38 {
+            // Digits in a u64 (10^19 < 2^64) times 10^pad in a u128: a 192-bit product
+            // from two 64 x 128-bit ones, with no i256 multiplication (GPX coordinates,
+            // 16 digits scaled to 38 fraction digits, are all this case).
+            let digits = self.int.bytes().chain(self.frac.bytes()).fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+            let p = POW10_U128[pad];
+            let low = u128::from(digits) * (p & u128::from(u64::MAX));
+            let high = u128::from(digits) * (p >> 64);
+            let (low, carry) = low.overflowing_add(high << 64);
+            // Below 10^19 * 10^38 < 2^190: the high half is below 2^62, a positive i128.
+            let acc = i256::from_parts(low, ((high >> 64) + u128::from(carry)) as i128);
+            return Ok(if self.neg { acc.checked_neg().ok_or_else(overflow)? } else { acc });
+        }
         if self.int.len() + self.frac.len() <= 38 && pad <= 38 {
             // The digits and 10^pad each fit an i128 (10^38 < 2^127): one i256 product.
             // (A multiplication per digit was 17% of a GPX load.)
@@ -169,6 +182,17 @@ const POW10: [u64; CHUNK + 1] = {
     let mut p = [1u64; CHUNK + 1];
     let mut i = 1;
     while i <= CHUNK {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+/// `10^n` for `n` up to 38 (10^38 < 2^127).
+const POW10_U128: [u128; 39] = {
+    let mut p = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
         p[i] = p[i - 1] * 10;
         i += 1;
     }
