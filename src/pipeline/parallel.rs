@@ -1,17 +1,19 @@
 //! One large file on every core. The stream is cut into segments after row end tags
 //! ([`crate::source::split`]); worker threads decode the run of rows each segment
-//! starts with and encode it into Parquet row groups; this thread decodes the document
-//! itself, stitched from the segments, and takes each worker's run at the segment
-//! boundary where it belongs (`Next::Run` in the generated decoders), so everything
-//! outside the runs (containers, document-table content, the file's other rows) is
-//! decoded and checked in order, exactly as in one pass.
+//! starts with, and every later run in it (from the next row start tag after what is
+//! not a row), and encode them into Parquet row groups; this thread decodes the
+//! document itself, stitched from the segments, and takes each worker's run where it
+//! belongs (`Next::Run` in the generated decoders), so everything outside the runs
+//! (containers, document-table content, the file's other rows) is decoded and checked
+//! in order, exactly as in one pass.
 //!
-//! Every guess is checked: a segment must start right after a row of the table it was
-//! cut after, in that row's parent, with the namespace bindings, row numbers and
-//! ancestor numbers the worker assumed. Anything else — an invalid file, `</Order>`
-//! inside a comment — gives up, and the caller decodes the file in one pass, which is
-//! also the path that reports errors. Rows, ordinals and their order in the parts
-//! never depend on the thread count.
+//! Every guess is checked: a run must start right after a row of the table the segment
+//! was cut after, or exactly at the start tag it was found at, in that row's parent,
+//! with the namespace bindings, row numbers and ancestor numbers the worker assumed.
+//! Anything else — an invalid file, `</Order>` or `<Order>` inside a comment — gives
+//! up, and the caller decodes the file in one pass, which is also the path that
+//! reports errors. Rows, ordinals and their order in the parts never depend on the
+//! thread count.
 
 use super::Job;
 use crate::sink::{LocalSink, encode_row_group};
