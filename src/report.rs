@@ -36,7 +36,7 @@ pub struct FileReport {
     pub segments: usize,
     /// Of the rows, those decoded by the segment workers (the others by the thread that
     /// stitches the file together: what lies between runs of rows, and their first rows).
-    #[serde(skip_serializing_if = "is_zero_u64")]
+    #[serde(skip_serializing_if = "is_zero")]
     pub segment_rows: u64,
     /// Output parts written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -213,10 +213,6 @@ impl Report {
     }
 }
 
-fn is_zero_u64(n: &u64) -> bool {
-    *n == 0
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }

@@ -83,9 +83,8 @@ fn work(
     factories: &[ArrowRowGroupWriterFactory],
 ) -> Result<Done, DecodeError> {
     let cut = seg.after.as_ref().ok_or_else(resync)?;
-    // A reader drops a byte-order mark at its start; inside a document U+FEFF is a
-    // character like any other: leave such a segment to the one-pass decode.
-    if seg.bytes.starts_with(BOM) {
+    // Leave a segment that starts with a byte-order mark to the one-pass decode.
+    if bom_at(seg, 0) {
         return Err(resync());
     }
     if xml2bq_core::utf8::check_xml_text(&seg.bytes, seg.offset).is_err() {
@@ -105,7 +104,6 @@ fn work(
             break;
         }
         let stop = start + stop;
-        let counters_now = counters.clone();
         runs.push(RunPart {
             table,
             row,
@@ -113,7 +111,7 @@ fn work(
             stop,
             rows,
             rows_before: rows_before[table],
-            counters: counters_now,
+            counters: counters.clone(),
             identity,
         });
         rows_before[table] += rows;
@@ -194,9 +192,6 @@ struct Stitched<'a> {
     reader: quick_xml::Reader<Cursor<SegBytes>>,
     /// Where in the current segment the reader started.
     start: usize,
-    /// Where the reader's part of the current segment ends: at the next run's start,
-    /// or at the segment's end.
-    window_end: usize,
     buf: Vec<u8>,
     pending: Option<Run>,
     groups: Arc<Mutex<Option<RowGroups>>>,
@@ -216,15 +211,18 @@ impl<'a> Stitched<'a> {
         quick_xml::Reader::from_reader(c)
     }
 
+    /// Whether the reader's part of the current segment is read: up to the next run's
+    /// start, or to the segment's end.
     fn at_end(&self) -> bool {
         match &self.current {
             Some(s) => {
                 let at = self.start + self.reader.buffer_position() as usize;
+                let end = self.runs.front().map_or(s.bytes.len(), |r| r.start);
                 // A reader that skips whitespace before markup reports the end of its
-                // input after trailing whitespace: that is the end of the window too.
-                // (Past the window's end: an event ran over a run's start, which
+                // input after trailing whitespace: that is the end of the part too.
+                // (Past the part's end: an event ran over a run's start, which
                 // `advance` refuses.)
-                s.bytes.get(at..self.window_end).is_none_or(|rest| {
+                s.bytes.get(at..end).is_none_or(|rest| {
                     rest.is_empty()
                         || (self.reader.config().trim_text_start
                             && rest.iter().all(|&b| xml2bq_core::value::is_xml_space(char::from(b))))
@@ -285,17 +283,21 @@ impl<'a> Stitched<'a> {
     fn next_run(&mut self, seg: &Arc<Segment>) -> bool {
         let at = self.start + self.reader.buffer_position() as usize;
         let Some(part) = self.runs.pop_front() else { return false };
-        if at > part.start || seg.bytes.get(part.stop..).is_none_or(|rest| rest.starts_with(BOM)) {
+        if at > part.start || bom_at(seg, part.stop) {
             return false;
         }
-        let cfg = self.reader.config().clone();
-        self.reader = Self::reader(seg, part.stop);
-        *self.reader.config_mut() = cfg;
-        self.start = part.stop;
-        self.window_end = self.runs.front().map_or(seg.bytes.len(), |r| r.start);
+        self.read_from(seg, part.stop);
         self.ended_at_cut = part.stop == seg.bytes.len();
         self.pending = Some(self.run(part));
         true
+    }
+
+    /// Reads `seg` from `from` on, with the reader's settings as they are.
+    fn read_from(&mut self, seg: &Arc<Segment>, from: usize) {
+        let cfg = self.reader.config().clone();
+        self.reader = Self::reader(seg, from);
+        *self.reader.config_mut() = cfg;
+        self.start = from;
     }
 
     /// Moves to the next run or segment; false when the stitching cannot go on.
@@ -317,23 +319,20 @@ impl<'a> Stitched<'a> {
         }
         let Ok(seg) = self.segments.recv() else { return false };
         self.seen += 1;
-        let cfg = self.reader.config().clone();
         if seg.seq == 0 {
             if xml2bq_core::utf8::check_xml_text(&seg.bytes, seg.offset).is_err() {
                 return false;
             }
-            self.reader = Self::reader(&seg, 0);
-            self.start = 0;
+            self.read_from(&seg, 0);
             self.runs.clear();
         } else {
             let Ok(done) = self.result(seg.seq) else { return false };
             let mut runs: VecDeque<RunPart> = done.runs.into();
             let Some(first) = runs.pop_front() else { return false };
-            if seg.bytes.get(first.stop..).is_none_or(|rest| rest.starts_with(BOM)) {
+            if bom_at(&seg, first.stop) {
                 return false;
             }
-            self.reader = Self::reader(&seg, first.stop);
-            self.start = first.stop;
+            self.read_from(&seg, first.stop);
             self.runs = runs;
             // The first run taken appends the row group all the runs' rows are in.
             *self.groups.lock().unwrap_or_else(|e| e.into_inner()) = Some(done.groups);
@@ -341,8 +340,6 @@ impl<'a> Stitched<'a> {
                 self.pending = Some(self.run(first));
             }
         }
-        *self.reader.config_mut() = cfg;
-        self.window_end = self.runs.front().map_or(seg.bytes.len(), |r| r.start);
         // A run that reaches the end of its segment ended with the row end tag the
         // segment was cut after.
         self.ended_at_cut = self.pending.is_some() && self.start == seg.bytes.len();
@@ -353,6 +350,13 @@ impl<'a> Stitched<'a> {
 
 /// UTF-8's byte-order mark (U+FEFF).
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Would a reader started at `at` in `seg` drop a byte-order mark there (as it does at
+/// the start of its input; inside a document U+FEFF is a character like any other)?
+/// Also true past the segment's end.
+fn bom_at(seg: &Segment, at: usize) -> bool {
+    seg.bytes.get(at..).is_none_or(|rest| rest.starts_with(BOM))
+}
 
 fn resync_io() -> quick_xml::Error {
     quick_xml::Error::Io(Arc::new(std::io::Error::other(ResyncSignal)))
@@ -529,7 +533,6 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                     counters_before: vec![],
                 })))),
                 start: 0,
-                window_end: 0,
                 buf: Vec::with_capacity(4096),
                 pending: None,
                 groups: groups.clone(),

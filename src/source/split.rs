@@ -95,11 +95,11 @@ pub struct Targets {
     /// `</name>` of every row element form, with its cut.
     ends: Vec<(Vec<u8>, Cut)>,
     /// Per table: `<name` of its row elements' forms.
-    row_starts: Vec<Vec<Vec<u8>>>,
+    row_starts: Vec<Vec<Finder<'static>>>,
     /// `<name` of every row element form a worker's run may start at, with its row.
-    run_starts: Vec<(Vec<u8>, Cut)>,
+    run_starts: Vec<(Finder<'static>, Cut)>,
     /// Per counter: `<name` of its element's forms.
-    counter_starts: Vec<Vec<Vec<u8>>>,
+    counter_starts: Vec<Vec<Finder<'static>>>,
 }
 
 impl Targets {
@@ -166,7 +166,7 @@ impl Targets {
                     table.rows.iter().enumerate().any(|(k, o)| k != r && o.elements.last() == row.elements.last());
                 let cuttable = !ambiguous && !holds_rows(row.elements);
                 for f in forms(ns, local) {
-                    let start = [b"<".as_slice(), &f].concat();
+                    let start = Finder::new(&[b"<".as_slice(), &f].concat()).into_owned();
                     if cuttable {
                         let mut end = b"</".to_vec();
                         end.extend_from_slice(&f);
@@ -193,11 +193,11 @@ impl Targets {
         if ends.is_empty() {
             return None;
         }
+        let counter_starts =
+            counter_starts.iter().map(|c| c.iter().map(|n| Finder::new(n).into_owned()).collect()).collect();
         Some(Targets { bindings, ends, row_starts, run_starts, counter_starts })
     }
-}
 
-impl Targets {
     /// Where the first start tag of a row a worker's run may start at is in
     /// `bytes[from..]` (an offset in `bytes`), and its row: a guess, like a cut, that
     /// the stitched decode checks.
@@ -205,8 +205,8 @@ impl Targets {
         let rest = bytes.get(from..)?;
         self.run_starts
             .iter()
-            .filter_map(|(n, c)| {
-                memchr::memmem::find_iter(rest, n).find(|&p| is_start_at(rest, p, n.len())).map(|p| (from + p, c))
+            .filter_map(|(f, c)| {
+                f.find_iter(rest).find(|&p| is_start_at(rest, p, f.needle().len())).map(|p| (from + p, c))
             })
             .min_by_key(|(p, _)| *p)
     }
@@ -214,17 +214,11 @@ impl Targets {
     /// Adds the row start tags of each table and the start tags of each counter's
     /// elements in `bytes` to `rows` and `counters`.
     pub fn count(&self, bytes: &[u8], rows: &mut [u64], counters: &mut [u64]) {
-        let count = |needles: &Vec<Vec<u8>>| -> u64 {
-            needles
-                .iter()
-                .map(|n| memchr::memmem::find_iter(bytes, n).filter(|&p| is_start_at(bytes, p, n.len())).count() as u64)
-                .sum()
-        };
         for (r, needles) in rows.iter_mut().zip(&self.row_starts) {
-            *r += count(needles);
+            *r += count_starts(bytes, needles);
         }
         for (c, needles) in counters.iter_mut().zip(&self.counter_starts) {
-            *c += count(needles);
+            *c += count_starts(bytes, needles);
         }
     }
 }
@@ -245,8 +239,8 @@ pub struct Splitter<R> {
     target: usize,
     max: usize,
     ends: Vec<(FinderRev<'static>, Cut)>,
-    row_starts: Vec<Vec<Finder<'static>>>,
-    counter_starts: Vec<Vec<Finder<'static>>>,
+    /// What the row and ancestor counts before each segment count.
+    targets: Targets,
     rows_before: Vec<u64>,
     counters_before: Vec<u64>,
     /// Initialized memory; the bytes read are its first `filled`.
@@ -266,14 +260,12 @@ pub struct NoCut;
 impl<R: Read> Splitter<R> {
     /// `head`: bytes already read from `input` (they come first).
     pub fn new(input: R, head: Vec<u8>, targets: &Targets, target: usize, max: usize) -> Self {
-        let finders = |v: &Vec<Vec<u8>>| v.iter().map(|n| Finder::new(n).into_owned()).collect::<Vec<_>>();
         Splitter {
             input,
             target,
             max,
             ends: targets.ends.iter().map(|(n, c)| (FinderRev::new(n).into_owned(), c.clone())).collect(),
-            row_starts: targets.row_starts.iter().map(finders).collect(),
-            counter_starts: targets.counter_starts.iter().map(finders).collect(),
+            targets: targets.clone(),
             rows_before: vec![0; targets.row_starts.len()],
             counters_before: vec![0; targets.counter_starts.len()],
             filled: head.len(),
@@ -291,12 +283,7 @@ impl<R: Read> Splitter<R> {
         let bytes = Buffer { bytes, len, pool: Some(self.pool.clone()) };
         let rows_before = self.rows_before.clone();
         let counters_before = self.counters_before.clone();
-        for (n, f) in self.rows_before.iter_mut().zip(&self.row_starts) {
-            *n += count_starts(&bytes, f);
-        }
-        for (n, f) in self.counters_before.iter_mut().zip(&self.counter_starts) {
-            *n += count_starts(&bytes, f);
-        }
+        self.targets.count(&bytes, &mut self.rows_before, &mut self.counters_before);
         let seq = self.seq;
         self.seq += 1;
         let offset = self.offset;
