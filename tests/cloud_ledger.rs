@@ -35,7 +35,12 @@ fn load(bucket: &str, ds: &str, extra: &[&str], env: &[(&str, &str)]) -> Output 
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    output_leaving_no_temp(&mut cmd, env.iter().any(|(k, _)| k.starts_with("XML2BQ_FAULT")))
+}
+
+/// `xml2bq ledger ARGS`, which leaves no work folder behind either.
+fn ledger(args: &[&str]) -> Output {
+    output_leaving_no_temp(std::process::Command::new(env!("CARGO_BIN_EXE_xml2bq")).arg("ledger").args(args), false)
 }
 
 /// Runs a load with `--report` and returns the report.
@@ -58,6 +63,20 @@ fn exactly_once(ds: &str, rows: i64) {
     for t in ["customers", "orders"] {
         assert_eq!(count(ds, t), rows, "{ds}.{t}");
         assert_eq!(duplicates(ds, t), 0, "{ds}.{t}");
+    }
+}
+
+/// The ledger is read with a query whose answer may come in pages (BigQuery sends
+/// about 10 MB per answer): every page is read, in order, none twice.
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn a_query_answer_is_read_to_its_last_page() {
+    let c = cloud();
+    let sql = "SELECT n FROM UNNEST(GENERATE_ARRAY(1, 7)) AS n ORDER BY n";
+    let want: Vec<Vec<serde_json::Value>> = (1..=7).map(|n| vec![serde_json::json!(n.to_string())]).collect();
+    for page in [Some(1), Some(3), Some(7), None] {
+        let rows = c.block_on(c.bq_query_pages(PROJECT, sql, page)).unwrap();
+        assert_eq!(rows, want, "pages of {page:?} rows");
     }
 }
 
@@ -98,7 +117,7 @@ fn a_scheduled_run_over_one_prefix_loads_only_the_new_files() {
     }
 
     // The ledger lists each object version once, loaded.
-    let o = xml2bq(&["ledger", "list", &format!("bq://{PROJECT}.{ds}"), "--json"]);
+    let o = ledger(&["list", &format!("bq://{PROJECT}.{ds}"), "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let lines: Vec<serde_json::Value> =
         String::from_utf8(o.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -109,14 +128,14 @@ fn a_scheduled_run_over_one_prefix_loads_only_the_new_files() {
 
     // Forgetting one object loads it (and only it) again.
     let uri = format!("gs://{bucket}/in/b-1.xml");
-    let o = xml2bq(&["ledger", "forget", &format!("bq://{PROJECT}.{ds}"), &uri]);
+    let o = ledger(&["forget", &format!("bq://{PROJECT}.{ds}"), &uri]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let (o, r) = load_report(&bucket, &ds, &[], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(totals(&r), (1, 7));
     assert_eq!(count(&ds, "orders"), 2 * rows + 2);
     // Forgetting it again, now that it was a batch of its own: it loads once more.
-    let o = xml2bq(&["ledger", "forget", &format!("bq://{PROJECT}.{ds}"), &uri]);
+    let o = ledger(&["forget", &format!("bq://{PROJECT}.{ds}"), &uri]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let (o, r) = load_report(&bucket, &ds, &[], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -133,7 +152,7 @@ fn stopped_run_then_new_files(stop: &str) {
     assert_eq!(o.status.code(), Some(137), "stopped at {stop}: {}", stderr(&o));
     let loaded = if stop == "after-jobs" { rows } else { 0 };
     assert_eq!(count(&ds, "orders"), loaded, "{stop}: the jobs ran or not");
-    let o = xml2bq(&["ledger", "list", &format!("bq://{PROJECT}.{ds}"), "--json"]);
+    let o = ledger(&["list", &format!("bq://{PROJECT}.{ds}"), "--json"]);
     let pending = String::from_utf8(o.stdout).unwrap().lines().filter(|l| l.contains("\"pending\"")).count();
     assert_eq!(pending, 5, "{stop}: the batch is recorded, not done");
 

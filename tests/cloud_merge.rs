@@ -45,7 +45,7 @@ fn load_from(input: &str, dead: &str, ds: &str, extra: &[&str], env: &[(&str, &s
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let o = cmd.output().unwrap();
+    let o = output_leaving_no_temp(&mut cmd, env.iter().any(|(k, _)| k.starts_with("XML2BQ_FAULT")));
     let r = std::fs::read(&rep).map(|b| serde_json::from_slice(&b).unwrap()).unwrap_or(Value::Null);
     (o, r)
 }

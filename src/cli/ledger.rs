@@ -79,7 +79,8 @@ pub fn run(schema: &'static Schema, args: LedgerArgs, connect: &Connect) -> anyh
         }
         LedgerCommand::Forget { dest, uris } => {
             let unknown = if dest.starts_with("bq://") {
-                bigquery_sink(schema, &dest, connect)?.forget(&uris)?
+                let (sink, _work) = bigquery_sink(schema, &dest, connect)?;
+                sink.forget(&uris)?
             } else {
                 local::forget(&folder(&dest)?, &uris)?
             };
@@ -118,11 +119,16 @@ fn local_lines(dest: &str) -> anyhow::Result<Vec<Line>> {
         .collect())
 }
 
-fn bigquery_sink(schema: &'static Schema, dest: &str, connect: &Connect) -> anyhow::Result<bigquery::Sink> {
+/// The sink of a BigQuery destination, with its work folder (removed when dropped).
+fn bigquery_sink(
+    schema: &'static Schema,
+    dest: &str,
+    connect: &Connect,
+) -> anyhow::Result<(bigquery::Sink, tempfile::TempDir)> {
     let d = Dest::parse(dest).map_err(|e| UsageError(format!("DEST: {e}")))?;
     let names: Vec<String> = schema.tables.iter().map(|t| t.name.to_string()).collect();
-    let work = std::env::temp_dir().join(format!("xml2bq-ledger-{}", std::process::id()));
-    std::fs::create_dir_all(&work).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", work.display()))?;
+    let temp = super::temp_folder("xml2bq-ledger-")?;
+    let work = temp.path().to_path_buf();
     let parts = crate::sink::LocalSink {
         schema,
         dest: work.clone(),
@@ -131,13 +137,12 @@ fn bigquery_sink(schema: &'static Schema, dest: &str, connect: &Connect) -> anyh
         ledger: false,
         reload: false,
     };
-    Ok(bigquery::Sink { cloud: connect.get()?, opts: LoadOptions::new(d, names), schema, parts, work })
+    Ok((bigquery::Sink { cloud: connect.get()?, opts: LoadOptions::new(d, names), schema, parts, work }, temp))
 }
 
 fn bigquery_lines(schema: &'static Schema, dest: &str, connect: &Connect) -> anyhow::Result<Vec<Line>> {
-    let sink = bigquery_sink(schema, dest, connect)?;
+    let (sink, _work) = bigquery_sink(schema, dest, connect)?;
     let state = sink.state()?;
-    let _ = std::fs::remove_dir_all(&sink.work);
     let mut lines: Vec<Line> = state
         .loaded_inputs()
         .map(|(uri, version, rows)| Line {

@@ -113,7 +113,8 @@ pub struct LoadArgs {
     /// (`bq show -j ID`), and re-running the same command picks the job up [default: 6h]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "BigQuery")]
     pub job_timeout: Option<Duration>,
-    /// BigQuery: a folder for the Parquet parts before they are loaded [default: a temporary folder].
+    /// BigQuery: a folder for the Parquet parts before they are loaded [default: a new folder under
+    /// TMPDIR, removed when the run ends]
     #[arg(long, value_name = "DIR", help_heading = "BigQuery")]
     pub work_dir: Option<PathBuf>,
 }
@@ -328,11 +329,17 @@ fn run_bigquery(
     exclude.extend(staging.as_ref().map(|s| format!("gs://{}/{}", s.bucket, s.join(""))));
     exclude.extend(archive.as_ref().map(|a| a.dir.uri_prefix()));
     let found = inputs(args, shard, &exclude, settle, connect)?;
+    // Without --work-dir, a fresh folder under the system's temporary folder, removed
+    // when this function returns, whichever way.
+    let temp;
     let work = match &args.work_dir {
+        // (Created and checked above.)
         Some(w) => w.clone(),
-        None => std::env::temp_dir().join(format!("xml2bq-{}", std::process::id())),
+        None => {
+            temp = super::temp_folder("xml2bq-")?;
+            temp.path().to_path_buf()
+        }
     };
-    std::fs::create_dir_all(&work).map_err(|e| anyhow::anyhow!("cannot create work folder {}: {e}", work.display()))?;
     let parts = LocalSink {
         schema,
         dest: work.clone(),
@@ -354,9 +361,6 @@ fn run_bigquery(
         Ok(unkeyed) => usage(unkeyed.0),
         Err(e) => e,
     });
-    if args.work_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&work);
-    }
     let (files, loads) = outcome?;
     let mut report = Report::new("load", schema, found.reports(files), start.elapsed().as_secs_f64());
     report.shard = shard.map(|s| s.to_string());

@@ -248,6 +248,14 @@ impl Progress {
 }
 
 /// One line about one file.
+/// A fresh folder under the system's temporary folder (`TMPDIR`), removed when dropped.
+fn temp_folder(prefix: &str) -> anyhow::Result<tempfile::TempDir> {
+    let tmp = std::env::temp_dir();
+    tempfile::Builder::new().prefix(prefix).tempdir_in(&tmp).map_err(|e| {
+        anyhow::anyhow!("cannot create a work folder in {}: {e} (set TMPDIR or --work-dir)", tmp.display())
+    })
+}
+
 pub fn file_line(f: &FileReport) -> String {
     let rows: Vec<String> = f.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
     match f.status {

@@ -24,6 +24,19 @@ pub fn xml2bq(args: &[&str]) -> Output {
     o
 }
 
+/// Runs `cmd` with a temporary folder (`TMPDIR`) of its own; unless the run is made to
+/// crash (`crashes`), checks that it left nothing there (its work folder is removed on
+/// every way out).
+pub fn output_leaving_no_temp(cmd: &mut Command, crashes: bool) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = cmd.env("TMPDIR", tmp.path()).output().unwrap();
+    if !crashes {
+        let left: Vec<PathBuf> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(left.is_empty(), "the run left {left:?} in its temporary folder: {}", stderr(&o));
+    }
+    o
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -61,7 +61,9 @@ def documents(case_dir, case, out_dir, shared):
         m = mapping
         if d.get("schema"):  # a document of another schema of the case (shared sitemap index)
             stem = os.path.splitext(os.path.basename(d["schema"]))[0]
-            m = os.path.join(case_dir, f"mapping-{stem}.toml")
+            own = os.path.join(case_dir, f"mapping-{stem}.toml")
+            # (A mapping may name several schemas: then the case's one mapping serves.)
+            m = own if os.path.exists(own) else mapping
         if d.get("also_decode_namespace_stripped"):
             out.append((path, m, {"valid": False}))
             stripped = os.path.join(out_dir, name + "-" + os.path.basename(path))
@@ -92,7 +94,14 @@ def main():
     shared = shared_dir(a.shared)
     site = sysconfig.get_paths()["purelib"]
     subst = {"site": site, "shared": shared}
-    out_dir = a.out or tempfile.mkdtemp(prefix="xml2bq-corpus-")
+    if a.out is None:
+        # The documents generated for the check are removed after it.
+        with tempfile.TemporaryDirectory(prefix="xml2bq-corpus-") as out_dir:
+            return check(a, shared, subst, out_dir)
+    return check(a, shared, subst, a.out)
+
+
+def check(a, shared, subst, out_dir):
     case_dirs = [os.path.join(HERE, c) for c in sorted(os.listdir(HERE))
                  if os.path.isfile(os.path.join(HERE, c, "case.json"))]
     case_dirs += [os.path.join(HERE, "shared", c) for c in sorted(os.listdir(os.path.join(HERE, "shared")))]

@@ -29,12 +29,53 @@ impl Cloud {
         format!("{}/bigquery/v2/projects/{}{path}", self.bigquery.endpoint, super::encode(project))
     }
 
-    /// Runs a standard-SQL query and returns its rows as JSON values (`f`/`v` cells
-    /// flattened to one value per column). For checks and tests, not bulk reads.
+    /// Runs a standard-SQL query and returns all its rows as JSON values (`f`/`v` cells
+    /// flattened to one value per column), every page of them: waits while the job runs
+    /// (`jobComplete: false`) and follows `pageToken` to the last page.
     pub async fn bq_query(&self, project: &str, sql: &str) -> Result<Vec<Vec<serde_json::Value>>> {
-        let body = serde_json::json!({ "query": sql, "useLegacySql": false, "timeoutMs": 60000 });
-        let ans: model::QueryResponse =
+        self.bq_query_pages(project, sql, None).await
+    }
+
+    /// Like [`Cloud::bq_query`], asking for at most `page_rows` rows per answer.
+    pub async fn bq_query_pages(
+        &self,
+        project: &str,
+        sql: &str,
+        page_rows: Option<u32>,
+    ) -> Result<Vec<Vec<serde_json::Value>>> {
+        const WAIT_MS: u32 = 60_000;
+        let mut body = serde_json::json!({ "query": sql, "useLegacySql": false, "timeoutMs": WAIT_MS });
+        if let Some(n) = page_rows {
+            body["maxResults"] = n.into();
+        }
+        let mut ans: model::QueryResponse =
             self.json(&self.bigquery, Method::POST, &self.bq_url(project, "/queries"), Some(&body)).await?;
-        Ok(ans.rows.into_iter().map(|r| r.f.into_iter().map(|c| c.v).collect()).collect())
+        let mut rows = vec![];
+        loop {
+            if ans.job_complete {
+                rows.extend(ans.rows.into_iter().map(|r| r.f.into_iter().map(|c| c.v).collect()));
+            }
+            let token = match (&ans.job_complete, ans.page_token) {
+                (true, None) => return Ok(rows),
+                (true, Some(t)) => Some(t),
+                (false, _) => None,
+            };
+            let Some(job) = ans.job_reference else {
+                let what = if token.is_some() { "a next page" } else { "a query still running" };
+                return Err(super::CloudError::Other(format!("BigQuery answered {what} without a job reference")));
+            };
+            let mut url = format!(
+                "{}?timeoutMs={WAIT_MS}",
+                self.bq_url(project, &format!("/queries/{}", super::encode(&job.job_id)))
+            );
+            for (k, v) in
+                [("location", job.location), ("pageToken", token), ("maxResults", page_rows.map(|n| n.to_string()))]
+            {
+                if let Some(v) = v {
+                    url.push_str(&format!("&{k}={}", super::encode(&v)));
+                }
+            }
+            ans = self.json(&self.bigquery, Method::GET, &url, None).await?;
+        }
     }
 }

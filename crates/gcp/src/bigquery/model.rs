@@ -212,6 +212,14 @@ impl TableFieldSchema {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryResponse {
+    /// False while the query runs: no rows yet; ask `jobs.getQueryResults` again.
+    #[serde(default)]
+    pub job_complete: bool,
+    #[serde(default)]
+    pub job_reference: Option<JobReference>,
+    /// More rows follow: ask `jobs.getQueryResults` with this token.
+    #[serde(default)]
+    pub page_token: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub rows: Vec<TableRow>,
 }
@@ -349,6 +357,18 @@ mod tests {
                 vec![serde_json::json!("4"), serde_json::json!([{"v": "a"}, {"v": "b"}])]
             ]
         );
+        assert!(q.job_complete && q.page_token.is_none());
+        let running: QueryResponse = serde_json::from_str(
+            r#"{"jobComplete": false, "jobReference": {"projectId": "p", "jobId": "j1", "location": "EU"}}"#,
+        )
+        .unwrap();
+        assert!(!running.job_complete && running.rows.is_empty());
+        let job = running.job_reference.unwrap();
+        assert_eq!((job.job_id.as_str(), job.location.as_deref()), ("j1", Some("EU")));
+        let paged: QueryResponse =
+            serde_json::from_str(r#"{"jobComplete": true, "pageToken": "BH2", "rows": [{"f": [{"v": "1"}]}]}"#)
+                .unwrap();
+        assert_eq!((paged.page_token.as_deref(), paged.rows.len()), (Some("BH2"), 1));
         let none: QueryResponse = serde_json::from_str(r#"{"jobComplete": true, "totalRows": "0"}"#).unwrap();
         assert!(none.rows.is_empty());
     }
