@@ -810,46 +810,82 @@ impl<'s> Decoder<'s> {
     }
 
     /// Like [`Decoder::attr_value`] for a value with document-wide rules (`lex`).
+    /// (A thin shell, like [`Decoder::text_of`].)
+    #[inline]
     pub fn attr_value_of<T>(
         &mut self,
         lex: Lexical,
         ws: Ws,
         f: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Result<T, DecodeError> {
-        let Some(a) = self.next_attr.checked_sub(1).and_then(|i| self.attrs.get(i)).cloned() else {
+        let v = self.attr_text(ws)?;
+        let t = match f(v) {
+            Ok(t) => t,
+            Err(inv) => return Err(self.attr_error(inv)),
+        };
+        if lex != Lexical::Plain {
+            self.attr_lexical(lex, ws)?;
+        }
+        Ok(t)
+    }
+
+    /// The current attribute's value: normalized, references expanded, then
+    /// whitespace-processed by `ws`.
+    #[inline(never)]
+    fn attr_text(&mut self, ws: Ws) -> Result<&str, DecodeError> {
+        let Some(a) = self.next_attr.checked_sub(1).and_then(|i| self.attrs.get(i)) else {
             return Err(self.error(Rule::NotWellFormed, "no attribute"));
         };
-        let raw_bytes = &self.tag[a.value.clone()];
-        let raw = std::str::from_utf8(raw_bytes).unwrap_or("");
-        let pos = self.src.position();
-        // The attribute's name is only needed for an error.
-        let name = |d: &Self| String::from_utf8_lossy(&d.tag[a.name.clone()]).into_owned();
+        let raw = std::str::from_utf8(&self.tag[a.value.clone()]).unwrap_or("");
         // Most values hold neither references nor whitespace to normalize: used as read.
-        let plain = !raw_bytes.iter().fold(false, |any, &b| any | matches!(b, b'&' | b'\t' | b'\n' | b'\r'));
-        let expanded = if plain {
-            Ok(std::borrow::Cow::Borrowed(raw))
-        } else {
-            normalize_attribute(raw, &mut self.text);
-            quick_xml::escape::unescape(&self.text)
+        let plain = !raw.bytes().fold(false, |any, b| any | matches!(b, b'&' | b'\t' | b'\n' | b'\r'));
+        if plain {
+            return Ok(value::whitespace(raw, ws, &mut self.scratch));
+        }
+        normalize_attribute(raw, &mut self.text);
+        let expanded = match quick_xml::escape::unescape(&self.text) {
+            Ok(std::borrow::Cow::Borrowed(_)) => None,
+            Ok(std::borrow::Cow::Owned(s)) => Some(s),
+            Err(e) => return Err(self.attr_reference_error(e)),
         };
-        let r = match expanded {
-            Ok(expanded) => {
-                let v = value::whitespace(&expanded, ws, &mut self.scratch);
-                f(v).and_then(|t| {
-                    lexical(lex, v, &self.bindings, &self.strings, &mut self.identity, pos)?;
-                    Ok(t)
-                })
-            }
-            Err(e) => {
-                let name = name(self);
-                let msg = format!("bad reference in attribute {name}: {e}");
-                return Err(self.error(Rule::NotWellFormed, msg).within_attr(&name));
-            }
-        };
-        r.map_err(|inv| self.error(inv.rule, inv.message).within_attr(&name(self)))
+        if let Some(s) = expanded {
+            self.text = s;
+        }
+        Ok(value::whitespace(&self.text, ws, &mut self.scratch))
+    }
+
+    /// Checks and records the attribute value just read as `lex` says (an ID, a QName...).
+    #[inline(never)]
+    fn attr_lexical(&mut self, lex: Lexical, ws: Ws) -> Result<(), DecodeError> {
+        let pos = self.src.position();
+        let v = self.attr_text(ws)?.to_owned();
+        let r = document_lexical(lex, &v, &self.bindings, &self.strings, &mut self.identity, pos);
+        r.map_err(|inv| self.attr_error(inv))
+    }
+
+    /// The current attribute's name as written (for errors).
+    fn attr_name(&self) -> String {
+        let a = self.next_attr.checked_sub(1).and_then(|i| self.attrs.get(i));
+        a.map_or_else(String::new, |a| String::from_utf8_lossy(&self.tag[a.name.clone()]).into_owned())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn attr_error(&self, inv: Invalid) -> DecodeError {
+        let name = self.attr_name();
+        self.error(inv.rule, inv.message).within_attr(&name)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn attr_reference_error(&self, e: quick_xml::escape::EscapeError) -> DecodeError {
+        let name = self.attr_name();
+        let msg = format!("bad reference in attribute {name}: {e}");
+        self.error(Rule::NotWellFormed, msg).within_attr(&name)
     }
 
     /// Passes a default or fixed value (whitespace-processed by `ws`) to `f`.
+    #[inline]
     pub fn default_value<T>(
         &mut self,
         v: &str,
@@ -857,7 +893,13 @@ impl<'s> Decoder<'s> {
         f: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Result<T, DecodeError> {
         let v = value::whitespace(v, ws, &mut self.scratch);
-        f(v).map_err(|inv| self.error(inv.rule, inv.message))
+        f(v).map_err(|inv| self.value_error(inv))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn value_error(&self, inv: Invalid) -> DecodeError {
+        self.error(inv.rule, inv.message)
     }
 
     /// The error for an attribute the element does not declare.
@@ -936,12 +978,16 @@ impl<'s> Decoder<'s> {
     #[inline]
     pub fn not_nil(&self) -> Result<(), DecodeError> {
         if self.xsi.nil {
-            let el = self.qname();
-            return Err(
-                self.error(Rule::Nil, format!("<{el}> has xsi:nil=\"true\" but its declaration is not nillable"))
-            );
+            return Err(self.nil_refused());
         }
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn nil_refused(&self) -> DecodeError {
+        let el = self.qname();
+        self.error(Rule::Nil, format!("<{el}> has xsi:nil=\"true\" but its declaration is not nillable"))
     }
 
     // ---- content ----
@@ -953,48 +999,93 @@ impl<'s> Decoder<'s> {
     }
 
     /// Like [`Decoder::text`] for a value with document-wide rules (`lex`).
+    ///
+    /// Generated code calls this (and the other value methods) once per column, each
+    /// with a closure of its own: each call is a copy of this body. It stays a few
+    /// instructions around calls of the shared, out-of-line steps, so that the copies
+    /// do not crowd the instruction cache.
+    #[inline]
     pub fn text_of<T>(
         &mut self,
         lex: Lexical,
         ws: Ws,
         f: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Result<T, DecodeError> {
+        if lex == Lexical::QName {
+            return self.qname_text(ws, f);
+        }
+        let v = self.text_value(ws)?;
+        let t = match f(v) {
+            Ok(t) => t,
+            Err(inv) => return Err(self.text_error(inv)),
+        };
+        if lex != Lexical::Plain {
+            self.text_lexical(lex, ws)?;
+        }
+        Ok(t)
+    }
+
+    /// The current element's text (no child elements allowed), whitespace-processed by `ws`.
+    #[inline(never)]
+    fn text_value(&mut self, ws: Ws) -> Result<&str, DecodeError> {
+        self.not_nil()?;
+        self.read_text()?;
+        Ok(value::whitespace(&self.text, ws, &mut self.scratch))
+    }
+
+    /// Checks and records the text value just read as `lex` says (an ID, IDREF...).
+    #[inline(never)]
+    fn text_lexical(&mut self, lex: Lexical, ws: Ws) -> Result<(), DecodeError> {
+        let v = value::whitespace(&self.text, ws, &mut self.scratch);
+        let r = document_lexical(lex, v, &self.bindings, &self.strings, &mut self.identity, self.text_start);
+        r.map_err(|inv| self.text_error(inv))
+    }
+
+    /// A text value that is a QName: its prefix must be bound where the element is.
+    #[inline(never)]
+    fn qname_text<T>(&mut self, ws: Ws, f: impl FnOnce(&str) -> Result<T, Invalid>) -> Result<T, DecodeError> {
         self.not_nil()?;
         // The bindings of the element itself (its end pops them).
-        let scope = if lex == Lexical::QName { Some((self.bindings.clone(), self.strings.clone())) } else { None };
+        let (bindings, strings) = (self.bindings.clone(), self.strings.clone());
         self.read_text()?;
         let v = value::whitespace(&self.text, ws, &mut self.scratch);
         let pos = self.text_start;
         let r = f(v).and_then(|t| {
-            let (b, st) = scope.as_ref().map_or((&self.bindings[..], &self.strings[..]), |(b, st)| (&b[..], &st[..]));
-            lexical(lex, v, b, st, &mut self.identity, pos)?;
+            document_lexical(Lexical::QName, v, &bindings, &strings, &mut self.identity, pos)?;
             Ok(t)
         });
-        r.map_err(|inv| {
-            let mut e = DecodeError::new(inv.rule, inv.message, self.text_start);
-            e.path = self.path_with_last();
-            e
-        })
+        r.map_err(|inv| self.text_error(inv))
+    }
+
+    /// A text value's error, at the element just closed.
+    #[cold]
+    #[inline(never)]
+    fn text_error(&self, inv: Invalid) -> DecodeError {
+        let mut e = DecodeError::new(inv.rule, inv.message, self.text_start);
+        e.path = self.path_with_last();
+        e
     }
 
     /// Like [`Decoder::text`], with a default value for empty content.
+    #[inline]
     pub fn text_or<T>(
         &mut self,
         default: &str,
         ws: Ws,
         f: impl FnOnce(&str) -> Result<T, Invalid>,
     ) -> Result<T, DecodeError> {
+        let v = self.text_or_default(default, ws)?;
+        f(v).map_err(|inv| self.text_error(inv))
+    }
+
+    #[inline(never)]
+    fn text_or_default(&mut self, default: &str, ws: Ws) -> Result<&str, DecodeError> {
         self.not_nil()?;
         self.read_text()?;
         if self.text.is_empty() {
             self.text.push_str(default);
         }
-        let v = value::whitespace(&self.text, ws, &mut self.scratch);
-        f(v).map_err(|inv| {
-            let mut e = DecodeError::new(inv.rule, inv.message, self.text_start);
-            e.path = self.path_with_last();
-            e
-        })
+        Ok(value::whitespace(&self.text, ws, &mut self.scratch))
     }
 
     /// The path including the element just closed (text errors are reported after its end tag).
@@ -1504,23 +1595,7 @@ pub enum Lexical {
     IdRefs,
 }
 
-/// Checks (and records) a value of kind `lex`. Almost every value is `Plain`: that
-/// case costs no call.
-#[inline]
-fn lexical(
-    lex: Lexical,
-    v: &str,
-    bindings: &[Binding],
-    strings: &[u8],
-    identity: &mut Identity,
-    offset: u64,
-) -> Result<(), Invalid> {
-    if lex == Lexical::Plain {
-        return Ok(());
-    }
-    document_lexical(lex, v, bindings, strings, identity, offset)
-}
-
+/// Checks (and records) a value of kind `lex` (not `Plain`: nothing to check).
 #[inline(never)]
 fn document_lexical(
     lex: Lexical,
