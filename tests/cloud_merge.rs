@@ -8,6 +8,8 @@
 mod common;
 #[path = "common/emulators.rs"]
 mod emulators;
+#[path = "common/proxy.rs"]
+mod proxy;
 
 use common::*;
 use emulators::*;
@@ -200,6 +202,37 @@ fn local_files_are_ordered_by_modification_time_then_uri() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(merged(&r), ("loaded".into(), Some(1), Some(0)));
     assert_eq!(table(&ds), vec![row("C1", "Ann", "newer", "a.xml", 1)]);
+}
+
+/// A staging table that could not be dropped (BigQuery refuses the DELETE here) is a
+/// warning, not a failure, and it is set to expire in 7 days: it goes by itself.
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn a_staging_table_left_behind_expires_by_itself() {
+    let (bucket, ds) = (bucket(), dataset());
+    put(&bucket, "in/a.xml", customers(&[("C0", "Ann", "Alpha"), ("C1", "Bob", "Beta")]));
+    let bq = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap();
+    let proxy = proxy::FaultProxy::start(bq.trim_start_matches("http://"), "DELETE /bigquery/");
+    proxy.arm(true);
+    let env = [("BIGQUERY_EMULATOR_HOST", proxy.host()), ("XML2BQ_RETRY_MAX_TIMES", "1".into())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (o, r) = load(&bucket, &ds, &MERGE, &env);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(merged(&r), ("loaded".into(), Some(2), Some(0)));
+    assert_eq!(proxy.refused.load(std::sync::atomic::Ordering::SeqCst), 2, "one DELETE and one retry");
+    let stage: Vec<String> = tables(&ds).into_iter().filter(|t| t.contains("_xml2bq_stage_")).collect();
+    assert_eq!(stage.len(), 1, "{stage:?}");
+    let warnings =
+        r["loads"].as_array().unwrap().iter().find(|l| l["table"] == "customers").unwrap()["warnings"].clone();
+    let want = format!("the staging table {} could not be dropped after the merge", stage[0]);
+    assert!(warnings.to_string().contains(&want), "{warnings}");
+    let c = cloud();
+    let url = c.bq_url(PROJECT, &format!("/datasets/{ds}/tables/{}", stage[0]));
+    let t: Value = c.block_on(c.json(&c.bigquery, reqwest::Method::GET, &url, None)).unwrap();
+    let expires: u64 = t["expirationTime"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let week_ms = 7 * 24 * 3600 * 1000;
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    assert!(expires > now_ms + week_ms - 3_600_000 && expires <= now_ms + week_ms, "expires {expires}, now {now_ms}");
 }
 
 #[test]

@@ -304,13 +304,7 @@ fn one_pass(job: &Job, input: &Input, sink: &LocalSink, beside: bool) -> Decoded
 }
 
 fn write_failed(w: std::io::Error) -> DecodeError {
-    DecodeError::new(Rule::Io, format!("{WRITE_FAILED}: {w}"), 0)
-}
-
-const WRITE_FAILED: &str = "writing output failed";
-
-fn is_write_failure(e: &DecodeError) -> bool {
-    e.rule == Rule::Io && e.message.starts_with(WRITE_FAILED)
+    DecodeError::new(Rule::Write, format!("writing output failed: {w}"), 0)
 }
 
 /// Part paths as the report shows them.

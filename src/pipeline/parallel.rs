@@ -129,7 +129,7 @@ fn work(
     }
     let mut groups: RowGroups = schema.tables.iter().map(|_| None).collect();
     for (t, b) in batches.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
-        let g = encode_row_group(&factories[t], b).map_err(|e| DecodeError::new(Rule::Io, e.to_string(), 0))?;
+        let g = encode_row_group(&factories[t], b).map_err(|e| DecodeError::new(Rule::Write, e.to_string(), 0))?;
         groups[t] = Some(g);
     }
     Ok(Done { runs, groups })
@@ -579,7 +579,7 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
             drop(main_rx);
             match decoded {
                 Ok(()) if whole => Some(Ok((rows, segments, segment_rows))),
-                Err(e) if super::is_write_failure(&e) => Some(Err(std::io::Error::other(e.message))),
+                Err(e) if e.rule == Rule::Write => Some(Err(std::io::Error::other(e.message))),
                 _ => None,
             }
         })

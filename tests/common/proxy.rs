@@ -2,6 +2,7 @@
 //! emulator, except that, while armed, requests containing a pattern get a 503, and
 //! while an answer is set, they get that answer (200, JSON) instead.
 //! (No emulator can fail, or take its time, on cue; this is the only stand-in the tests use.)
+#![allow(dead_code)] // each test binary uses some of it
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -547,5 +547,5 @@ fn inconsistent(e: arrow_schema::ArrowError) -> DecodeError {
 
 /// The error a sink returns when the writer it feeds has stopped.
 pub fn writer_stopped() -> DecodeError {
-    DecodeError::new(Rule::Io, "the part writer stopped", 0)
+    DecodeError::new(Rule::Write, "the part writer stopped", 0)
 }

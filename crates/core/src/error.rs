@@ -46,6 +46,8 @@ pub enum Rule {
     Unrepresentable,
     /// Not the file's fault: the input could not be read. Such files are left in place.
     Io,
+    /// Not the file's fault: its rows could not be written. Such files are left in place.
+    Write,
     /// Internal to the segment-parallel path: a guess did not hold; decode in one pass.
     Resync,
 }
@@ -87,6 +89,7 @@ impl Rule {
             Keyref => "keyref",
             Unrepresentable => "unrepresentable",
             Io => "io",
+            Write => "write",
             Resync => "resync",
         }
     }
@@ -200,9 +203,9 @@ impl DecodeError {
         self.within(&format!("{name}[{n}]"))
     }
 
-    /// True when the file itself is at fault (dead-letter it); false for read failures.
+    /// True when the file itself is at fault (dead-letter it); false for read and write failures.
     pub fn is_invalid_input(&self) -> bool {
-        !matches!(self.rule, Rule::Io | Rule::Resync)
+        !matches!(self.rule, Rule::Io | Rule::Write | Rule::Resync)
     }
 }
 

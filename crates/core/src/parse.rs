@@ -164,6 +164,25 @@ fn normalize_attribute(raw: &str, out: &mut String) {
     }
 }
 
+/// `a == b` for short byte strings such as names, in a few loads and compares instead
+/// of a call to `memcmp`.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], i: usize| <[u8; 8]>::try_from(&s[i..i + 8]).map_or(0, u64::from_le_bytes);
+    let w4 = |s: &[u8], i: usize| <[u8; 4]>::try_from(&s[i..i + 4]).map_or(0, u32::from_le_bytes);
+    match n {
+        // The first and the last 8 (4) bytes, overlapping: together all of them.
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
+    }
+}
+
 /// Bytes of `w` equal to `b`: the high bit of each such byte set (and maybe of bytes
 /// after the first such byte, never before it: the lowest set bit is exact).
 #[inline]
@@ -429,8 +448,8 @@ impl<'s> Decoder<'s> {
         // that closed last, and its name starts where this one's will.
         let start = self.frames.last().map_or(0, |f| f.name.end);
         let name = &self.tag[..self.name_len];
-        let same_as_previous =
-            self.last_closed.start == start && self.names.get(self.last_closed.clone()) == Some(name);
+        let same_as_previous = self.last_closed.start == start
+            && self.names.get(self.last_closed.clone()).is_some_and(|n| same_bytes(n, name));
         self.names.truncate(start);
         self.names.extend_from_slice(name);
         let index = match self.frames.last_mut() {
@@ -1660,7 +1679,7 @@ enum Step {
 /// for the elements around it accepts any end tag: the stitched decode checks it).
 fn end_step(frames: &[Frame], names: &[u8], name: &[u8]) -> Step {
     match frames.last() {
-        Some(f) if f.name.is_empty() || &names[f.name.clone()] == name => Step::End,
+        Some(f) if f.name.is_empty() || same_bytes(&names[f.name.clone()], name) => Step::End,
         _ => Step::BadEnd(String::from_utf8_lossy(name).into_owned()),
     }
 }
@@ -1882,6 +1901,27 @@ mod tests {
 
     const NS: &[&str] =
         &["", "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/2001/XMLSchema-instance", "urn:a"];
+
+    #[test]
+    fn short_byte_strings_compare_as_slices_do() {
+        let words: Vec<Vec<u8>> = (0..=20usize)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut v = vec![base.clone()];
+                for i in 0..n {
+                    let mut w = base.clone();
+                    w[i] ^= 0x20;
+                    v.push(w);
+                }
+                v
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn colons_are_found_eight_bytes_at_a_time() {

@@ -4,7 +4,8 @@
 //! that row (every column), a new key is inserted. Within the batch the last occurrence
 //! of a key wins: files in the order given (oldest version first, then URI), then the
 //! record ordinal. The staging table is dropped afterwards (a failure to drop it is a
-//! warning).
+//! warning); it is set to expire after [`STAGING_LIFETIME`] as soon as it is loaded, so
+//! one left by a run that stopped goes by itself.
 //!
 //! Both jobs have ids derived from the table and the batch ([`jobs::job_id`]): a re-run
 //! of the batch finds the finished MERGE and runs nothing again.
@@ -37,6 +38,10 @@ pub struct Merged {
     pub inserted: Option<u64>,
     pub updated: Option<u64>,
 }
+
+/// How long a staging table lives if nothing drops it: long enough for a stopped
+/// batch to be run again.
+pub const STAGING_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// The staging table of `table`'s merge in `batch`.
 pub fn staging_table(table: &str, batch: &str) -> String {
@@ -164,6 +169,17 @@ pub async fn run(
             }
             None => {
                 super::load::load_job(cloud, opts, t, &stage, Some(m.fields), out).await?;
+                // Dropped after the MERGE; left behind (the run stops first, and the batch is
+                // never run again), it goes by itself.
+                let at = std::time::SystemTime::now() + STAGING_LIFETIME;
+                let at_ms = at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+                if let Err(e) = tables::expire(cloud, opts, &stage, at_ms).await {
+                    out.warnings.push(format!(
+                        "the staging table {stage} could not be set to expire ({e}); if a run stops before the \
+                         merge drops it, drop it with `bq rm -f -t {}:{}.{stage}`",
+                        opts.dest.project, opts.dest.dataset
+                    ));
+                }
                 merged.staging_job_id = out.job_id.clone();
                 out.job_id = Some(id.clone());
                 jobs::insert_query(cloud, opts, &id, &sql).await?;

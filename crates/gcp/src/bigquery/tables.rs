@@ -312,6 +312,18 @@ pub async fn exists(cloud: &Cloud, opts: &LoadOptions, name: &str) -> Result<boo
     }
 }
 
+/// Sets table `name` of the destination to expire (BigQuery deletes it) at `at_ms`,
+/// milliseconds since the epoch.
+pub async fn expire(cloud: &Cloud, opts: &LoadOptions, name: &str, at_ms: u64) -> Result<()> {
+    let url = table_url(cloud, opts, name);
+    let body = serde_json::json!({ "expirationTime": at_ms.to_string() });
+    crate::retry::idempotent(|| async {
+        cloud.json::<IgnoredAny>(&cloud.bigquery, Method::PATCH, &url, Some(&body)).await
+    })
+    .await
+    .map(|_| ())
+}
+
 /// Deletes table `name` of the destination; one that is gone already is fine.
 pub async fn delete(cloud: &Cloud, opts: &LoadOptions, name: &str) -> Result<()> {
     let url = table_url(cloud, opts, name);
