@@ -305,6 +305,27 @@ fn three_shards_load_the_same_rows_as_one_run() {
     assert_eq!(count(&sharded, "orders"), 12 * 22 + 1);
 }
 
+/// The ledger is read with a query; one that never finishes (the proxy answers every
+/// look at it with `jobComplete: false`) stops the run after 10 waits, with a message,
+/// before anything is loaded.
+#[test]
+#[ignore = "needs the emulators: run ./scripts/test.sh"]
+fn a_ledger_query_that_never_finishes_stops_the_run_with_a_message() {
+    let bucket = bucket_with_samples(&["customers.xml"]);
+    let ds = dataset();
+    let o = load(&bucket, &ds, &[], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let bq = std::env::var("BIGQUERY_EMULATOR_HOST").unwrap();
+    let proxy = proxy::FaultProxy::start(bq.trim_start_matches("http://"), &format!("/projects/{PROJECT}/queries"));
+    proxy.answer(Some(r#"{"jobComplete": false, "jobReference": {"projectId": "test-project", "jobId": "q1"}}"#));
+    put(&bucket, "in/more.xml", std::fs::read(format!("{SAMPLE}/orders.xml")).unwrap());
+    let o = load(&bucket, &ds, &[], &[("BIGQUERY_EMULATOR_HOST", proxy.host().as_str())]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the query did not finish within 10 minutes"), "{}", stderr(&o));
+    assert_eq!(proxy.answered.load(Ordering::SeqCst), 11, "the query, then 10 looks at it");
+    assert_eq!(count(&ds, "orders"), 0, "nothing loaded");
+}
+
 #[test]
 #[ignore = "needs the emulators: run ./scripts/test.sh"]
 fn job_polling_stops_at_the_job_timeout_and_leaves_the_job_running() {

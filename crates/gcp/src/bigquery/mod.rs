@@ -44,6 +44,7 @@ impl Cloud {
         page_rows: Option<u32>,
     ) -> Result<Vec<Vec<serde_json::Value>>> {
         const WAIT_MS: u32 = 60_000;
+        const MAX_WAITS: u32 = 10;
         let mut body = serde_json::json!({ "query": sql, "useLegacySql": false, "timeoutMs": WAIT_MS });
         if let Some(n) = page_rows {
             body["maxResults"] = n.into();
@@ -51,14 +52,23 @@ impl Cloud {
         let mut ans: model::QueryResponse =
             self.json(&self.bigquery, Method::POST, &self.bq_url(project, "/queries"), Some(&body)).await?;
         let mut rows = vec![];
+        // Each answer of a running query waits up to WAIT_MS for it: a bound on the whole wait.
+        let mut waits = 0;
         loop {
-            if ans.job_complete {
+            let token = if ans.job_complete {
                 rows.extend(ans.rows.into_iter().map(|r| r.f.into_iter().map(|c| c.v).collect()));
-            }
-            let token = match (&ans.job_complete, ans.page_token) {
-                (true, None) => return Ok(rows),
-                (true, Some(t)) => Some(t),
-                (false, _) => None,
+                match ans.page_token {
+                    None => return Ok(rows),
+                    Some(t) => Some(t),
+                }
+            } else {
+                waits += 1;
+                if waits > MAX_WAITS {
+                    let minutes = MAX_WAITS * WAIT_MS / 60_000;
+                    let msg = format!("the query did not finish within {minutes} minutes: {sql}");
+                    return Err(super::CloudError::Other(msg));
+                }
+                None
             };
             let Some(job) = ans.job_reference else {
                 let what = if token.is_some() { "a next page" } else { "a query still running" };
