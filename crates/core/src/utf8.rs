@@ -72,17 +72,10 @@ pub fn is_xml_char(c: char) -> bool {
 /// The first character of valid UTF-8 `b` that XML 1.0 forbids, with its offset.
 /// (Surrogates cannot occur in UTF-8; U+FFFE and U+FFFF are `EF BF BE`, `EF BF BF`.)
 pub fn forbidden_char(b: &[u8]) -> Option<(usize, char)> {
-    const CHUNK: usize = 64;
-    for (k, chunk) in b.chunks(CHUNK).enumerate() {
-        // Branch-free over the chunk: almost every chunk is clean.
-        // (`&` and `|`, not `&&`: no branch per byte, so the loop is vectorized.)
-        let suspect = chunk
-            .iter()
-            .fold(false, |s, &c| s | ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xEF));
-        if !suspect {
-            continue;
-        }
-        for i in k * CHUNK..k * CHUNK + chunk.len() {
+    let mut from = 0;
+    while let Some(start) = next_suspect(b, from) {
+        let end = (start + CHUNK).min(b.len());
+        for i in start..end {
             match b[i] {
                 c @ 0..=0x1F if !matches!(c, b'\t' | b'\n' | b'\r') => return Some((i, char::from(c))),
                 0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) => {
@@ -92,8 +85,42 @@ pub fn forbidden_char(b: &[u8]) -> Option<(usize, char)> {
                 _ => {}
             }
         }
+        from = end;
     }
     None
+}
+
+/// Bytes checked at once by [`next_suspect`].
+const CHUNK: usize = 64;
+
+/// Where the first chunk of `b[from..]` starts that holds a control character other
+/// than tab, LF and CR, or an `EF` byte (which starts U+FFFE and U+FFFF): almost every
+/// chunk holds neither. With AVX2 where the CPU has it: twice the bytes per instruction.
+fn next_suspect(b: &[u8], from: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the one requirement of calling a `#[target_feature]` function is that
+        // the CPU has the features it enables; `is_x86_feature_detected!` just said it
+        // has AVX2. (The function itself is safe code, compiled for AVX2.)
+        #[allow(unsafe_code)]
+        return unsafe { next_suspect_avx2(b, from) };
+    }
+    next_suspect_portable(b, from)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn next_suspect_avx2(b: &[u8], from: usize) -> Option<usize> {
+    next_suspect_portable(b, from)
+}
+
+#[inline(always)]
+fn next_suspect_portable(b: &[u8], from: usize) -> Option<usize> {
+    // Branch-free over each chunk (`&` and `|`, not `&&`): the loop is vectorized.
+    let suspect = |chunk: &[u8]| {
+        chunk.iter().fold(false, |s, &c| s | ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xEF))
+    };
+    b.get(from..)?.chunks(CHUNK).position(suspect).map(|k| from + k * CHUNK)
 }
 
 /// Checks that `b` is UTF-8 made of XML characters; the error says where it is not
@@ -270,6 +297,19 @@ mod tests {
         }
         let long = format!("{}\u{1}", "x".repeat(200));
         assert_eq!(forbidden_char(long.as_bytes()), Some((200, '\u{1}')));
+        // At every offset of three chunks, behind chunks that only look suspect (`EF`
+        // of U+FF21, which XML allows), and with nothing forbidden at all.
+        for at in 0..200 {
+            for (bad, ch) in [("\u{8}", '\u{8}'), ("\u{FFFF}", '\u{FFFF}')] {
+                let mut doc = "\u{FF21}\t\n".repeat(at / 5);
+                doc.push_str(&"x".repeat(at - doc.len()));
+                let fine = doc.clone() + "\u{FF21}";
+                doc.push_str(bad);
+                doc.push_str("\u{FF21}y");
+                assert_eq!(forbidden_char(doc.as_bytes()), Some((at, ch)), "{at}");
+                assert_eq!(forbidden_char(fine.as_bytes()), None, "{at}");
+            }
+        }
         let fine = "<a>\t\r\n \u{7F} \u{85} \u{FFFD} \u{EFBF} \u{10FFFF} 東京</a>";
         assert_eq!(forbidden_char(fine.as_bytes()), None);
         let mut v = Vec::new();
