@@ -137,6 +137,9 @@ impl Col {
 struct Cursor {
     base: u32,
     rec: u32,
+    /// Direct (not REPEATED) columns of the record given a value in its current row:
+    /// when all are, completing the row has nothing to do.
+    filled: u32,
     table: u16,
     /// The row path of the current row.
     path: u16,
@@ -181,7 +184,7 @@ impl Columns {
             cols: vec![],
             tables: vec![],
             stack: vec![],
-            cur: Cursor { base: 0, rec: 0, table: 0, path: 0 },
+            cur: Cursor { base: 0, rec: 0, filled: 0, table: 0, path: 0 },
             counters: vec![0; schema.counters],
             source: source.to_string(),
             batch_rows: batch_rows.max(1),
@@ -269,8 +272,10 @@ impl Columns {
     #[inline]
     fn target(&mut self, f: u16) -> &mut Col {
         let mut i = (self.cur.base + u32::from(f)) as usize;
-        if let Col::List(l) = &self.cols[i] {
-            i = l.item as usize;
+        match &self.cols[i] {
+            Col::List(l) => i = l.item as usize,
+            // (Generated code gives a column at most one value per row.)
+            _ => self.cur.filled += 1,
         }
         &mut self.cols[i]
     }
@@ -281,6 +286,11 @@ impl Columns {
             Col::Record(r) => (r.first, r.n, r.len),
             _ => return,
         };
+        // Every column has its value (then none is a list, which is never counted).
+        if self.cur.rec == rec && self.cur.filled == n {
+            debug_assert!((first..first + n).all(|c| self.cols[c as usize].rows() == len));
+            return;
+        }
         for c in first..first + n {
             self.complete_column(c, len);
         }
@@ -449,7 +459,7 @@ impl Out for Columns {
         let Col::Record(r) = &mut self.cols[root as usize] else { unreachable!("a table's root is a record") };
         r.len += 1;
         r.validity.push(true);
-        self.cur = Cursor { base: r.first, rec: root, table, path };
+        self.cur = Cursor { base: r.first, rec: root, filled: 0, table, path };
     }
 
     fn end_row(&mut self) -> Result<(), DecodeError> {
@@ -483,15 +493,16 @@ impl Out for Columns {
 
     fn enter(&mut self, f: u16) {
         let mut i = self.cur.base + u32::from(f);
-        if let Col::List(l) = &self.cols[i as usize] {
-            i = l.item;
+        match &self.cols[i as usize] {
+            Col::List(l) => i = l.item,
+            _ => self.cur.filled += 1,
         }
         let (table, path) = (self.cur.table, self.cur.path);
         self.stack.push(self.cur);
         let Col::Record(r) = &mut self.cols[i as usize] else { self.wrong_type(f) };
         r.len += 1;
         r.validity.push(true);
-        self.cur = Cursor { base: r.first, rec: i, table, path };
+        self.cur = Cursor { base: r.first, rec: i, filled: 0, table, path };
     }
 
     fn leave(&mut self) {
