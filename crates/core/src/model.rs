@@ -68,7 +68,7 @@ pub enum Miss {
 
 impl Model {
     /// The state after `symbol`, or None when the symbol may not come here.
-    #[inline]
+    #[inline(always)]
     pub fn step(&self, state: State, symbol: u16) -> Option<State> {
         match &self.automaton {
             Automaton::Dfa { states, edges } => {
@@ -98,7 +98,8 @@ impl Model {
 
     /// The symbol a child element is and the state after it: `named` is the element
     /// symbol its name matched (if any), tried before the wildcards that accept `ns`.
-    #[inline]
+    /// (Inlined into each generated loop: there `named` is a small constant per arm.)
+    #[inline(always)]
     pub fn next(&self, state: State, named: Option<u16>, ns: u16) -> Result<(u16, State), Miss> {
         if let Some(s) = named
             && let Some(next) = self.step(state, s)

@@ -1677,11 +1677,18 @@ enum Step {
 
 /// An end tag: it must close the current element (in a segment, the frame standing
 /// for the elements around it accepts any end tag: the stitched decode checks it).
+#[inline]
 fn end_step(frames: &[Frame], names: &[u8], name: &[u8]) -> Step {
     match frames.last() {
         Some(f) if f.name.is_empty() || same_bytes(&names[f.name.clone()], name) => Step::End,
-        _ => Step::BadEnd(String::from_utf8_lossy(name).into_owned()),
+        _ => bad_end(name),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn bad_end(name: &[u8]) -> Step {
+    Step::BadEnd(String::from_utf8_lossy(name).into_owned())
 }
 
 fn text_step(r: Result<(), Step>) -> Step {

@@ -123,7 +123,16 @@ pub fn is_xml_space(c: char) -> bool {
 
 /// Applies the whiteSpace facet; borrows `v` when nothing changes (no allocation in the common case), else
 /// writes into `scratch` and returns it.
+#[inline]
 pub fn whitespace<'a>(v: &'a str, ws: Ws, scratch: &'a mut String) -> &'a str {
+    match ws {
+        Ws::Preserve => v,
+        _ => processed(v, ws, scratch),
+    }
+}
+
+/// [`whitespace`] for `Replace` and `Collapse`.
+fn processed<'a>(v: &'a str, ws: Ws, scratch: &'a mut String) -> &'a str {
     match ws {
         Ws::Preserve => v,
         Ws::Replace => {
