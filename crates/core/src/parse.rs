@@ -710,9 +710,13 @@ impl<'s> Decoder<'s> {
     }
 
     /// Pops the current element's frame and its namespace scope.
+    #[inline]
     fn close(&mut self) {
-        if let Some(f) = self.frames.pop() {
-            // `names` keeps the popped name: `last_closed` may point at it.
+        // `names` keeps the popped name: `last_closed` may point at it.
+        if let Some(f) = self.frames.pop()
+            && self.bindings.len() > f.bindings
+        {
+            // The element declared namespaces: their scope ends.
             self.bindings.truncate(f.bindings);
             if let Some(b) = self.bindings.last() {
                 self.strings.truncate(b.uri.end);
@@ -1226,13 +1230,23 @@ impl<'s> Decoder<'s> {
     }
 
     /// The current element has ended: pop it. `text`: it had simple content, now in `text`.
+    #[inline]
     fn closed(&mut self, text: bool) -> Result<(), DecodeError> {
         if let Some(f) = self.frames.last() {
-            // Reused: no allocation once it has grown to the longest name.
             self.last_closed = f.name.clone();
             self.last_closed_index = (f.index > 1 || f.row).then_some(f.index);
         }
-        let depth = if self.identity.active() { self.identity_depth() } else { 0 };
+        if self.identity.active() {
+            self.identity_end(text)?;
+        }
+        self.close();
+        Ok(())
+    }
+
+    /// What the identity constraints take from the element that ends (before it is popped).
+    #[inline(never)]
+    fn identity_end(&mut self, text: bool) -> Result<(), DecodeError> {
+        let depth = self.identity_depth();
         if depth > 0 && self.identity.waits_for(depth) {
             let offset = self.position();
             let t = if text { Some(self.text.as_str()) } else { None };
@@ -1241,7 +1255,6 @@ impl<'s> Decoder<'s> {
                 return Err(e);
             }
         }
-        self.close();
         Ok(())
     }
 
