@@ -72,6 +72,12 @@ fn resync() -> DecodeError {
     DecodeError::new(Rule::Resync, "a segment's guess did not hold", 0)
 }
 
+thread_local! {
+    /// What the columns of the last segment this thread decoded held.
+    static LAST_SIZES: std::cell::RefCell<Option<xml2bq_core::columns::Sizes>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Decodes the rows a segment starts with, and every later run of rows of the same
 /// table in it (a worker's part).
 fn work(
@@ -90,7 +96,11 @@ fn work(
     if xml2bq_core::utf8::check_xml_text(&seg.bytes, seg.offset).is_err() {
         return Err(DecodeError::new(Rule::InvalidUtf8, "invalid UTF-8 in a segment", seg.offset));
     }
-    let mut cols = Columns::new(schema, uri, batch_rows);
+    // Sized like the last segment this thread decoded: segments are alike.
+    let mut cols = LAST_SIZES.with_borrow(|last| match last {
+        Some(sizes) => Columns::new(schema, uri, batch_rows).sized_like(sizes),
+        None => Columns::new(schema, uri, batch_rows),
+    });
     let (mut rows_before, mut counters) = (seg.rows_before.clone(), seg.counters_before.clone());
     let mut runs: Vec<RunPart> = vec![];
     let (mut start, mut table, mut row) = (0, cut.table, cut.row);
@@ -119,6 +129,7 @@ fn work(
         targets.count(&seg.bytes[stop..next], &mut rows_before, &mut counters);
         (start, table, row) = (next, c.table, c.row);
     }
+    LAST_SIZES.set(Some(cols.sizes()));
     let mut batches: Vec<Vec<_>> = schema.tables.iter().map(|_| vec![]).collect();
     for (t, b) in cols.flush()? {
         // Rows only of the runs' tables: anything else could not be handed over.

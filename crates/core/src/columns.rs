@@ -112,6 +112,34 @@ impl Col {
         }
     }
 
+    /// A builder like this one (an empty scalar column), with room for `rows` values of
+    /// `bytes` bytes in all.
+    fn sized(&self, rows: usize, bytes: usize) -> Option<Col> {
+        Some(match self {
+            Col::Str(_) => Col::Str(StringBuilder::with_capacity(rows, bytes)),
+            Col::Bytes(_) => Col::Bytes(BinaryBuilder::with_capacity(rows, bytes)),
+            Col::I64(_) => Col::I64(Int64Builder::with_capacity(rows)),
+            Col::F64(_) => Col::F64(Float64Builder::with_capacity(rows)),
+            Col::Bool(_) => Col::Bool(BooleanBuilder::with_capacity(rows)),
+            Col::Dec128(_) => Col::Dec128(Decimal128Builder::with_capacity(rows)),
+            Col::Dec256(_) => Col::Dec256(Decimal256Builder::with_capacity(rows)),
+            Col::Date(_) => Col::Date(Date32Builder::with_capacity(rows)),
+            Col::Time(_) => Col::Time(Time64MicrosecondBuilder::with_capacity(rows)),
+            Col::DateTime(_) => Col::DateTime(TimestampMicrosecondBuilder::with_capacity(rows)),
+            Col::Timestamp(_) => Col::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows)),
+            Col::List(_) | Col::Record(_) => return None,
+        })
+    }
+
+    /// The bytes of a string or binary column's values so far (0 for other columns).
+    fn value_bytes(&self) -> usize {
+        match self {
+            Col::Str(b) => b.values_slice().len(),
+            Col::Bytes(b) => b.values_slice().len(),
+            _ => 0,
+        }
+    }
+
     /// Rows of the enclosing record this column has a value for.
     fn rows(&self) -> usize {
         match self {
@@ -154,6 +182,10 @@ struct TableState {
     /// Rows of this table so far in the file (the last row's ordinal).
     rows: i64,
 }
+
+/// Values (and bytes of values) per column of a [`Columns`]: see [`Columns::sizes`].
+#[derive(Clone, Debug, Default)]
+pub struct Sizes(Vec<(usize, usize)>);
 
 /// Receives each finished batch: (table index, rows).
 pub type Sink = Box<dyn FnMut(usize, RecordBatch) -> Result<(), DecodeError> + Send>;
@@ -410,6 +442,25 @@ impl Columns {
             Col::DateTime(b) => Arc::new(b.finish()),
             Col::Timestamp(b) => Arc::new(b.finish().with_timezone(UTC)),
         })
+    }
+
+    /// How many values (and bytes of them) each column holds now: a hint for columns
+    /// that will take a like amount ([`Columns::sized_like`]).
+    pub fn sizes(&self) -> Sizes {
+        Sizes(self.cols.iter().map(|c| (c.rows(), c.value_bytes())).collect())
+    }
+
+    /// Makes room in each scalar column for what `sizes` says a like run held: the
+    /// builders then take their values without growing (a copy at each doubling).
+    pub fn sized_like(mut self, sizes: &Sizes) -> Self {
+        if sizes.0.len() == self.cols.len() {
+            for (c, &(rows, bytes)) in self.cols.iter_mut().zip(&sizes.0) {
+                if let Some(sized) = c.sized(rows, bytes) {
+                    *c = sized;
+                }
+            }
+        }
+        self
     }
 
     /// Hands out every buffered row: to the sink, or as the returned batches.
