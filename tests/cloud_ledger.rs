@@ -38,9 +38,12 @@ fn load(bucket: &str, ds: &str, extra: &[&str], env: &[(&str, &str)]) -> Output 
     output_leaving_no_temp(&mut cmd, env.iter().any(|(k, _)| k.starts_with("XML2BQ_FAULT")))
 }
 
-/// `xml2bq ledger ARGS`, which leaves no work folder behind either.
+/// `xml2bq ledger ARGS` (under the hang timeout, as `xml2bq()` runs it), which leaves
+/// no work folder behind either.
 fn ledger(args: &[&str]) -> Output {
-    output_leaving_no_temp(std::process::Command::new(env!("CARGO_BIN_EXE_xml2bq")).arg("ledger").args(args), false)
+    let o = output_leaving_no_temp(xml2bq_command().arg("ledger").args(args), false);
+    assert_ne!(o.status.code(), Some(124), "xml2bq ledger {args:?} hung ({HANG_SECONDS} s)");
+    o
 }
 
 /// Runs a load with `--report` and returns the report.

@@ -247,7 +247,6 @@ impl Progress {
     }
 }
 
-/// One line about one file.
 /// A fresh folder under the system's temporary folder (`TMPDIR`), removed when dropped.
 fn temp_folder(prefix: &str) -> anyhow::Result<tempfile::TempDir> {
     let tmp = std::env::temp_dir();
@@ -256,6 +255,7 @@ fn temp_folder(prefix: &str) -> anyhow::Result<tempfile::TempDir> {
     })
 }
 
+/// One line about one file.
 pub fn file_line(f: &FileReport) -> String {
     let rows: Vec<String> = f.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
     match f.status {

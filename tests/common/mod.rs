@@ -15,13 +15,16 @@ pub const HANG_SECONDS: &str = "300";
 /// [`HANG_SECONDS`] (exit 124, from coreutils' `timeout`): it fails its test instead of
 /// stopping the suite.
 pub fn xml2bq(args: &[&str]) -> Output {
-    let o = Command::new("timeout")
-        .args(["--kill-after=5", HANG_SECONDS, env!("CARGO_BIN_EXE_xml2bq")])
-        .args(args)
-        .output()
-        .expect("run xml2bq (under coreutils' timeout)");
+    let o = xml2bq_command().args(args).output().expect("run xml2bq (under coreutils' timeout)");
     assert_ne!(o.status.code(), Some(124), "xml2bq {args:?} hung ({HANG_SECONDS} s)");
     o
+}
+
+/// `xml2bq` under coreutils' `timeout`, as [`xml2bq`] runs it: add the arguments.
+pub fn xml2bq_command() -> Command {
+    let mut c = Command::new("timeout");
+    c.args(["--kill-after=5", HANG_SECONDS, env!("CARGO_BIN_EXE_xml2bq")]);
+    c
 }
 
 /// Runs `cmd` with a temporary folder (`TMPDIR`) of its own; unless the run is made to
