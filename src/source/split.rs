@@ -92,8 +92,8 @@ impl Drop for Buffer {
 pub struct Targets {
     /// The prefix bindings the root element declares.
     pub bindings: Vec<(String, String)>,
-    /// `</name>` of every row element form, with its cut.
-    ends: Vec<(Vec<u8>, Cut)>,
+    /// `</name>` of every row element form, with its cut (searched from the end).
+    ends: Vec<(FinderRev<'static>, Cut)>,
     /// Per table: `<name` of its row elements' forms.
     row_starts: Vec<Vec<Finder<'static>>>,
     /// `<name` of every row element form a worker's run may start at, with its row.
@@ -168,9 +168,7 @@ impl Targets {
                 for f in forms(ns, local) {
                     let start = Finder::new(&[b"<".as_slice(), &f].concat()).into_owned();
                     if cuttable {
-                        let mut end = b"</".to_vec();
-                        end.extend_from_slice(&f);
-                        end.push(b'>');
+                        let end = FinderRev::new(&[b"</".as_slice(), &f, b">"].concat()).into_owned();
                         ends.push((end, Cut { table: t, row: r, name: f.clone() }));
                         run_starts.push((start.clone(), Cut { table: t, row: r, name: f.clone() }));
                     }
@@ -238,8 +236,8 @@ pub struct Splitter<R> {
     input: R,
     target: usize,
     max: usize,
-    ends: Vec<(FinderRev<'static>, Cut)>,
-    /// What the row and ancestor counts before each segment count.
+    /// The row end tags segments are cut after, and what the row and ancestor counts
+    /// before each segment count.
     targets: Targets,
     rows_before: Vec<u64>,
     counters_before: Vec<u64>,
@@ -264,7 +262,6 @@ impl<R: Read> Splitter<R> {
             input,
             target,
             max,
-            ends: targets.ends.iter().map(|(n, c)| (FinderRev::new(n).into_owned(), c.clone())).collect(),
             targets: targets.clone(),
             rows_before: vec![0; targets.row_starts.len()],
             counters_before: vec![0; targets.counter_starts.len()],
@@ -300,6 +297,7 @@ impl<R: Read> Splitter<R> {
         loop {
             let from = buf.len().saturating_sub(window);
             let hit = self
+                .targets
                 .ends
                 .iter()
                 .filter_map(|(f, c)| f.rfind(&buf[from..]).map(|p| (from + p + f.needle().len(), c)))
