@@ -423,6 +423,7 @@ impl Identity {
 
     /// Does anything wait for the end of the element at `depth`? (Selected nodes are
     /// ancestors-or-self of it, the deepest last.)
+    #[inline]
     pub fn waits_for(&self, depth: usize) -> bool {
         self.pending > 0
             || self.selected.last().is_some_and(|(_, s)| s.depth == depth)

@@ -1230,13 +1230,14 @@ impl<'s> Decoder<'s> {
     }
 
     /// The current element has ended: pop it. `text`: it had simple content, now in `text`.
-    #[inline]
+    #[inline(always)]
     fn closed(&mut self, text: bool) -> Result<(), DecodeError> {
         if let Some(f) = self.frames.last() {
             self.last_closed = f.name.clone();
             self.last_closed_index = (f.index > 1 || f.row).then_some(f.index);
         }
-        if self.identity.active() {
+        // Most elements matter to no constraint: told here, without a call.
+        if self.identity.active() && self.identity.waits_for(self.identity_depth()) {
             self.identity_end(text)?;
         }
         self.close();
@@ -1247,7 +1248,7 @@ impl<'s> Decoder<'s> {
     #[inline(never)]
     fn identity_end(&mut self, text: bool) -> Result<(), DecodeError> {
         let depth = self.identity_depth();
-        if depth > 0 && self.identity.waits_for(depth) {
+        if depth > 0 {
             let offset = self.position();
             let t = if text { Some(self.text.as_str()) } else { None };
             if let Err(mut e) = self.identity.end(depth, t, offset) {
@@ -1892,6 +1893,7 @@ fn careful_text(raw: &[u8]) -> Result<&str, Step> {
 }
 
 /// Appends raw text, normalizing line ends (`\r\n` and lone `\r` → `\n`) as XML requires.
+#[inline(always)]
 fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), Step> {
     match plain_text(raw) {
         Some(s) => {
@@ -1950,14 +1952,20 @@ mod tests {
             let want = name.bytes().position(|b| b == b':');
             assert_eq!(colon_in(name.as_bytes()), want, "{name}");
         }
-        // A byte just above or below ':' next to it (the borrow of the zero-byte test).
-        for k in 0..16 {
-            let mut n = vec![b';'; 16];
-            n[k] = b':';
-            if k > 0 {
-                n[k - 1] = b'9';
+        // Every length and position (whole words, then the bytes after them), with a byte
+        // just above or below ':' next to it (the borrow of the zero-byte test).
+        for len in 0..20 {
+            assert_eq!(colon_in(&vec![b';'; len]), None, "{len}");
+            for k in 0..len {
+                let mut n = vec![b';'; len];
+                n[k] = b':';
+                if k > 0 {
+                    n[k - 1] = b'9';
+                }
+                assert_eq!(colon_in(&n), Some(k), "{len} {k}");
+                n[len - 1] = b':';
+                assert_eq!(colon_in(&n), Some(k), "{len} {k}: the first colon");
             }
-            assert_eq!(colon_in(&n), Some(k), "{k}");
         }
     }
 
