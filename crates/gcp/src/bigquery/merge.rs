@@ -1,11 +1,12 @@
 //! Upserts (`--write merge`): one table's batch goes into a staging table
-//! `<table>_xml2bq_stage_<batch>` (a load job, WRITE_TRUNCATE, created by the load), then
-//! one MERGE query job folds it into the table: a row whose key the table holds replaces
-//! that row (every column), a new key is inserted. Within the batch the last occurrence
-//! of a key wins: files in the order given (oldest version first, then URI), then the
-//! record ordinal. The staging table is dropped afterwards (a failure to drop it is a
-//! warning); it is set to expire after [`STAGING_LIFETIME`] as soon as it is loaded, so
-//! one left by a run that stopped goes by itself.
+//! `<table>_xml2bq_stage_<batch>` (a load job, WRITE_TRUNCATE), then one MERGE query job
+//! folds it into the table: a row whose key the table holds replaces that row (every
+//! column), a new key is inserted. Within the batch the last occurrence of a key wins:
+//! files in the order given (oldest version first, then URI), then the record ordinal.
+//! The staging table is dropped afterwards (a failure to drop it is a warning). It is
+//! created, before anything is loaded into it, to expire after [`STAGING_LIFETIME`], and
+//! set to expire again once loaded: one left by a run that stopped at any point goes by
+//! itself.
 //!
 //! Both jobs have ids derived from the table and the batch ([`jobs::job_id`]): a re-run
 //! of the batch finds the finished MERGE and runs nothing again.
@@ -147,6 +148,17 @@ fn sql(opts: &LoadOptions, t: &TableInput<'_>, m: &MergeInput<'_>) -> Result<Str
     Ok(merge_sql(&path(t.bq_table), &path(&stage), &columns, &key, m.files))
 }
 
+/// The `tables.insert` body of a staging table: its schema, and when it expires
+/// (milliseconds since the epoch).
+fn staging_body(opts: &LoadOptions, stage: &str, fields: &[Value], at_ms: u64) -> Value {
+    let d = &opts.dest;
+    serde_json::json!({
+        "tableReference": { "projectId": d.project, "datasetId": d.dataset, "tableId": stage },
+        "schema": { "fields": fields },
+        "expirationTime": at_ms.to_string(),
+    })
+}
+
 /// Merges one table's batch: finds the batch's MERGE a previous run finished, else loads
 /// the staging table and runs it; then drops the staging table.
 pub async fn run(
@@ -168,11 +180,13 @@ pub async fn run(
                 (jobs::wait_for(cloud, opts, &id, "query job").await?, false)
             }
             None => {
-                super::load::load_job(cloud, opts, t, &stage, Some(m.fields), out).await?;
                 // Dropped after the MERGE; left behind (the run stops first, and the batch is
-                // never run again), it goes by itself.
+                // never run again), it goes by itself: it is created to expire, and the
+                // expiry is set again after the load, which replaces the table's content.
                 let at = std::time::SystemTime::now() + STAGING_LIFETIME;
                 let at_ms = at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+                tables::create(cloud, opts, &stage, &staging_body(opts, &stage, m.fields, at_ms)).await?;
+                super::load::load_job(cloud, opts, t, &stage, Some(m.fields), out).await?;
                 if let Err(e) = tables::expire(cloud, opts, &stage, at_ms).await {
                     out.warnings.push(format!(
                         "the staging table {stage} could not be set to expire ({e}); if a run stops before the \

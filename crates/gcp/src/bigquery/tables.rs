@@ -317,11 +317,9 @@ pub async fn exists(cloud: &Cloud, opts: &LoadOptions, name: &str) -> Result<boo
 pub async fn expire(cloud: &Cloud, opts: &LoadOptions, name: &str, at_ms: u64) -> Result<()> {
     let url = table_url(cloud, opts, name);
     let body = serde_json::json!({ "expirationTime": at_ms.to_string() });
-    crate::retry::idempotent(|| async {
-        cloud.json::<IgnoredAny>(&cloud.bigquery, Method::PATCH, &url, Some(&body)).await
-    })
-    .await
-    .map(|_| ())
+    // `json` retries it (the same expiry set again is the same table): no retry around it,
+    // which would try it the square of the retry count.
+    cloud.json::<IgnoredAny>(&cloud.bigquery, Method::PATCH, &url, Some(&body)).await.map(|_| ())
 }
 
 /// Deletes table `name` of the destination; one that is gone already is fine.
