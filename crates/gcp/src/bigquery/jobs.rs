@@ -64,10 +64,23 @@ fn reference(opts: &LoadOptions, id: &str) -> Value {
 
 /// The job, or None when no job has this id.
 pub async fn get(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<Option<Job>> {
+    let url = job_url(cloud, opts, id)?;
+    retry::idempotent(|| look_up(cloud, &url)).await
+}
+
+fn job_url(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<String> {
     let location: Vec<(&str, &str)> = opts.location.iter().map(|l| ("location", l.as_str())).collect();
-    let url = with_query(&cloud.bq_url(&opts.dest.project, &format!("/jobs/{}", crate::encode(id))), &location)?;
-    match cloud.json::<Job>(&cloud.bigquery, Method::GET, &url, None).await {
-        Ok(j) => Ok(Some(j)),
+    with_query(&cloud.bq_url(&opts.dest.project, &format!("/jobs/{}", crate::encode(id))), &location)
+}
+
+/// [`get`] in one request, for a caller that retries around it.
+async fn look_up(cloud: &Cloud, url: &str) -> Result<Option<Job>> {
+    match cloud.send(&cloud.bigquery, Method::GET, url, |r| r).await {
+        Ok(resp) => resp.json::<Job>().await.map(Some).map_err(|source| CloudError::Http {
+            method: Method::GET.to_string(),
+            url: url.to_string(),
+            source,
+        }),
         Err(e) if e.status() == Some(404) => Ok(None),
         Err(e) => Err(e),
     }
@@ -103,8 +116,11 @@ pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, fi
         &format!("{}/upload/bigquery/v2/projects/{}/jobs", cloud.bigquery.endpoint, crate::encode(&opts.dest.project)),
         &[("uploadType", "resumable")],
     )?;
+    let job = job_url(cloud, opts, id)?;
+    // Retried as a whole: the look-up inside is one request (a retried `get` in here would
+    // try the square of the retry count).
     retry::idempotent(|| async {
-        if get(cloud, opts, id).await?.is_some() {
+        if look_up(cloud, &job).await?.is_some() {
             return Ok(());
         }
         let session = cloud
