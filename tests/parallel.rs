@@ -131,6 +131,9 @@ fn invalid_files_get_the_reason_of_one_pass() {
         ("truncated.xml", good[..good.rfind("</Order>").unwrap() + 8].to_string(), "truncated", "Root/Orders"),
         ("close.xml", good.replace("  </Orders>\n</Root>", "  </Ordrs>\n</Root>"), "not-well-formed", ""),
         ("utf8.xml", good.replacen("Zoë", "Zo\u{FFFD}", 1), "", ""),
+        // Identity constraints: tuples the workers collect, checked by the stitched decode.
+        ("keyref.xml", good.replacen("<CustomerID>C150<", "<CustomerID>C999<", 1), "keyref", "Root"),
+        ("key.xml", good.replacen("CustomerID=\"C150\"", "CustomerID=\"C3\"", 1), "key-duplicate", ""),
     ];
     for (name, text, rule, path) in cases {
         let mut bytes = text.into_bytes();

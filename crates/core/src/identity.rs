@@ -250,10 +250,30 @@ pub type Tuple = String;
 /// Tuples collected by a segment worker, to be merged by the stitched decode.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Collected {
-    /// (scope depth, constraint, tuple, offset)
-    pub tuples: Vec<(usize, u16, Tuple, u64)>,
+    /// (scope depth, constraint, end of the tuple in `text`, offset): a tuple starts
+    /// where the one before it ends.
+    tuples: Vec<(usize, u16, usize, u64)>,
+    /// The tuples one after the other: one buffer, not an allocation per tuple (a worker
+    /// collects one for every row a keyref or key selects).
+    text: String,
     pub ids: Vec<String>,
     pub idrefs: Vec<(String, u64)>,
+}
+
+impl Collected {
+    fn push(&mut self, depth: usize, constraint: u16, tuple: &str, offset: u64) {
+        self.text.push_str(tuple);
+        self.tuples.push((depth, constraint, self.text.len(), offset));
+    }
+
+    /// (scope depth, constraint, tuple, offset), in the order found.
+    fn tuples(&self) -> impl Iterator<Item = (usize, u16, &str, u64)> {
+        let starts = std::iter::once(0).chain(self.tuples.iter().map(|t| t.2));
+        self.tuples
+            .iter()
+            .zip(starts)
+            .map(|(&(depth, c, end, offset), start)| (depth, c, &self.text[start..end], offset))
+    }
 }
 
 /// The identity-constraint state of one document.
@@ -509,7 +529,7 @@ impl Identity {
         if let Some(col) = &mut self.collecting
             && self.outer.contains(&si)
         {
-            col.tuples.push((scope.depth, c, self.tuple.clone(), sel.offset));
+            col.push(scope.depth, c, &self.tuple, sel.offset);
             return Ok(());
         }
         scope.add(self.constraints, sel.constraint, &self.tuple, sel.offset)
@@ -517,14 +537,14 @@ impl Identity {
 
     /// Merges tuples a worker collected (the stitched decode, at the run's place).
     pub fn merge(&mut self, c: Collected) -> Result<(), DecodeError> {
-        for (depth, con, tuple, offset) in c.tuples {
+        for (depth, con, tuple, offset) in c.tuples() {
             let Some(scope) = self.scopes.iter_mut().find(|s| s.depth == depth) else {
                 return Err(error(Rule::Resync, "a worker's identity scope is not open here".into(), offset));
             };
             let Some(i) = scope.constraints.iter().position(|&x| x == con) else {
                 return Err(error(Rule::Resync, "a worker's identity constraint is not open here".into(), offset));
             };
-            scope.add(self.constraints, i, &tuple, offset)?;
+            scope.add(self.constraints, i, tuple, offset)?;
         }
         for id in c.ids {
             self.id(&id, 0)?;
