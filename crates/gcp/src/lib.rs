@@ -137,20 +137,29 @@ impl Cloud {
         url: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<T> {
-        retry::idempotent(|| async {
-            let resp = self
-                .send(svc, method.clone(), url, |r| match body {
-                    Some(b) => r.json(b),
-                    None => r,
-                })
-                .await?;
-            resp.json::<T>().await.map_err(|source| CloudError::Http {
-                method: method.to_string(),
-                url: url.to_string(),
-                source,
+        retry::idempotent(|| self.json_once(svc, method.clone(), url, body)).await
+    }
+
+    /// [`Cloud::json`] in one request, for a caller that retries around it (a retried
+    /// call inside a retry would be tried the square of the retry count).
+    pub async fn json_once<T: serde::de::DeserializeOwned>(
+        &self,
+        svc: &auth::Service,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T> {
+        let resp = self
+            .send(svc, method.clone(), url, |r| match body {
+                Some(b) => r.json(b),
+                None => r,
             })
+            .await?;
+        resp.json::<T>().await.map_err(|source| CloudError::Http {
+            method: method.to_string(),
+            url: url.to_string(),
+            source,
         })
-        .await
     }
 }
 

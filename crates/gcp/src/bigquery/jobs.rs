@@ -75,12 +75,8 @@ fn job_url(cloud: &Cloud, opts: &LoadOptions, id: &str) -> Result<String> {
 
 /// [`get`] in one request, for a caller that retries around it.
 async fn look_up(cloud: &Cloud, url: &str) -> Result<Option<Job>> {
-    match cloud.send(&cloud.bigquery, Method::GET, url, |r| r).await {
-        Ok(resp) => resp.json::<Job>().await.map(Some).map_err(|source| CloudError::Http {
-            method: Method::GET.to_string(),
-            url: url.to_string(),
-            source,
-        }),
+    match cloud.json_once::<Job>(&cloud.bigquery, Method::GET, url, None).await {
+        Ok(j) => Ok(Some(j)),
         Err(e) if e.status() == Some(404) => Ok(None),
         Err(e) => Err(e),
     }
@@ -117,8 +113,7 @@ pub async fn upload(cloud: &Cloud, opts: &LoadOptions, id: &str, load: Value, fi
         &[("uploadType", "resumable")],
     )?;
     let job = job_url(cloud, opts, id)?;
-    // Retried as a whole: the look-up inside is one request (a retried `get` in here would
-    // try the square of the retry count).
+    // Retried as a whole: the look-up inside is one request.
     retry::idempotent(|| async {
         if look_up(cloud, &job).await?.is_some() {
             return Ok(());
