@@ -226,13 +226,7 @@ fn a_staging_table_left_behind_expires_by_itself() {
         r["loads"].as_array().unwrap().iter().find(|l| l["table"] == "customers").unwrap()["warnings"].clone();
     let want = format!("the staging table {} could not be dropped after the merge", stage[0]);
     assert!(warnings.to_string().contains(&want), "{warnings}");
-    let c = cloud();
-    let url = c.bq_url(PROJECT, &format!("/datasets/{ds}/tables/{}", stage[0]));
-    let t: Value = c.block_on(c.json(&c.bigquery, reqwest::Method::GET, &url, None)).unwrap();
-    let expires: u64 = t["expirationTime"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let week_ms = 7 * 24 * 3600 * 1000;
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-    assert!(expires > now_ms + week_ms - 3_600_000 && expires <= now_ms + week_ms, "expires {expires}, now {now_ms}");
+    expires_in_a_week(&ds, &stage[0]);
 }
 
 /// The staging table is created to expire before anything is loaded into it: when the
@@ -264,14 +258,20 @@ fn a_staging_table_expires_even_when_nothing_after_its_load_reaches_bigquery() {
     for want in ["could not be set to expire", "could not be dropped after the merge"] {
         assert!(warnings.contains(&format!("the staging table {} {want}", stage[0])), "{warnings}");
     }
-    let c = cloud();
-    let url = c.bq_url(PROJECT, &format!("/datasets/{ds}/tables/{}", stage[0]));
-    let t: Value = c.block_on(c.json(&c.bigquery, reqwest::Method::GET, &url, None)).unwrap();
+    let t = expires_in_a_week(&ds, &stage[0]);
     assert_eq!(t["numRows"], "2", "the staging load went into the table created to expire: {t}");
+}
+
+/// Table `name` of `ds` is set to expire 7 days from now (within the hour): its metadata.
+fn expires_in_a_week(ds: &str, name: &str) -> Value {
+    let c = cloud();
+    let url = c.bq_url(PROJECT, &format!("/datasets/{ds}/tables/{name}"));
+    let t: Value = c.block_on(c.json(&c.bigquery, reqwest::Method::GET, &url, None)).unwrap();
     let expires: u64 = t["expirationTime"].as_str().and_then(|v| v.parse().ok()).unwrap_or(0);
     let week_ms = 7 * 24 * 3600 * 1000;
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     assert!(expires > now_ms + week_ms - 3_600_000 && expires <= now_ms + week_ms, "expires {expires}, now {now_ms}");
+    t
 }
 
 #[test]
