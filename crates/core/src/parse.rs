@@ -121,6 +121,8 @@ pub struct Decoder<'s> {
     strings: Vec<u8>,
     text: String,
     scratch: String,
+    /// An attribute value with document-wide rules (ID, IDREF, QName), as checked (reused).
+    lexical: String,
     text_start: u64,
     /// The qualified name of the element that ended last (a range of `names`, which
     /// keeps the bytes of popped frames until the next element opens), and its index
@@ -235,6 +237,7 @@ impl<'s> Decoder<'s> {
             strings: vec![],
             text: String::new(),
             scratch: String::new(),
+            lexical: String::new(),
             text_start: 0,
             last_closed: 0..0,
             last_closed_index: None,
@@ -881,8 +884,13 @@ impl<'s> Decoder<'s> {
     #[inline(never)]
     fn attr_lexical(&mut self, lex: Lexical, ws: Ws) -> Result<(), DecodeError> {
         let pos = self.src.position();
-        let v = self.attr_text(ws)?.to_owned();
+        // The value is read again, into a buffer of its own: `attr_text` hands out a part
+        // of the decoder, and the identity state is another.
+        let mut v = std::mem::take(&mut self.lexical);
+        v.clear();
+        v.push_str(self.attr_text(ws)?);
         let r = document_lexical(lex, &v, &self.bindings, &self.strings, &mut self.identity, pos);
+        self.lexical = v;
         r.map_err(|inv| self.attr_error(inv))
     }
 
