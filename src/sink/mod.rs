@@ -190,7 +190,7 @@ impl FileParts {
             let part = match self.sink.format {
                 Format::Parquet => Part::Parquet({
                     let schema = arrow_schema(&self.sink.schema.tables[t]);
-                    let props = self.sink.props(&schema)?;
+                    let props = writer_props(&schema, self.sink.row_group_rows)?;
                     ArrowWriter::try_new(file, schema, Some(props)).map_err(io_err)?
                 }),
                 Format::Ndjson => {
@@ -309,7 +309,7 @@ impl LocalSink {
             parts.parts.push(None);
             parts.final_paths.push(fin);
             let schema = arrow_schema(&self.schema.tables[t]);
-            let writer = ArrowWriter::try_new(file, schema.clone(), Some(self.props(&schema)?));
+            let writer = ArrowWriter::try_new(file, schema.clone(), Some(writer_props(&schema, self.row_group_rows)?));
             let opened = writer.and_then(ArrowWriter::into_serialized_writer).map_err(io_err);
             let (writer, factory) = match opened {
                 Ok(w) => w,
@@ -322,11 +322,6 @@ impl LocalSink {
             factories.push(factory);
         }
         Ok((parts, factories))
-    }
-
-    /// How the parts of a table with Arrow schema `schema` are written.
-    fn props(&self, schema: &arrow_schema::Schema) -> io::Result<WriterProperties> {
-        writer_props(schema, self.row_group_rows)
     }
 }
 

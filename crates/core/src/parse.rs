@@ -1245,24 +1245,25 @@ impl<'s> Decoder<'s> {
             self.last_closed_index = (f.index > 1 || f.row).then_some(f.index);
         }
         // Most elements matter to no constraint: told here, without a call.
-        if self.identity.active() && self.identity.waits_for(self.identity_depth()) {
-            self.identity_end(text)?;
+        if self.identity.active() {
+            let depth = self.identity_depth();
+            if depth > 0 && self.identity.waits_for(depth) {
+                self.identity_end(depth, text)?;
+            }
         }
         self.close();
         Ok(())
     }
 
-    /// What the identity constraints take from the element that ends (before it is popped).
+    /// What the identity constraints take from the element that ends at `depth` (before
+    /// it is popped).
     #[inline(never)]
-    fn identity_end(&mut self, text: bool) -> Result<(), DecodeError> {
-        let depth = self.identity_depth();
-        if depth > 0 {
-            let offset = self.position();
-            let t = if text { Some(self.text.as_str()) } else { None };
-            if let Err(mut e) = self.identity.end(depth, t, offset) {
-                e.path = self.path();
-                return Err(e);
-            }
+    fn identity_end(&mut self, depth: usize, text: bool) -> Result<(), DecodeError> {
+        let offset = self.position();
+        let t = if text { Some(self.text.as_str()) } else { None };
+        if let Err(mut e) = self.identity.end(depth, t, offset) {
+            e.path = self.path();
+            return Err(e);
         }
         Ok(())
     }
