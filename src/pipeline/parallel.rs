@@ -331,7 +331,9 @@ impl<'a> Stitched<'a> {
         let Ok(seg) = self.segments.recv() else { return false };
         self.seen += 1;
         if seg.seq == 0 {
-            if xml2bq_core::utf8::check_xml_text(&seg.bytes, seg.offset).is_err() {
+            // The splitter dropped the file's byte-order mark: a second one is a
+            // character the reader would drop as well. The one-pass decode reports it.
+            if bom_at(&seg, 0) || xml2bq_core::utf8::check_xml_text(&seg.bytes, seg.offset).is_err() {
                 return false;
             }
             self.read_from(&seg, 0);
@@ -421,6 +423,26 @@ impl Events for Stitched<'_> {
 
     fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
         self.reader.config_mut()
+    }
+
+    fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
+        if self.broken || self.pending.is_some() || self.finished {
+            return None;
+        }
+        let seg = self.current.clone()?;
+        // Within the reader's part of the segment, and not where a reader started
+        // afresh would take a character for a byte-order mark. (Where the reader is:
+        // its input's position. Its own count leaves out a byte-order mark it dropped.)
+        let at = usize::try_from(self.reader.get_ref().position()).ok()?;
+        let end = self.runs.front().map_or(seg.bytes.len(), |r| r.start);
+        let (text, tag) = xml2bq_core::events::plain_leaf(seg.bytes.get(at..end)?, name)?;
+        let after = at + text + tag;
+        if bom_at(&seg, after) {
+            return None;
+        }
+        self.ended_at_cut = seg.cut.as_ref().is_some_and(|c| c.name == name);
+        self.read_from(&seg, after);
+        self.current.as_ref()?.bytes.get(at..at + text)
     }
 }
 

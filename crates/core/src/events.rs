@@ -1,6 +1,7 @@
 //! Where the decoder's XML events come from: a stream (quick-xml copies each event
 //! into a buffer) or a slice already in memory (events borrow the slice: no copy).
 
+use crate::bytes::{bytes_equal, same_bytes};
 use quick_xml::events::Event;
 use std::io::BufRead;
 
@@ -63,6 +64,52 @@ pub trait Events {
     fn error_position(&self) -> u64;
     /// The reader's configuration.
     fn config_mut(&mut self) -> &mut quick_xml::reader::Config;
+    /// Simple content in one piece, read without events: called right after the start
+    /// tag of an element named `name` (as written). When the input there holds
+    /// character data without references or markup and then exactly `</name>` (see
+    /// [`plain_leaf`]), both are consumed and the data returned, raw: what one text
+    /// event would have held. Otherwise nothing is consumed and the caller reads
+    /// events as usual. (The reader does not see that end tag: it must not match end
+    /// tags itself, as [`configure`] says.)
+    fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
+        let _ = name;
+        None
+    }
+}
+
+/// The length of `rest`'s leading character data and of the end tag after it, when
+/// the data holds no reference (`&`) and is followed by exactly `</name>`: what a
+/// reader would have returned as one text event and one end event. None otherwise
+/// (the events tell what it is).
+#[inline]
+pub fn plain_leaf(rest: &[u8], name: &[u8]) -> Option<(usize, usize)> {
+    let text = text_before_markup(rest)?;
+    let end = 2 + name.len();
+    let tag = rest.get(text..=text + end)?;
+    (tag[0] == b'<' && tag[1] == b'/' && tag[end] == b'>' && same_bytes(&tag[2..end], name)).then_some((text, end + 1))
+}
+
+/// Where the first `<` of `rest` is, when no `&` comes before it. Eight bytes at a
+/// time: values are short, and a call to a vectorized search costs more than it saves
+/// on them.
+#[inline]
+fn text_before_markup(rest: &[u8]) -> Option<usize> {
+    let mut words = rest.chunks_exact(8);
+    let mut base = 0;
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+        // The lowest bit of each is exact: a `&` below the lowest `<` is a true one.
+        let (lt, amp) = (bytes_equal(w, b'<'), bytes_equal(w, b'&'));
+        if lt | amp != 0 {
+            return (lt != 0 && (amp == 0 || lt.trailing_zeros() < amp.trailing_zeros()))
+                .then(|| base + lt.trailing_zeros() as usize / 8);
+        }
+        base += 8;
+    }
+    match words.remainder().iter().position(|&b| b == b'<' || b == b'&') {
+        Some(i) if words.remainder()[i] == b'<' => Some(base + i),
+        _ => None,
+    }
 }
 
 /// Events from a stream.
@@ -96,11 +143,13 @@ impl<R: BufRead> Events for Buffered<R> {
 /// Events borrowed from a slice in memory.
 pub struct Borrowed<'a> {
     reader: quick_xml::Reader<&'a [u8]>,
+    /// Bytes consumed by [`Events::text_to_end`], which the reader does not count.
+    skipped: u64,
 }
 
 impl<'a> Borrowed<'a> {
     pub fn new(input: &'a [u8]) -> Self {
-        Borrowed { reader: quick_xml::Reader::from_reader(input) }
+        Borrowed { reader: quick_xml::Reader::from_reader(input), skipped: 0 }
     }
 }
 
@@ -109,12 +158,109 @@ impl Events for Borrowed<'_> {
         self.reader.read_event()
     }
     fn position(&self) -> u64 {
-        self.reader.buffer_position()
+        self.reader.buffer_position() + self.skipped
     }
     fn error_position(&self) -> u64 {
-        self.reader.error_position()
+        self.reader.error_position() + self.skipped
+    }
+    fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
+        // The slice reader consumes its input from the front: after a start tag, the
+        // slice begins right after the tag's `>`, and after an end tag the reader is in
+        // the same state as after a start tag (looking for text), so consuming the
+        // text and the end tag here leaves it as their two events would have.
+        let rest: &mut &[u8] = self.reader.get_mut();
+        let (text, end) = plain_leaf(rest, name)?;
+        let (value, after) = rest.split_at(text);
+        *rest = &after[end..];
+        self.skipped += (text + end) as u64;
+        Some(value)
     }
     fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
         self.reader.config_mut()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `plain_leaf` must find, the slow way.
+    fn leaf_by_hand(rest: &[u8], name: &[u8]) -> Option<(usize, usize)> {
+        let lt = rest.iter().position(|&b| b == b'<')?;
+        if rest[..lt].contains(&b'&') {
+            return None;
+        }
+        let mut tag = b"</".to_vec();
+        tag.extend_from_slice(name);
+        tag.push(b'>');
+        rest[lt..].starts_with(&tag).then_some((lt, tag.len()))
+    }
+
+    #[test]
+    fn plain_leaves_are_found_as_by_hand_wherever_the_markup_is() {
+        let names: [&[u8]; 4] = [b"a", b"OrderID", b"g:ele", b"abcdefghijklmnopq"];
+        for len in 0..20 {
+            for name in names {
+                let text: Vec<u8> = (0..len).map(|i| b"x1 \xc3\xa9."[i % 6]).collect();
+                let mut cases = vec![];
+                for at in 0..=len {
+                    for c in [b'<', b'&'] {
+                        let mut t = text.clone();
+                        t.insert(at, c);
+                        cases.push(t);
+                    }
+                }
+                cases.push(text.clone());
+                for mut rest in cases {
+                    for tail in
+                        [&b"</a>"[..], b"</OrderID>", b"</g:ele>", b"</abcdefghijklmnopq>", b"</a >", b"<b/>", b""]
+                    {
+                        let n = rest.len();
+                        rest.extend_from_slice(tail);
+                        rest.extend_from_slice(b"<next>");
+                        assert_eq!(
+                            plain_leaf(&rest, name),
+                            leaf_by_hand(&rest, name),
+                            "{:?} {:?}",
+                            String::from_utf8_lossy(&rest),
+                            String::from_utf8_lossy(name)
+                        );
+                        rest.truncate(n);
+                    }
+                }
+            }
+        }
+        // Cut short: no end tag, or only part of it.
+        assert_eq!(plain_leaf(b"12</a", b"a"), None);
+        assert_eq!(plain_leaf(b"12", b"a"), None);
+        assert_eq!(plain_leaf(b"12</a>", b"a"), Some((2, 4)));
+    }
+
+    #[test]
+    fn a_leaf_read_in_one_step_leaves_the_reader_as_its_events_would() {
+        let doc = b"<r><a>12</a>\n<b>x&amp;y</b><c>z</c ></r>";
+        let mut src = Borrowed::new(doc);
+        configure(src.config_mut());
+        assert!(matches!(src.next(), Ok(Event::Start(_))));
+        assert!(matches!(src.next(), Ok(Event::Start(_))));
+        assert_eq!(src.text_to_end(b"a"), Some(&b"12"[..]));
+        assert_eq!(src.position(), 12);
+        assert!(matches!(src.next(), Ok(Event::Text(t)) if &*t == b"\n"));
+        assert!(matches!(src.next(), Ok(Event::Start(e)) if e.name().as_ref() == b"b"));
+        // A reference: nothing consumed, the events follow.
+        assert_eq!(src.text_to_end(b"b"), None);
+        assert_eq!(src.position(), 16);
+        assert!(matches!(src.next(), Ok(Event::Text(t)) if &*t == b"x"));
+        assert!(matches!(src.next(), Ok(Event::GeneralRef(_))));
+        assert!(matches!(src.next(), Ok(Event::Text(t)) if &*t == b"y"));
+        assert!(matches!(src.next(), Ok(Event::End(_))));
+        assert!(matches!(src.next(), Ok(Event::Start(_))));
+        // Space in the end tag: the events read it.
+        assert_eq!(src.text_to_end(b"c"), None);
+        assert!(matches!(src.next(), Ok(Event::Text(t)) if &*t == b"z"));
+        assert!(matches!(src.next(), Ok(Event::End(e)) if e.name().as_ref() == b"c"));
+        assert_eq!(src.position(), 36);
+        assert!(matches!(src.next(), Ok(Event::End(_))));
+        assert!(matches!(src.next(), Ok(Event::Eof)));
     }
 }

@@ -5,6 +5,7 @@
 // One `unsafe` block, in `parse::plain_text`, with the proof beside it.
 #![deny(unsafe_code)]
 
+mod bytes;
 pub mod columns;
 pub mod document;
 pub mod encoding;

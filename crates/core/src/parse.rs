@@ -8,6 +8,7 @@
 //! (namespace scopes, the path for error messages) and nothing else: no element is
 //! buffered beyond its start tag and one text value.
 
+use crate::bytes::{bytes_equal, same_bytes};
 use crate::error::{DecodeError, Invalid, Rule};
 use crate::events::{Events, Run};
 use crate::identity::{Constraint, Elements, Identity};
@@ -164,35 +165,6 @@ fn normalize_attribute(raw: &str, out: &mut String) {
         }
         after_cr = c == '\r';
     }
-}
-
-/// `a == b` for short byte strings such as names, in a few loads and compares instead
-/// of a call to `memcmp`.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let w8 = |s: &[u8], i: usize| <[u8; 8]>::try_from(&s[i..i + 8]).map_or(0, u64::from_le_bytes);
-    let w4 = |s: &[u8], i: usize| <[u8; 4]>::try_from(&s[i..i + 4]).map_or(0, u32::from_le_bytes);
-    match n {
-        // The first and the last 8 (4) bytes, overlapping: together all of them.
-        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
-        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
-        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
-        _ => a == b,
-    }
-}
-
-/// Bytes of `w` equal to `b`: the high bit of each such byte set (and maybe of bytes
-/// after the first such byte, never before it: the lowest set bit is exact).
-#[inline]
-fn bytes_equal(w: u64, b: u8) -> u64 {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES << 7;
-    let x = w ^ (ONES * u64::from(b));
-    x.wrapping_sub(ONES) & !x & HIGH
 }
 
 /// Where the prefix of a qualified name ends. Names are short: eight bytes at a time in
@@ -1159,6 +1131,21 @@ impl<'s> Decoder<'s> {
             self.closed(true)?;
             return Ok(());
         }
+        // Most values are short ASCII text and their end tag: read in one step when
+        // nothing needs the events (a capture does).
+        if self.captures.is_empty()
+            && !f.name.is_empty()
+            && let Some(raw) = self.src.text_to_end(&self.names[f.name.clone()])
+        {
+            if let Err(step) = push_text(&mut self.text, raw) {
+                return Err(self.step_error(step));
+            }
+            if self.text.len() > self.max_value {
+                return Err(self.value_too_large());
+            }
+            self.closed(true)?;
+            return Ok(());
+        }
         self.set_trim(false);
         loop {
             let capturing = !self.captures.is_empty();
@@ -1191,8 +1178,7 @@ impl<'s> Decoder<'s> {
                 }
             };
             if self.text.len() > self.max_value {
-                let msg = format!("a text value of more than {} bytes (--max-value-bytes)", self.max_value);
-                return Err(self.error(Rule::ValueTooLarge, msg));
+                return Err(self.value_too_large());
             }
             match step {
                 Step::More => {}
@@ -1208,6 +1194,12 @@ impl<'s> Decoder<'s> {
                 other => return Err(self.step_error(other)),
             }
         }
+    }
+
+    #[cold]
+    fn value_too_large(&self) -> DecodeError {
+        let msg = format!("a text value of more than {} bytes (--max-value-bytes)", self.max_value);
+        self.error(Rule::ValueTooLarge, msg)
     }
 
     /// The error of a step that cannot go on.
