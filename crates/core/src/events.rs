@@ -116,11 +116,13 @@ fn text_before_markup(rest: &[u8]) -> Option<usize> {
 pub struct Buffered<R> {
     reader: quick_xml::Reader<R>,
     buf: Vec<u8>,
+    /// Bytes consumed by [`Events::text_to_end`], which the reader does not count.
+    skipped: u64,
 }
 
 impl<R: BufRead> Buffered<R> {
     pub fn new(input: R) -> Self {
-        Buffered { reader: quick_xml::Reader::from_reader(input), buf: Vec::with_capacity(4096) }
+        Buffered { reader: quick_xml::Reader::from_reader(input), buf: Vec::with_capacity(4096), skipped: 0 }
     }
 }
 
@@ -130,13 +132,26 @@ impl<R: BufRead> Events for Buffered<R> {
         self.reader.read_event_into(&mut self.buf)
     }
     fn position(&self) -> u64 {
-        self.reader.buffer_position()
+        self.reader.buffer_position() + self.skipped
     }
     fn error_position(&self) -> u64 {
-        self.reader.error_position()
+        self.reader.error_position() + self.skipped
     }
     fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
         self.reader.config_mut()
+    }
+    fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
+        // The reader takes its input through `fill_buf` and `consume`, exactly as far as
+        // each event reaches: what is buffered starts right after the start tag. (A leaf
+        // that runs past the buffered bytes is left to the events.)
+        let input = self.reader.get_mut();
+        let rest = input.fill_buf().ok()?;
+        let (text, end) = plain_leaf(rest, name)?;
+        self.buf.clear();
+        self.buf.extend_from_slice(&rest[..text]);
+        input.consume(text + end);
+        self.skipped += (text + end) as u64;
+        Some(&self.buf)
     }
 }
 
@@ -239,7 +254,18 @@ mod tests {
     #[test]
     fn a_leaf_read_in_one_step_leaves_the_reader_as_its_events_would() {
         let doc = b"<r><a>12</a>\n<b>x&amp;y</b><c>z</c ></r>";
-        let mut src = Borrowed::new(doc);
+        leaves_read_in_one_step(&mut Borrowed::new(doc));
+        leaves_read_in_one_step(&mut Buffered::new(std::io::BufReader::with_capacity(64, &doc[..])));
+        // A leaf that runs past the buffered bytes: the events read it.
+        let mut src = Buffered::new(std::io::BufReader::with_capacity(8, &doc[..]));
+        configure(src.config_mut());
+        assert!(matches!(src.next(), Ok(Event::Start(_))));
+        assert!(matches!(src.next(), Ok(Event::Start(_))));
+        assert_eq!(src.text_to_end(b"a"), None);
+        assert!(matches!(src.next(), Ok(Event::Text(t)) if &*t == b"12"));
+    }
+
+    fn leaves_read_in_one_step(src: &mut dyn Events) {
         configure(src.config_mut());
         assert!(matches!(src.next(), Ok(Event::Start(_))));
         assert!(matches!(src.next(), Ok(Event::Start(_))));

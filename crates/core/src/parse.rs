@@ -1138,7 +1138,9 @@ impl<'s> Decoder<'s> {
             && let Some(raw) = self.src.text_to_end(&self.names[f.name.clone()])
         {
             if let Err(step) = push_text(&mut self.text, raw) {
-                return Err(self.step_error(step));
+                // Where the text ends, as the events would have said.
+                let at = self.text_start + raw.len() as u64;
+                return Err(DecodeError { offset: at, ..self.step_error(step) });
             }
             if self.text.len() > self.max_value {
                 return Err(self.value_too_large());
