@@ -201,8 +201,11 @@ struct Stitched<'a> {
     /// The current segment's runs still to come.
     runs: VecDeque<RunPart>,
     reader: quick_xml::Reader<Cursor<SegBytes>>,
-    /// Where in the current segment the reader started.
+    /// Where in the current segment the reader started, plus the bytes
+    /// [`Events::text_to_end`] consumed since (which the reader does not count).
     start: usize,
+    /// Leaves read by `text_to_end` since the reader started.
+    leaves: u32,
     buf: Vec<u8>,
     pending: Option<Run>,
     groups: Arc<Mutex<Option<RowGroups>>>,
@@ -216,12 +219,6 @@ struct Stitched<'a> {
 }
 
 impl<'a> Stitched<'a> {
-    fn reader(seg: &Arc<Segment>, from: usize) -> quick_xml::Reader<Cursor<SegBytes>> {
-        let mut c = Cursor::new(SegBytes(seg.clone()));
-        c.set_position(from as u64);
-        quick_xml::Reader::from_reader(c)
-    }
-
     /// Whether the reader's part of the current segment is read: up to the next run's
     /// start, or to the segment's end.
     fn at_end(&self) -> bool {
@@ -305,10 +302,11 @@ impl<'a> Stitched<'a> {
 
     /// Reads `seg` from `from` on, with the reader's settings as they are.
     fn read_from(&mut self, seg: &Arc<Segment>, from: usize) {
-        let cfg = self.reader.config().clone();
-        self.reader = Self::reader(seg, from);
-        *self.reader.config_mut() = cfg;
+        let mut c = Cursor::new(SegBytes(seg.clone()));
+        c.set_position(from as u64);
+        self.reader = xml2bq_core::events::fresh_reader(self.reader.config(), c);
         self.start = from;
+        self.leaves = 0;
     }
 
     /// Moves to the next run or segment; false when the stitching cannot go on.
@@ -430,18 +428,21 @@ impl Events for Stitched<'_> {
             return None;
         }
         let seg = self.current.clone()?;
-        // Within the reader's part of the segment, and not where a reader started
-        // afresh would take a character for a byte-order mark. (Where the reader is:
-        // its input's position. Its own count leaves out a byte-order mark it dropped.)
+        // Within the reader's part of the segment. (Where the reader is: its input's
+        // position. Its own count leaves out a byte-order mark it dropped.)
         let at = usize::try_from(self.reader.get_ref().position()).ok()?;
         let end = self.runs.front().map_or(seg.bytes.len(), |r| r.start);
         let (text, tag) = xml2bq_core::events::plain_leaf(seg.bytes.get(at..end)?, name)?;
         let after = at + text + tag;
-        if bom_at(&seg, after) {
-            return None;
-        }
         self.ended_at_cut = seg.cut.as_ref().is_some_and(|c| c.name == name);
-        self.read_from(&seg, after);
+        self.reader.get_mut().set_position(after as u64);
+        self.start += text + tag;
+        self.leaves += 1;
+        // A fresh reader now and then (see `LEAVES_PER_READER`), where it would not
+        // take a character for a byte-order mark.
+        if self.leaves >= xml2bq_core::events::LEAVES_PER_READER && !bom_at(&seg, after) {
+            self.read_from(&seg, after);
+        }
         self.current.as_ref()?.bytes.get(at..at + text)
     }
 }
@@ -566,6 +567,7 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                     counters_before: vec![],
                 })))),
                 start: 0,
+                leaves: 0,
                 buf: Vec::with_capacity(4096),
                 pending: None,
                 groups: groups.clone(),

@@ -112,45 +112,95 @@ fn text_before_markup(rest: &[u8]) -> Option<usize> {
     }
 }
 
+/// How many leaves [`Events::text_to_end`] reads before the reader is started afresh.
+/// quick-xml keeps the name of each start tag until its end tag's event, whether it
+/// checks end tags or not; an end tag consumed without an event leaves its name there.
+/// A fresh reader over the rest of the input, with the same settings, lets those names
+/// go: they take at most this many names' bytes.
+pub const LEAVES_PER_READER: u32 = 1024;
+
+/// A reader over `input` with the settings `cfg` (the caller checks that `input` does
+/// not start with what a new reader would take for a byte-order mark).
+pub fn fresh_reader<R>(cfg: &quick_xml::reader::Config, input: R) -> quick_xml::Reader<R> {
+    let mut r = quick_xml::Reader::from_reader(input);
+    *r.config_mut() = cfg.clone();
+    r
+}
+
+/// Whether a reader may start afresh before `next` (the next byte, if known): not
+/// before a byte that may begin a byte-order mark, which a new reader would drop.
+fn may_restart(next: Option<&u8>) -> bool {
+    next.is_some_and(|&b| b != 0xEF)
+}
+
 /// Events from a stream.
 pub struct Buffered<R> {
-    reader: quick_xml::Reader<R>,
+    /// Always there but while it is replaced by a fresh one.
+    reader: Option<quick_xml::Reader<R>>,
     buf: Vec<u8>,
-    /// Bytes consumed by [`Events::text_to_end`], which the reader does not count.
-    skipped: u64,
+    /// Bytes before the reader's start (its own count starts there): those of earlier
+    /// readers, and those consumed by [`Events::text_to_end`].
+    base: u64,
+    leaves: u32,
+    /// What `config_mut` gives while there is no reader (never, outside `restart`).
+    spare: quick_xml::reader::Config,
 }
 
 impl<R: BufRead> Buffered<R> {
     pub fn new(input: R) -> Self {
-        Buffered { reader: quick_xml::Reader::from_reader(input), buf: Vec::with_capacity(4096), skipped: 0 }
+        let reader = Some(quick_xml::Reader::from_reader(input));
+        Buffered { reader, buf: Vec::with_capacity(4096), base: 0, leaves: 0, spare: Default::default() }
+    }
+
+    /// A fresh reader where this one is (see [`LEAVES_PER_READER`]).
+    #[cold]
+    fn restart(&mut self) {
+        if let Some(old) = self.reader.take() {
+            self.base += old.buffer_position();
+            let cfg = old.config().clone();
+            self.reader = Some(fresh_reader(&cfg, old.into_inner()));
+        }
+        self.leaves = 0;
     }
 }
 
 impl<R: BufRead> Events for Buffered<R> {
     fn next(&mut self) -> quick_xml::Result<Event<'_>> {
         self.buf.clear();
-        self.reader.read_event_into(&mut self.buf)
+        match &mut self.reader {
+            Some(r) => r.read_event_into(&mut self.buf),
+            None => Ok(Event::Eof),
+        }
     }
     fn position(&self) -> u64 {
-        self.reader.buffer_position() + self.skipped
+        self.base + self.reader.as_ref().map_or(0, |r| r.buffer_position())
     }
     fn error_position(&self) -> u64 {
-        self.reader.error_position() + self.skipped
+        self.base + self.reader.as_ref().map_or(0, |r| r.error_position())
     }
     fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
-        self.reader.config_mut()
+        match &mut self.reader {
+            Some(r) => r.config_mut(),
+            // Not reached: the reader is missing only inside `restart`.
+            None => &mut self.spare,
+        }
     }
     fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
         // The reader takes its input through `fill_buf` and `consume`, exactly as far as
         // each event reaches: what is buffered starts right after the start tag. (A leaf
         // that runs past the buffered bytes is left to the events.)
-        let input = self.reader.get_mut();
+        let input = self.reader.as_mut()?.get_mut();
         let rest = input.fill_buf().ok()?;
         let (text, end) = plain_leaf(rest, name)?;
+        let restart = self.leaves >= LEAVES_PER_READER && may_restart(rest.get(text + end));
         self.buf.clear();
         self.buf.extend_from_slice(&rest[..text]);
         input.consume(text + end);
-        self.skipped += (text + end) as u64;
+        self.base += (text + end) as u64;
+        self.leaves += 1;
+        if restart {
+            self.restart();
+        }
         Some(&self.buf)
     }
 }
@@ -158,13 +208,14 @@ impl<R: BufRead> Events for Buffered<R> {
 /// Events borrowed from a slice in memory.
 pub struct Borrowed<'a> {
     reader: quick_xml::Reader<&'a [u8]>,
-    /// Bytes consumed by [`Events::text_to_end`], which the reader does not count.
-    skipped: u64,
+    /// Bytes before the reader's start, as in [`Buffered`].
+    base: u64,
+    leaves: u32,
 }
 
 impl<'a> Borrowed<'a> {
     pub fn new(input: &'a [u8]) -> Self {
-        Borrowed { reader: quick_xml::Reader::from_reader(input), skipped: 0 }
+        Borrowed { reader: quick_xml::Reader::from_reader(input), base: 0, leaves: 0 }
     }
 }
 
@@ -173,10 +224,10 @@ impl Events for Borrowed<'_> {
         self.reader.read_event()
     }
     fn position(&self) -> u64 {
-        self.reader.buffer_position() + self.skipped
+        self.base + self.reader.buffer_position()
     }
     fn error_position(&self) -> u64 {
-        self.reader.error_position() + self.skipped
+        self.base + self.reader.error_position()
     }
     fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
         // The slice reader consumes its input from the front: after a start tag, the
@@ -186,8 +237,15 @@ impl Events for Borrowed<'_> {
         let rest: &mut &[u8] = self.reader.get_mut();
         let (text, end) = plain_leaf(rest, name)?;
         let (value, after) = rest.split_at(text);
-        *rest = &after[end..];
-        self.skipped += (text + end) as u64;
+        let after = &after[end..];
+        *rest = after;
+        self.base += (text + end) as u64;
+        self.leaves += 1;
+        if self.leaves >= LEAVES_PER_READER && may_restart(after.first()) {
+            self.base += self.reader.buffer_position();
+            self.reader = fresh_reader(self.reader.config(), after);
+            self.leaves = 0;
+        }
         Some(value)
     }
     fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
@@ -263,6 +321,60 @@ mod tests {
         assert!(matches!(src.next(), Ok(Event::Start(_))));
         assert_eq!(src.text_to_end(b"a"), None);
         assert!(matches!(src.next(), Ok(Event::Text(t)) if &*t == b"12"));
+    }
+
+    #[test]
+    fn readers_started_afresh_go_on_where_the_last_stopped() {
+        let n = 3 * LEAVES_PER_READER as usize + 7;
+        let mut doc = b"<r>".to_vec();
+        for i in 0..n {
+            doc.extend_from_slice(format!("<a>{i}</a>").as_bytes());
+            if i % 100 == 0 {
+                doc.extend_from_slice(b"<b>x&amp;</b>");
+            }
+        }
+        doc.extend_from_slice(b"</r>");
+        let by_events = |src: &mut dyn Events| {
+            configure(src.config_mut());
+            let (mut leaves, mut ends, mut by_events) = (vec![], 0, 0);
+            loop {
+                match src.next() {
+                    Ok(Event::Start(e)) if e.name().as_ref() == b"a" => match src.text_to_end(b"a") {
+                        Some(t) => leaves.push(String::from_utf8_lossy(t).into_owned()),
+                        // Past the buffered bytes: the text's event (the end tag's next).
+                        None => match src.next() {
+                            Ok(Event::Text(t)) => {
+                                leaves.push(String::from_utf8_lossy(&t).into_owned());
+                                by_events += 1;
+                            }
+                            other => panic!("leaf {}: {other:?}", leaves.len()),
+                        },
+                    },
+                    Ok(Event::End(_)) => ends += 1,
+                    Ok(Event::Eof) => break,
+                    Ok(_) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            (leaves, ends, by_events, src.position())
+        };
+        let want: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        let len = doc.len() as u64;
+        let (borrowed, buffered) = (
+            by_events(&mut Borrowed::new(&doc)),
+            by_events(&mut Buffered::new(std::io::BufReader::with_capacity(4096, &doc[..]))),
+        );
+        // From memory every leaf is read in one step; from a 4 KiB buffer, those that
+        // run past its end are read by events.
+        assert_eq!(borrowed.2, 0);
+        assert!(buffered.2 > 0);
+        for (leaves, ends, by_events, position) in [borrowed, buffered] {
+            assert_eq!(leaves, want);
+            // The `<b>` elements' and the root's end tags came as events, and those of
+            // the leaves read by events.
+            assert_eq!(ends, n.div_ceil(100) + 1 + by_events);
+            assert_eq!(position, len);
+        }
     }
 
     fn leaves_read_in_one_step(src: &mut dyn Events) {
