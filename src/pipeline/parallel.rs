@@ -302,9 +302,7 @@ impl<'a> Stitched<'a> {
 
     /// Reads `seg` from `from` on, with the reader's settings as they are.
     fn read_from(&mut self, seg: &Arc<Segment>, from: usize) {
-        let mut c = Cursor::new(SegBytes(seg.clone()));
-        c.set_position(from as u64);
-        self.reader = xml2bq_core::events::fresh_reader(self.reader.config(), c);
+        self.reader = fresh_reader(self.reader.config(), seg, from);
         self.start = from;
         self.leaves = 0;
     }
@@ -357,6 +355,17 @@ impl<'a> Stitched<'a> {
         self.current = Some(seg);
         true
     }
+}
+
+/// A reader of `seg` from `from` on with the settings `cfg`.
+fn fresh_reader(
+    cfg: &quick_xml::reader::Config,
+    seg: &Arc<Segment>,
+    from: usize,
+) -> quick_xml::Reader<Cursor<SegBytes>> {
+    let mut c = Cursor::new(SegBytes(seg.clone()));
+    c.set_position(from as u64);
+    xml2bq_core::events::fresh_reader(cfg, c)
 }
 
 /// UTF-8's byte-order mark (U+FEFF).
@@ -423,27 +432,29 @@ impl Events for Stitched<'_> {
         self.reader.config_mut()
     }
 
-    fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
+    fn text_to_end(&mut self, name: &[u8]) -> Option<xml2bq_core::events::Text<'_>> {
         if self.broken || self.pending.is_some() || self.finished {
             return None;
         }
-        let seg = self.current.clone()?;
+        let seg = self.current.as_ref()?;
         // Within the reader's part of the segment. (Where the reader is: its input's
         // position. Its own count leaves out a byte-order mark it dropped.)
         let at = usize::try_from(self.reader.get_ref().position()).ok()?;
         let end = self.runs.front().map_or(seg.bytes.len(), |r| r.start);
-        let (text, tag) = xml2bq_core::events::plain_leaf(seg.bytes.get(at..end)?, name)?;
-        let after = at + text + tag;
+        let (text, len) = xml2bq_core::events::plain_leaf(seg.bytes.get(at..end)?, name)?;
+        let after = at + len;
         self.ended_at_cut = seg.cut.as_ref().is_some_and(|c| c.name == name);
         self.reader.get_mut().set_position(after as u64);
-        self.start += text + tag;
+        self.start += len;
         self.leaves += 1;
         // A fresh reader now and then (see `LEAVES_PER_READER`), where it would not
         // take a character for a byte-order mark.
-        if self.leaves >= xml2bq_core::events::LEAVES_PER_READER && !bom_at(&seg, after) {
-            self.read_from(&seg, after);
+        if self.leaves >= xml2bq_core::events::LEAVES_PER_READER && !bom_at(seg, after) {
+            self.reader = fresh_reader(self.reader.config(), seg, after);
+            self.start = after;
+            self.leaves = 0;
         }
-        self.current.as_ref()?.bytes.get(at..at + text)
+        Some(text)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Byte-string helpers for the hot paths: short names and values compared and searched
 //! a machine word at a time, where a call to `memcmp` or a vectorized search costs
-//! more than the work on a few bytes.
+//! more than the work on a few bytes; and [`Plain`], text that needs no care.
 
 /// `a == b` for short byte strings such as names, in a few loads and compares instead
 /// of a call to `memcmp`.
@@ -29,4 +29,121 @@ pub(crate) fn bytes_equal(w: u64, b: u8) -> u64 {
     const HIGH: u64 = ONES << 7;
     let x = w ^ (ONES * u64::from(b));
     x.wrapping_sub(ONES) & !x & HIGH
+}
+
+/// Eight bytes of `s` from `i` (within it), as a word.
+#[inline]
+fn word(s: &[u8], i: usize) -> u64 {
+    <[u8; 8]>::try_from(&s[i..i + 8]).map_or(0, u64::from_le_bytes)
+}
+
+/// Bytes of `w` that need care in text: not ASCII, `>` (`]]>` is not allowed), CR
+/// (line ends are normalized). The lowest set bit is exact, as in [`bytes_equal`].
+#[inline]
+fn care(w: u64) -> u64 {
+    (w & u64::from_le_bytes([0x80; 8])) | bytes_equal(w, b'>') | bytes_equal(w, b'\r')
+}
+
+/// Character data whose bytes need no care: ASCII (so UTF-8), without `>` (so without
+/// `]]>`) and without CR (no line end to normalize). Made only in this module, by the
+/// scans that check every byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plain<'a>(&'a [u8]);
+
+impl<'a> Plain<'a> {
+    /// `raw`, when none of its bytes needs care.
+    #[inline]
+    pub(crate) fn new(raw: &'a [u8]) -> Option<Self> {
+        let mut words = raw.chunks_exact(8);
+        let mut any = 0;
+        for w in &mut words {
+            any |= care(u64::from_le_bytes(w.try_into().unwrap_or_default()));
+        }
+        let tail = words.remainder().iter().fold(false, |any, &b| any | (b >= 0x80) | (b == b'>') | (b == b'\r'));
+        (any == 0 && !tail).then_some(Plain(raw))
+    }
+
+    /// The text.
+    #[inline]
+    #[allow(unsafe_code)]
+    pub fn as_str(self) -> &'a str {
+        // SAFETY: a `Plain` is made only by `Plain::new` and `text_before_markup`, each
+        // of which checked every byte of it for the high bit (`care` ORs `w & 0x80..`
+        // over whole words, the byte loops `b >= 0x80`) and made none when one was set,
+        // and by `Text::copy_into`, from the bytes of such a `Plain`.
+        // Bytes below 0x80 are ASCII, and ASCII is UTF-8: all `from_utf8_unchecked`
+        // requires.
+        unsafe { std::str::from_utf8_unchecked(self.0) }
+    }
+}
+
+/// The character data a leaf starts with: plain, or raw bytes that need the careful
+/// path (UTF-8 validation, `]]>`, line ends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Text<'a> {
+    Plain(Plain<'a>),
+    Raw(&'a [u8]),
+}
+
+impl<'a> Text<'a> {
+    /// Its bytes.
+    pub fn bytes(self) -> &'a [u8] {
+        match self {
+            Text::Plain(p) => p.0,
+            Text::Raw(r) => r,
+        }
+    }
+
+    /// The same text, copied into `buf` (the same bytes: plain stays plain).
+    pub(crate) fn copy_into(self, buf: &mut Vec<u8>) -> Text<'_> {
+        buf.clear();
+        buf.extend_from_slice(self.bytes());
+        match self {
+            Text::Plain(_) => Text::Plain(Plain(buf)),
+            Text::Raw(_) => Text::Raw(buf),
+        }
+    }
+}
+
+/// The text before the first `<` of `rest`, when no `&` comes before it. Eight bytes at
+/// a time: values are short, and a call to a vectorized search costs more than it saves
+/// on them.
+#[inline]
+pub(crate) fn text_before_markup(rest: &[u8]) -> Option<Text<'_>> {
+    let mut at = 0;
+    let mut cared = 0;
+    while at + 8 <= rest.len() {
+        let w = word(rest, at);
+        // The lowest bit of each is exact: below the lowest `<`, every `&` and every
+        // byte that needs care is a true one.
+        let (lt, amp) = (bytes_equal(w, b'<'), bytes_equal(w, b'&'));
+        if lt != 0 {
+            let below = lt.trailing_zeros();
+            if amp != 0 && amp.trailing_zeros() < below {
+                return None;
+            }
+            let n = at + below as usize / 8;
+            cared |= care(w) & ((1u64 << below) - 1);
+            return Some(text(&rest[..n], cared == 0));
+        }
+        if amp != 0 {
+            return None;
+        }
+        cared |= care(w);
+        at += 8;
+    }
+    for (i, &b) in rest[at..].iter().enumerate() {
+        match b {
+            b'<' => return Some(text(&rest[..at + i], cared == 0)),
+            b'&' => return None,
+            _ => cared |= u64::from((b >= 0x80) | (b == b'>') | (b == b'\r')),
+        }
+    }
+    None
+}
+
+/// `raw` as [`Text`]: plain when the scan that found it saw no byte that needs care.
+#[inline]
+fn text(raw: &[u8], plain: bool) -> Text<'_> {
+    if plain { Text::Plain(Plain(raw)) } else { Text::Raw(raw) }
 }

@@ -1,7 +1,8 @@
 //! Where the decoder's XML events come from: a stream (quick-xml copies each event
 //! into a buffer) or a slice already in memory (events borrow the slice: no copy).
 
-use crate::bytes::{bytes_equal, same_bytes};
+pub use crate::bytes::{Plain, Text};
+use crate::bytes::{same_bytes, text_before_markup};
 use quick_xml::events::Event;
 use std::io::BufRead;
 
@@ -67,49 +68,28 @@ pub trait Events {
     /// Simple content in one piece, read without events: called right after the start
     /// tag of an element named `name` (as written). When the input there holds
     /// character data without references or markup and then exactly `</name>` (see
-    /// [`plain_leaf`]), both are consumed and the data returned, raw: what one text
-    /// event would have held. Otherwise nothing is consumed and the caller reads
+    /// [`plain_leaf`]), both are consumed and the data returned: what one text event
+    /// would have held. Otherwise nothing is consumed and the caller reads
     /// events as usual. (The reader does not see that end tag: it must not match end
     /// tags itself, as [`configure`] says.)
-    fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
+    fn text_to_end(&mut self, name: &[u8]) -> Option<Text<'_>> {
         let _ = name;
         None
     }
 }
 
-/// The length of `rest`'s leading character data and of the end tag after it, when
-/// the data holds no reference (`&`) and is followed by exactly `</name>`: what a
-/// reader would have returned as one text event and one end event. None otherwise
-/// (the events tell what it is).
+/// The character data `rest` starts with and the length of it and the end tag after
+/// it, when the data holds no reference (`&`) and is followed by exactly `</name>`:
+/// what a reader would have returned as one text event and one end event. None
+/// otherwise (the events tell what it is).
 #[inline]
-pub fn plain_leaf(rest: &[u8], name: &[u8]) -> Option<(usize, usize)> {
+pub fn plain_leaf<'a>(rest: &'a [u8], name: &[u8]) -> Option<(Text<'a>, usize)> {
     let text = text_before_markup(rest)?;
+    let at = text.bytes().len();
     let end = 2 + name.len();
-    let tag = rest.get(text..=text + end)?;
-    (tag[0] == b'<' && tag[1] == b'/' && tag[end] == b'>' && same_bytes(&tag[2..end], name)).then_some((text, end + 1))
-}
-
-/// Where the first `<` of `rest` is, when no `&` comes before it. Eight bytes at a
-/// time: values are short, and a call to a vectorized search costs more than it saves
-/// on them.
-#[inline]
-fn text_before_markup(rest: &[u8]) -> Option<usize> {
-    let mut words = rest.chunks_exact(8);
-    let mut base = 0;
-    for w in &mut words {
-        let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
-        // The lowest bit of each is exact: a `&` below the lowest `<` is a true one.
-        let (lt, amp) = (bytes_equal(w, b'<'), bytes_equal(w, b'&'));
-        if lt | amp != 0 {
-            return (lt != 0 && (amp == 0 || lt.trailing_zeros() < amp.trailing_zeros()))
-                .then(|| base + lt.trailing_zeros() as usize / 8);
-        }
-        base += 8;
-    }
-    match words.remainder().iter().position(|&b| b == b'<' || b == b'&') {
-        Some(i) if words.remainder()[i] == b'<' => Some(base + i),
-        _ => None,
-    }
+    let tag = rest.get(at..=at + end)?;
+    (tag[0] == b'<' && tag[1] == b'/' && tag[end] == b'>' && same_bytes(&tag[2..end], name))
+        .then_some((text, at + end + 1))
 }
 
 /// How many leaves [`Events::text_to_end`] reads before the reader is started afresh.
@@ -151,16 +131,16 @@ impl<R: BufRead> Buffered<R> {
         let reader = Some(quick_xml::Reader::from_reader(input));
         Buffered { reader, buf: Vec::with_capacity(4096), base: 0, leaves: 0, spare: Default::default() }
     }
+}
 
-    /// A fresh reader where this one is (see [`LEAVES_PER_READER`]).
-    #[cold]
-    fn restart(&mut self) {
-        if let Some(old) = self.reader.take() {
-            self.base += old.buffer_position();
-            let cfg = old.config().clone();
-            self.reader = Some(fresh_reader(&cfg, old.into_inner()));
-        }
-        self.leaves = 0;
+/// A fresh reader where `reader` is (see [`LEAVES_PER_READER`]), its count of bytes
+/// added to `base`.
+#[cold]
+fn restart<R>(reader: &mut Option<quick_xml::Reader<R>>, base: &mut u64) {
+    if let Some(old) = reader.take() {
+        *base += old.buffer_position();
+        let cfg = old.config().clone();
+        *reader = Some(fresh_reader(&cfg, old.into_inner()));
     }
 }
 
@@ -185,23 +165,23 @@ impl<R: BufRead> Events for Buffered<R> {
             None => &mut self.spare,
         }
     }
-    fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
+    fn text_to_end(&mut self, name: &[u8]) -> Option<Text<'_>> {
         // The reader takes its input through `fill_buf` and `consume`, exactly as far as
         // each event reaches: what is buffered starts right after the start tag. (A leaf
         // that runs past the buffered bytes is left to the events.)
         let input = self.reader.as_mut()?.get_mut();
         let rest = input.fill_buf().ok()?;
-        let (text, end) = plain_leaf(rest, name)?;
-        let restart = self.leaves >= LEAVES_PER_READER && may_restart(rest.get(text + end));
-        self.buf.clear();
-        self.buf.extend_from_slice(&rest[..text]);
-        input.consume(text + end);
-        self.base += (text + end) as u64;
+        let (text, len) = plain_leaf(rest, name)?;
+        let fresh = self.leaves >= LEAVES_PER_READER && may_restart(rest.get(len));
+        let text = text.copy_into(&mut self.buf);
+        input.consume(len);
+        self.base += len as u64;
         self.leaves += 1;
-        if restart {
-            self.restart();
+        if fresh {
+            restart(&mut self.reader, &mut self.base);
+            self.leaves = 0;
         }
-        Some(&self.buf)
+        Some(text)
     }
 }
 
@@ -229,24 +209,23 @@ impl Events for Borrowed<'_> {
     fn error_position(&self) -> u64 {
         self.base + self.reader.error_position()
     }
-    fn text_to_end(&mut self, name: &[u8]) -> Option<&[u8]> {
+    fn text_to_end(&mut self, name: &[u8]) -> Option<Text<'_>> {
         // The slice reader consumes its input from the front: after a start tag, the
         // slice begins right after the tag's `>`, and after an end tag the reader is in
         // the same state as after a start tag (looking for text), so consuming the
         // text and the end tag here leaves it as their two events would have.
         let rest: &mut &[u8] = self.reader.get_mut();
-        let (text, end) = plain_leaf(rest, name)?;
-        let (value, after) = rest.split_at(text);
-        let after = &after[end..];
+        let (text, len) = plain_leaf(rest, name)?;
+        let after = &rest[len..];
         *rest = after;
-        self.base += (text + end) as u64;
+        self.base += len as u64;
         self.leaves += 1;
         if self.leaves >= LEAVES_PER_READER && may_restart(after.first()) {
             self.base += self.reader.buffer_position();
             self.reader = fresh_reader(self.reader.config(), after);
             self.leaves = 0;
         }
-        Some(value)
+        Some(text)
     }
     fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
         self.reader.config_mut()
@@ -257,16 +236,24 @@ impl Events for Borrowed<'_> {
 mod tests {
     use super::*;
 
-    /// What `plain_leaf` must find, the slow way.
-    fn leaf_by_hand(rest: &[u8], name: &[u8]) -> Option<(usize, usize)> {
+    /// What `plain_leaf` must find, the slow way: the text, whether it is plain, and
+    /// the length of it and the end tag.
+    fn leaf_by_hand<'a>(rest: &'a [u8], name: &[u8]) -> Option<(&'a [u8], bool, usize)> {
         let lt = rest.iter().position(|&b| b == b'<')?;
-        if rest[..lt].contains(&b'&') {
+        let text = &rest[..lt];
+        if text.contains(&b'&') {
             return None;
         }
         let mut tag = b"</".to_vec();
         tag.extend_from_slice(name);
         tag.push(b'>');
-        rest[lt..].starts_with(&tag).then_some((lt, tag.len()))
+        let plain = text.iter().all(|&b| b < 0x80 && b != b'>' && b != b'\r');
+        rest[lt..].starts_with(&tag).then_some((text, plain, lt + tag.len()))
+    }
+
+    /// `plain_leaf`'s answer in the same terms.
+    fn leaf<'a>(rest: &'a [u8], name: &[u8]) -> Option<(&'a [u8], bool, usize)> {
+        plain_leaf(rest, name).map(|(t, len)| (t.bytes(), matches!(t, Text::Plain(_)), len))
     }
 
     #[test]
@@ -274,7 +261,7 @@ mod tests {
         let names: [&[u8]; 4] = [b"a", b"OrderID", b"g:ele", b"abcdefghijklmnopq"];
         for len in 0..20 {
             for name in names {
-                let text: Vec<u8> = (0..len).map(|i| b"x1 \xc3\xa9."[i % 6]).collect();
+                let text: Vec<u8> = (0..len).map(|i| b"x1 \xc3\xa9.>\r"[i % 8]).collect();
                 let mut cases = vec![];
                 for at in 0..=len {
                     for c in [b'<', b'&'] {
@@ -292,7 +279,7 @@ mod tests {
                         rest.extend_from_slice(tail);
                         rest.extend_from_slice(b"<next>");
                         assert_eq!(
-                            plain_leaf(&rest, name),
+                            leaf(&rest, name),
                             leaf_by_hand(&rest, name),
                             "{:?} {:?}",
                             String::from_utf8_lossy(&rest),
@@ -303,10 +290,17 @@ mod tests {
                 }
             }
         }
-        // Cut short: no end tag, or only part of it.
-        assert_eq!(plain_leaf(b"12</a", b"a"), None);
-        assert_eq!(plain_leaf(b"12", b"a"), None);
-        assert_eq!(plain_leaf(b"12</a>", b"a"), Some((2, 4)));
+        // Text that is plain only in part; cut short: no end tag, or only part of it.
+        for (i, b) in [b'>', b'\r', 0xC3].into_iter().enumerate() {
+            for at in 0..11 {
+                let mut t = b"abcdefghijk</a>".to_vec();
+                t[at] = b;
+                assert_eq!(leaf(&t, b"a"), Some((&t[..11], false, 15)), "{i} {at}");
+            }
+        }
+        assert_eq!(leaf(b"12</a", b"a"), None);
+        assert_eq!(leaf(b"12", b"a"), None);
+        assert_eq!(leaf(b"12</a>", b"a"), Some((&b"12"[..], true, 6)));
     }
 
     #[test]
@@ -340,7 +334,7 @@ mod tests {
             loop {
                 match src.next() {
                     Ok(Event::Start(e)) if e.name().as_ref() == b"a" => match src.text_to_end(b"a") {
-                        Some(t) => leaves.push(String::from_utf8_lossy(t).into_owned()),
+                        Some(t) => leaves.push(String::from_utf8_lossy(t.bytes()).into_owned()),
                         // Past the buffered bytes: the text's event (the end tag's next).
                         None => match src.next() {
                             Ok(Event::Text(t)) => {
@@ -381,7 +375,7 @@ mod tests {
         configure(src.config_mut());
         assert!(matches!(src.next(), Ok(Event::Start(_))));
         assert!(matches!(src.next(), Ok(Event::Start(_))));
-        assert_eq!(src.text_to_end(b"a"), Some(&b"12"[..]));
+        assert_eq!(src.text_to_end(b"a").map(Text::bytes), Some(&b"12"[..]));
         assert_eq!(src.position(), 12);
         assert!(matches!(src.next(), Ok(Event::Text(t)) if &*t == b"\n"));
         assert!(matches!(src.next(), Ok(Event::Start(e)) if e.name().as_ref() == b"b"));

@@ -2,7 +2,8 @@
 //! decoder ([`parse`]), XSD values ([`value`]) and facets ([`facet`]), content models
 //! ([`model`]), and the Arrow columns decoded values go to ([`columns`] through
 //! [`out::Out`]). No I/O beyond reading a stream, no async, no HTTP.
-// One `unsafe` block, in `parse::plain_text`, with the proof beside it.
+// Two `unsafe` blocks, each with the proof beside it: `bytes::Plain::as_str` and the
+// AVX2 call in `utf8::next_suspect`.
 #![deny(unsafe_code)]
 
 mod bytes;

@@ -8,7 +8,7 @@
 //! (namespace scopes, the path for error messages) and nothing else: no element is
 //! buffered beyond its start tag and one text value.
 
-use crate::bytes::{bytes_equal, same_bytes};
+use crate::bytes::{Plain, Text, bytes_equal, same_bytes};
 use crate::error::{DecodeError, Invalid, Rule};
 use crate::events::{Events, Run};
 use crate::identity::{Constraint, Elements, Identity};
@@ -1135,12 +1135,17 @@ impl<'s> Decoder<'s> {
         // nothing needs the events (a capture does).
         if self.captures.is_empty()
             && !f.name.is_empty()
-            && let Some(raw) = self.src.text_to_end(&self.names[f.name.clone()])
+            && let Some(text) = self.src.text_to_end(&self.names[f.name.clone()])
         {
-            if let Err(step) = push_text(&mut self.text, raw) {
-                // Where the text ends, as the events would have said.
-                let at = self.text_start + raw.len() as u64;
-                return Err(DecodeError { offset: at, ..self.step_error(step) });
+            match text {
+                Text::Plain(p) => self.text.push_str(p.as_str()),
+                Text::Raw(raw) => {
+                    if let Err(step) = push_careful_text(&mut self.text, raw) {
+                        // Where the text ends, as the events would have said.
+                        let at = self.text_start + raw.len() as u64;
+                        return Err(DecodeError { offset: at, ..self.step_error(step) });
+                    }
+                }
             }
             if self.text.len() > self.max_value {
                 return Err(self.value_too_large());
@@ -1848,32 +1853,12 @@ fn pi_target_ok(pi: &[u8]) -> bool {
     crate::names::is_ncname(target) && !target.eq_ignore_ascii_case(b"xml")
 }
 
-/// Does `raw` hold a byte that needs a closer look as text: non-ASCII (UTF-8 to check),
-/// `>` (maybe `]]>`) or CR (a line end to normalize)? Texts are short, and outside
-/// non-Latin scripts rarely hold one: a loop without branches is cheaper than the checks
-/// and searches it spares.
+/// `raw` as text when none of its bytes needs care (see [`Plain`]). Texts are short, and
+/// outside non-Latin scripts rarely hold such a byte: a loop without branches is cheaper
+/// than the checks and searches it spares.
 #[inline]
-fn needs_care(raw: &[u8]) -> bool {
-    let mut words = raw.chunks_exact(8);
-    let mut any = 0;
-    for w in &mut words {
-        let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
-        any |= (w & u64::from_le_bytes([0x80; 8])) | bytes_equal(w, b'>') | bytes_equal(w, b'\r');
-    }
-    any != 0 || words.remainder().iter().fold(false, |any, &b| any | (b >= 0x80) | (b == b'>') | (b == b'\r'))
-}
-
-/// `raw` as text when none of its bytes needs care: ASCII without `>` or CR.
-#[inline]
-#[allow(unsafe_code)]
 fn plain_text(raw: &[u8]) -> Option<&str> {
-    if needs_care(raw) {
-        return None;
-    }
-    // SAFETY: `needs_care` ORs `b >= 0x80` over every byte, so it returned false only
-    // if every byte of `raw` is below 0x80. A sequence of bytes below 0x80 is ASCII,
-    // and ASCII is valid UTF-8, which is all `from_utf8_unchecked` requires.
-    Some(unsafe { std::str::from_utf8_unchecked(raw) })
+    Plain::new(raw).map(Plain::as_str)
 }
 
 /// Character data as text: UTF-8, without `]]>` (XML 1.0 §2.4).
@@ -1976,20 +1961,18 @@ mod tests {
     fn text_that_needs_care_is_found_in_any_position() {
         for len in 0..20 {
             let plain = vec![b'a'; len];
-            assert!(!needs_care(&plain), "{len}");
             assert_eq!(plain_text(&plain), Some("a".repeat(len).as_str()));
             for k in 0..len {
                 for b in [b'>', b'\r', 0x80, 0xE6, 0xFF] {
                     let mut t = plain.clone();
                     t[k] = b;
-                    assert!(needs_care(&t), "{len} {k} {b}");
-                    assert_eq!(plain_text(&t), None);
+                    assert_eq!(plain_text(&t), None, "{len} {k} {b}");
                 }
                 // Neighbours of the bytes looked for are not them.
                 for b in [b'=', b'?', b'\x0c', b'\x0e', 0x7F, b'\n', b'\t'] {
                     let mut t = plain.clone();
                     t[k] = b;
-                    assert!(!needs_care(&t), "{len} {k} {b}");
+                    assert!(plain_text(&t).is_some(), "{len} {k} {b}");
                 }
             }
         }
