@@ -286,15 +286,54 @@ pub fn values(data: &[u8]) {
 
 /// The generated decoder over the bytes in one pass, as `load` runs it: Ok with the
 /// rows per table, or an error of the input (never I/O, never the internal resync).
+/// The same decode with every leaf read by events (no [`Events::text_to_end`]) gives
+/// the same batches, or the same error at the same place.
 pub fn decoder(schema: &'static Schema, data: &[u8]) -> Result<Vec<u64>, DecodeError> {
-    let mut events = Buffered::new(Utf8Reader::new(data));
-    let mut d = Decoder::new(&mut events, schema.namespaces);
-    let mut out = Columns::new(schema, "file:///fuzz/input.xml", 16).with_sink(Box::new(|_, _| Ok(())));
-    let r = document::decode(schema, &mut d, &mut out).and_then(|()| out.flush().map(drop)).map(|()| out.rows());
+    let (r, batches) = decode_with(schema, &mut Buffered::new(Utf8Reader::new(data)));
     if let Err(e) = &r {
         assert!(e.is_invalid_input(), "in-memory input gave a non-input error: {e:?}");
     }
+    let (by_events, by_events_batches) = decode_with(schema, &mut EventsOnly(Buffered::new(Utf8Reader::new(data))));
+    let place = |r: &Result<Vec<u64>, DecodeError>| r.as_ref().map_err(|e| (e.rule, e.offset, e.path.clone())).cloned();
+    assert_eq!(place(&r), place(&by_events), "leaves read in one step and by events differ");
+    assert!(batches == by_events_batches, "leaves read in one step and by events give different batches");
     r
+}
+
+type Batches = Vec<(usize, arrow_array::RecordBatch)>;
+
+/// Decodes `events` in one pass: the rows per table and the batches.
+fn decode_with(schema: &'static Schema, events: &mut dyn Events) -> (Result<Vec<u64>, DecodeError>, Batches) {
+    let batches = Arc::new(std::sync::Mutex::new(vec![]));
+    let keep = batches.clone();
+    let sink = Box::new(move |t, b| {
+        keep.lock().unwrap_or_else(|e| e.into_inner()).push((t, b));
+        Ok(())
+    });
+    let mut d = Decoder::new(events, schema.namespaces);
+    let mut out = Columns::new(schema, "file:///fuzz/input.xml", 16).with_sink(sink);
+    let r = document::decode(schema, &mut d, &mut out).and_then(|()| out.flush().map(drop)).map(|()| out.rows());
+    drop(out);
+    let batches = std::mem::take(&mut *batches.lock().unwrap_or_else(|e| e.into_inner()));
+    (r, batches)
+}
+
+/// Events with every leaf read by events: the reader without its one-step path.
+struct EventsOnly<E>(E);
+
+impl<E: Events> Events for EventsOnly<E> {
+    fn next(&mut self) -> quick_xml::Result<quick_xml::events::Event<'_>> {
+        self.0.next()
+    }
+    fn position(&self) -> u64 {
+        self.0.position()
+    }
+    fn error_position(&self) -> u64 {
+        self.0.error_position()
+    }
+    fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
+        self.0.config_mut()
+    }
 }
 
 // ---------------------------------------------------------------- split
