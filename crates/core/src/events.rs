@@ -76,6 +76,37 @@ pub trait Events {
         let _ = name;
         None
     }
+    /// A start tag without attributes, read without an event: called where the
+    /// decoder expects a child element, when the input there (after the whitespace a
+    /// reader that trims would skip) is a start tag `<name>` that [`plain_start`]
+    /// accepts, it is consumed and the name returned. Otherwise nothing is consumed
+    /// and the caller reads events as usual. Only right after a tag (an event or one of
+    /// these steps), where the reader is looking for text.
+    fn start_tag(&mut self) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// The length of the whitespace `rest` starts with (when `trim`: a reader that trims
+/// skips it) and of the start tag after it, when that tag is `<name>`: a name of bytes
+/// that are none of whitespace, quotes, `<`, `>`, `/`, `=`, `&`, `!` and `?` (so no
+/// attributes, not an empty-element tag, not a comment, PI or end tag), then `>`: what
+/// a reader would have returned as one start event with that name. None otherwise.
+#[inline]
+pub fn plain_start(rest: &[u8], trim: bool) -> Option<(usize, usize)> {
+    let ws = if trim { rest.iter().position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))? } else { 0 };
+    let tag = &rest[ws..];
+    if tag.first() != Some(&b'<') {
+        return None;
+    }
+    let len = tag[1..].iter().position(|&b| !is_name_byte(b))?;
+    (len > 0 && tag[1 + len] == b'>').then_some((ws, len))
+}
+
+/// A byte a plain start tag's name may hold (see [`plain_start`]).
+#[inline]
+fn is_name_byte(b: u8) -> bool {
+    !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' | b'/' | b'=' | b'&' | b'!' | b'?')
 }
 
 /// The character data `rest` starts with and the length of it and the end tag after
@@ -124,12 +155,21 @@ pub struct Buffered<R> {
     leaves: u32,
     /// What `config_mut` gives while there is no reader (never, outside `restart`).
     spare: quick_xml::reader::Config,
+    /// The last thing read was a tag: the reader is looking for text.
+    after_tag: bool,
 }
 
 impl<R: BufRead> Buffered<R> {
     pub fn new(input: R) -> Self {
         let reader = Some(quick_xml::Reader::from_reader(input));
-        Buffered { reader, buf: Vec::with_capacity(4096), base: 0, leaves: 0, spare: Default::default() }
+        Buffered {
+            reader,
+            buf: Vec::with_capacity(4096),
+            base: 0,
+            leaves: 0,
+            spare: Default::default(),
+            after_tag: false,
+        }
     }
 }
 
@@ -147,10 +187,28 @@ fn restart<R>(reader: &mut Option<quick_xml::Reader<R>>, base: &mut u64) {
 impl<R: BufRead> Events for Buffered<R> {
     fn next(&mut self) -> quick_xml::Result<Event<'_>> {
         self.buf.clear();
-        match &mut self.reader {
+        let ev = match &mut self.reader {
             Some(r) => r.read_event_into(&mut self.buf),
             None => Ok(Event::Eof),
+        };
+        self.after_tag = matches!(ev, Ok(Event::Start(_) | Event::End(_) | Event::Empty(_)));
+        ev
+    }
+    fn start_tag(&mut self) -> Option<&[u8]> {
+        if !self.after_tag {
+            return None;
         }
+        // As for `text_to_end`: from what is buffered, or not at all.
+        let reader = self.reader.as_mut()?;
+        let trim = reader.config().trim_text_start;
+        let input = reader.get_mut();
+        let rest = input.fill_buf().ok()?;
+        let (ws, len) = plain_start(rest, trim)?;
+        self.buf.clear();
+        self.buf.extend_from_slice(&rest[ws + 1..ws + 1 + len]);
+        input.consume(ws + len + 2);
+        self.base += (ws + len + 2) as u64;
+        Some(&self.buf)
     }
     fn position(&self) -> u64 {
         self.base + self.reader.as_ref().map_or(0, |r| r.buffer_position())
@@ -191,17 +249,32 @@ pub struct Borrowed<'a> {
     /// Bytes before the reader's start, as in [`Buffered`].
     base: u64,
     leaves: u32,
+    /// The last thing read was a tag: the reader is looking for text.
+    after_tag: bool,
 }
 
 impl<'a> Borrowed<'a> {
     pub fn new(input: &'a [u8]) -> Self {
-        Borrowed { reader: quick_xml::Reader::from_reader(input), base: 0, leaves: 0 }
+        Borrowed { reader: quick_xml::Reader::from_reader(input), base: 0, leaves: 0, after_tag: false }
     }
 }
 
 impl Events for Borrowed<'_> {
     fn next(&mut self) -> quick_xml::Result<Event<'_>> {
-        self.reader.read_event()
+        let ev = self.reader.read_event();
+        self.after_tag = matches!(ev, Ok(Event::Start(_) | Event::End(_) | Event::Empty(_)));
+        ev
+    }
+    fn start_tag(&mut self) -> Option<&[u8]> {
+        if !self.after_tag {
+            return None;
+        }
+        let trim = self.reader.config().trim_text_start;
+        let rest: &[u8] = self.reader.get_ref();
+        let (ws, len) = plain_start(rest, trim)?;
+        *self.reader.get_mut() = &rest[ws + len + 2..];
+        self.base += (ws + len + 2) as u64;
+        Some(&rest[ws + 1..ws + 1 + len])
     }
     fn position(&self) -> u64 {
         self.base + self.reader.buffer_position()
@@ -301,6 +374,46 @@ mod tests {
         assert_eq!(leaf(b"12</a", b"a"), None);
         assert_eq!(leaf(b"12", b"a"), None);
         assert_eq!(leaf(b"12</a>", b"a"), Some((&b"12"[..], true, 6)));
+    }
+
+    #[test]
+    fn a_start_tag_read_in_one_step_is_what_the_reader_reads() {
+        let alphabet: &[u8] = b" \n<>/ab:\"'=!?&\xc3\xa9-";
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let (mut plain, mut cases) = (0, 0);
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let n = 1 + (seed % 9) as usize;
+            let mut rest = vec![];
+            let mut x = seed;
+            for i in 0..n {
+                // Mostly a tag's shape: `<` first after some whitespace.
+                let b =
+                    if i == 0 && !x.is_multiple_of(3) { b'<' } else { alphabet[(x % alphabet.len() as u64) as usize] };
+                rest.push(b);
+                x /= alphabet.len() as u64;
+            }
+            for trim in [true, false] {
+                cases += 1;
+                let Some((ws, len)) = plain_start(&rest, trim) else { continue };
+                plain += 1;
+                let mut src = Borrowed::new(&rest);
+                configure(src.config_mut());
+                src.config_mut().trim_text_start = trim;
+                match src.next() {
+                    Ok(Event::Start(e)) => {
+                        assert_eq!(e.name().as_ref(), &rest[ws + 1..ws + 1 + len], "{rest:?}");
+                        assert_eq!(e.attributes_raw(), b"", "{rest:?}");
+                    }
+                    other => panic!("{rest:?} {trim}: {other:?}"),
+                }
+                assert_eq!(src.position(), (ws + len + 2) as u64, "{rest:?}");
+            }
+        }
+        // Both answers were seen many times.
+        assert!(plain > 5_000 && cases - plain > 5_000, "{plain} of {cases}");
     }
 
     #[test]

@@ -1347,6 +1347,17 @@ impl<'s> Decoder<'s> {
                 // the frame standing for the elements around the segment.
                 self.event_start = self.src.position();
             }
+            // Most start tags have no attributes: read in one step where whitespace
+            // between children means nothing and no capture needs the events.
+            if mixed.is_none()
+                && !capturing
+                && let Some(name) = self.src.start_tag()
+            {
+                self.tag.clear();
+                self.tag.extend_from_slice(name);
+                self.name_len = name.len();
+                return self.open(false).map(Some);
+            }
             let step = match self.src.next() {
                 Err(e) => return Err(self.xml_error(e)),
                 Ok(ev) => {
