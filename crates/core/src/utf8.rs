@@ -189,10 +189,14 @@ impl<R: Read> BufRead for Utf8Reader<R> {
             let tail = self.end - self.good;
             self.base += self.good as u64;
             self.buf.copy_within(self.good..self.end, 0);
+            // Shifted before anything can fail: a call after an error starts from here
+            // and reports the same error at the same offset.
+            (self.pos, self.good, self.end) = (0, 0, tail);
             let (mut n, mut got) = (tail, 1);
             while got > 0 && n < 4 {
                 got = self.inner.read(&mut self.buf[n..])?;
                 n += got;
+                self.end = n;
             }
             // The fast check passes almost always; the compat one locates the problem.
             let good = if simdutf8::basic::from_utf8(&self.buf[..n]).is_ok() {
@@ -340,5 +344,23 @@ mod tests {
         assert_eq!(bad.offset, 5);
         let e = Utf8Reader::new(&b"<a>\xE6\x97"[..]).read_to_end(&mut v).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        // Asked again after an error, in the same buffer and in a later one: the same
+        // error at the same offset.
+        for (cap, doc, at) in [(256, &b"<a>ok\xFFno</a>"[..], 5), (8, b"<root>ok\xFFno</a>", 8)] {
+            let mut r = Utf8Reader::with_capacity(cap, doc);
+            let mut offsets = vec![];
+            for _ in 0..3 {
+                match r.fill_buf() {
+                    Ok(b) => {
+                        let n = b.len();
+                        r.consume(n);
+                    }
+                    Err(e) => offsets.push(e.get_ref().unwrap().downcast_ref::<InvalidUtf8>().unwrap().offset),
+                }
+            }
+            // (The second document's first buffer, `<root>ok`, is good.)
+            let want = if cap == 8 { vec![at; 2] } else { vec![at; 3] };
+            assert_eq!(offsets, want, "{doc:?}");
+        }
     }
 }
