@@ -204,8 +204,7 @@ struct Stitched<'a> {
     /// Where in the current segment the reader started, plus the bytes
     /// [`Events::text_to_end`] consumed since (which the reader does not count).
     start: usize,
-    /// Leaves read by `text_to_end` since the reader started.
-    leaves: u32,
+    leaves: xml2bq_core::events::Leaves,
     buf: Vec<u8>,
     pending: Option<Run>,
     groups: Arc<Mutex<Option<RowGroups>>>,
@@ -304,7 +303,7 @@ impl<'a> Stitched<'a> {
     fn read_from(&mut self, seg: &Arc<Segment>, from: usize) {
         self.reader = fresh_reader(self.reader.config(), seg, from);
         self.start = from;
-        self.leaves = 0;
+        self.leaves.reset();
     }
 
     /// Moves to the next run or segment; false when the stitching cannot go on.
@@ -446,13 +445,10 @@ impl Events for Stitched<'_> {
         self.ended_at_cut = seg.cut.as_ref().is_some_and(|c| c.name == name);
         self.reader.get_mut().set_position(after as u64);
         self.start += len;
-        self.leaves += 1;
-        // A fresh reader now and then (see `LEAVES_PER_READER`), where it would not
-        // take a character for a byte-order mark.
-        if self.leaves >= xml2bq_core::events::LEAVES_PER_READER && !bom_at(seg, after) {
+        // A fresh reader now and then (see `LEAVES_PER_READER`).
+        if self.leaves.one_more(seg.bytes.get(after)) {
             self.reader = fresh_reader(self.reader.config(), seg, after);
             self.start = after;
-            self.leaves = 0;
         }
         Some(text)
     }
@@ -578,7 +574,7 @@ pub fn write(job: &Job, input: &Input, sink: &LocalSink, workers: usize) -> Opti
                     counters_before: vec![],
                 })))),
                 start: 0,
-                leaves: 0,
+                leaves: Default::default(),
                 buf: Vec::with_capacity(4096),
                 pending: None,
                 groups: groups.clone(),

@@ -10,11 +10,10 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    let w8 = |s: &[u8], i: usize| <[u8; 8]>::try_from(&s[i..i + 8]).map_or(0, u64::from_le_bytes);
     let w4 = |s: &[u8], i: usize| <[u8; 4]>::try_from(&s[i..i + 4]).map_or(0, u32::from_le_bytes);
     match n {
         // The first and the last 8 (4) bytes, overlapping: together all of them.
-        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
         4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
         0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
         _ => a == b,
@@ -44,6 +43,12 @@ fn care(w: u64) -> u64 {
     (w & u64::from_le_bytes([0x80; 8])) | bytes_equal(w, b'>') | bytes_equal(w, b'\r')
 }
 
+/// [`care`] for one byte.
+#[inline]
+fn cares(b: u8) -> bool {
+    (b >= 0x80) | (b == b'>') | (b == b'\r')
+}
+
 /// Character data whose bytes need no care: ASCII (so UTF-8), without `>` (so without
 /// `]]>`) and without CR (no line end to normalize). Made only in this module, by the
 /// scans that check every byte.
@@ -59,7 +64,7 @@ impl<'a> Plain<'a> {
         for w in &mut words {
             any |= care(u64::from_le_bytes(w.try_into().unwrap_or_default()));
         }
-        let tail = words.remainder().iter().fold(false, |any, &b| any | (b >= 0x80) | (b == b'>') | (b == b'\r'));
+        let tail = words.remainder().iter().fold(false, |any, &b| any | cares(b));
         (any == 0 && !tail).then_some(Plain(raw))
     }
 
@@ -69,7 +74,8 @@ impl<'a> Plain<'a> {
     pub fn as_str(self) -> &'a str {
         // SAFETY: a `Plain` is made only by `Plain::new` and `text_before_markup`, each
         // of which checked every byte of it for the high bit (`care` ORs `w & 0x80..`
-        // over whole words, the byte loops `b >= 0x80`) and made none when one was set,
+        // over whole words, `cares` does `b >= 0x80` for the bytes after the last whole
+        // word) and made none when one was set,
         // and by `Text::copy_into`, from the bytes of such a `Plain`.
         // Bytes below 0x80 are ASCII, and ASCII is UTF-8: all `from_utf8_unchecked`
         // requires.
@@ -136,7 +142,7 @@ pub(crate) fn text_before_markup(rest: &[u8]) -> Option<Text<'_>> {
         match b {
             b'<' => return Some(text(&rest[..at + i], cared == 0)),
             b'&' => return None,
-            _ => cared |= u64::from((b >= 0x80) | (b == b'>') | (b == b'\r')),
+            _ => cared |= u64::from(cares(b)),
         }
     }
     None

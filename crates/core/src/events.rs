@@ -138,10 +138,28 @@ pub fn fresh_reader<R>(cfg: &quick_xml::reader::Config, input: R) -> quick_xml::
     r
 }
 
-/// Whether a reader may start afresh before `next` (the next byte, if known): not
-/// before a byte that may begin a byte-order mark, which a new reader would drop.
-fn may_restart(next: Option<&u8>) -> bool {
-    next.is_some_and(|&b| b != 0xEF)
+/// Leaves read by [`Events::text_to_end`] since the reader started.
+#[derive(Debug, Default)]
+pub struct Leaves(u32);
+
+impl Leaves {
+    /// Counts one more leaf, `next` the byte after it (if known): true when the reader
+    /// is to start afresh there (see [`LEAVES_PER_READER`]), and the count starts over.
+    /// Not before a byte that may begin a byte-order mark, which a new reader would drop.
+    #[inline]
+    pub fn one_more(&mut self, next: Option<&u8>) -> bool {
+        self.0 += 1;
+        let fresh = self.0 >= LEAVES_PER_READER && next.is_some_and(|&b| b != 0xEF);
+        if fresh {
+            self.0 = 0;
+        }
+        fresh
+    }
+
+    /// The reader started afresh for another reason.
+    pub fn reset(&mut self) {
+        self.0 = 0;
+    }
 }
 
 /// Events from a stream.
@@ -152,7 +170,7 @@ pub struct Buffered<R> {
     /// Bytes before the reader's start (its own count starts there): those of earlier
     /// readers, and those consumed by [`Events::text_to_end`].
     base: u64,
-    leaves: u32,
+    leaves: Leaves,
     /// What `config_mut` gives while there is no reader (never, outside `restart`).
     spare: quick_xml::reader::Config,
     /// The last thing read was a tag: the reader is looking for text.
@@ -166,7 +184,7 @@ impl<R: BufRead> Buffered<R> {
             reader,
             buf: Vec::with_capacity(4096),
             base: 0,
-            leaves: 0,
+            leaves: Leaves::default(),
             spare: Default::default(),
             after_tag: false,
         }
@@ -230,14 +248,12 @@ impl<R: BufRead> Events for Buffered<R> {
         let input = self.reader.as_mut()?.get_mut();
         let rest = input.fill_buf().ok()?;
         let (text, len) = plain_leaf(rest, name)?;
-        let fresh = self.leaves >= LEAVES_PER_READER && may_restart(rest.get(len));
+        let fresh = self.leaves.one_more(rest.get(len));
         let text = text.copy_into(&mut self.buf);
         input.consume(len);
         self.base += len as u64;
-        self.leaves += 1;
         if fresh {
             restart(&mut self.reader, &mut self.base);
-            self.leaves = 0;
         }
         Some(text)
     }
@@ -248,14 +264,14 @@ pub struct Borrowed<'a> {
     reader: quick_xml::Reader<&'a [u8]>,
     /// Bytes before the reader's start, as in [`Buffered`].
     base: u64,
-    leaves: u32,
+    leaves: Leaves,
     /// The last thing read was a tag: the reader is looking for text.
     after_tag: bool,
 }
 
 impl<'a> Borrowed<'a> {
     pub fn new(input: &'a [u8]) -> Self {
-        Borrowed { reader: quick_xml::Reader::from_reader(input), base: 0, leaves: 0, after_tag: false }
+        Borrowed { reader: quick_xml::Reader::from_reader(input), base: 0, leaves: Leaves::default(), after_tag: false }
     }
 }
 
@@ -292,11 +308,9 @@ impl Events for Borrowed<'_> {
         let after = &rest[len..];
         *rest = after;
         self.base += len as u64;
-        self.leaves += 1;
-        if self.leaves >= LEAVES_PER_READER && may_restart(after.first()) {
+        if self.leaves.one_more(after.first()) {
             self.base += self.reader.buffer_position();
             self.reader = fresh_reader(self.reader.config(), after);
-            self.leaves = 0;
         }
         Some(text)
     }

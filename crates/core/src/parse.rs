@@ -739,11 +739,11 @@ impl<'s> Decoder<'s> {
                     ));
                 }
                 Ok(Event::Start(e)) => {
-                    keep_tag(&mut self.tag, &mut self.name_len, &e);
+                    keep_start(&mut self.tag, &mut self.name_len, &e);
                     return self.open(false);
                 }
                 Ok(Event::Empty(e)) => {
-                    keep_tag(&mut self.tag, &mut self.name_len, &e);
+                    keep_start(&mut self.tag, &mut self.name_len, &e);
                     return self.open(true);
                 }
                 Ok(Event::Comment(_)) => {}
@@ -1353,9 +1353,7 @@ impl<'s> Decoder<'s> {
                 && !capturing
                 && let Some(name) = self.src.start_tag()
             {
-                self.tag.clear();
-                self.tag.extend_from_slice(name);
-                self.name_len = name.len();
+                keep_tag(&mut self.tag, &mut self.name_len, name, name.len());
                 return self.open(false).map(Some);
             }
             let step = match self.src.next() {
@@ -1366,11 +1364,11 @@ impl<'s> Decoder<'s> {
                     }
                     match ev {
                         Event::Start(e) => {
-                            keep_tag(&mut self.tag, &mut self.name_len, &e);
+                            keep_start(&mut self.tag, &mut self.name_len, &e);
                             Step::Open(false)
                         }
                         Event::Empty(e) => {
-                            keep_tag(&mut self.tag, &mut self.name_len, &e);
+                            keep_start(&mut self.tag, &mut self.name_len, &e);
                             Step::Open(true)
                         }
                         Event::End(e) => end_step(&self.frames, &self.names, e.name().as_ref()),
@@ -1744,11 +1742,17 @@ fn between_children(mixed: Option<&mut String>, t: &[u8]) -> Step {
     }
 }
 
-/// Keeps a start tag's content (name and attributes) in `tag`.
-fn keep_tag(tag: &mut Vec<u8>, name_len: &mut usize, e: &BytesStart<'_>) {
+/// Keeps a start tag's content (name and attributes) in `tag`, the name its first
+/// `name` bytes.
+fn keep_tag(tag: &mut Vec<u8>, name_len: &mut usize, content: &[u8], name: usize) {
     tag.clear();
-    tag.extend_from_slice(e);
-    *name_len = e.name().as_ref().len();
+    tag.extend_from_slice(content);
+    *name_len = name;
+}
+
+/// [`keep_tag`] for a start event.
+fn keep_start(tag: &mut Vec<u8>, name_len: &mut usize, e: &BytesStart<'_>) {
+    keep_tag(tag, name_len, e, e.name().as_ref().len());
 }
 
 /// Appends an event's markup to the capture buffer.
