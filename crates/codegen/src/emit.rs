@@ -616,31 +616,45 @@ impl Emitter<'_> {
                     .ok();
                     writeln!(body, "            o.run(&run)?;\n            continue;\n        }}").ok();
                     writeln!(body, "        Next::End => break,\n    }};").ok();
-                } else {
-                    let next = if mixed.is_some() { "d.next_child_mixed(&mut text)?" } else { "d.next_child()?" };
-                    writeln!(body, "while let Some(ns) = {next} {{").ok();
                 }
+                // The element that comes next: its symbol and the state after it.
                 let named: Vec<&ChildPlan> = children.iter().filter(|c| c.name.is_some()).collect();
+                let mut step = String::new();
                 if named.is_empty() && dp.abstract_elements.is_empty() {
-                    writeln!(body, "    let named = None;").ok();
+                    writeln!(step, "let named = None;").ok();
                 } else {
-                    writeln!(body, "    let named = match (ns, d.local()) {{").ok();
+                    writeln!(step, "let named = match (ns, d.local()) {{").ok();
                     for c in &named {
                         let (ns, l) = c.name.as_ref().expect("named");
-                        writeln!(body, "        ({ns}, {}) => Some({}),", byte_str(l), c.symbol).ok();
+                        writeln!(step, "    ({ns}, {}) => Some({}),", byte_str(l), c.symbol).ok();
                     }
                     for (ns, l) in &dp.abstract_elements {
                         let what = rust_str(&format!("element <{l}>"));
-                        writeln!(body, "        ({ns}, {}) => return Err(d.abstract_used({what})),", byte_str(l)).ok();
+                        writeln!(step, "    ({ns}, {}) => return Err(d.abstract_used({what})),", byte_str(l)).ok();
                     }
-                    writeln!(body, "        _ => None,\n    }};").ok();
+                    writeln!(step, "    _ => None,\n}};").ok();
                 }
-                writeln!(
-                    body,
-                    "    let (symbol, next) = {0}.next(state, named, ns).map_err(|miss| d.content_error(&{0}, state, miss))?;",
-                    m.name
-                )
-                .ok();
+                write!(step, "{0}.next(state, named, ns).map_err(|miss| d.content_error(&{0}, state, miss))?", m.name)
+                    .ok();
+                let leaves = leaf_symbols(m, children);
+                if !row_symbols.is_empty() && mixed.is_none() {
+                    writeln!(body, "{};", indent(&format!("let (symbol, next) = {{\n{}\n}}", indent(&step, 1)), 1))
+                        .ok();
+                } else if mixed.is_none() && leaves.contains(&true) {
+                    // Most children are leaves in the order the model expects: read in one
+                    // step when they are (`Decoder::next_leaf`).
+                    let list: Vec<&str> = leaves.iter().map(|&l| if l { "true" } else { "false" }).collect();
+                    writeln!(body, "const LEAVES: &[bool] = &[{}];", list.join(", ")).ok();
+                    writeln!(body, "loop {{").ok();
+                    writeln!(body, "    let (symbol, next) = match d.next_leaf(&{}, LEAVES, state) {{", m.name).ok();
+                    writeln!(body, "        Some(leaf) => leaf,\n        None => {{").ok();
+                    writeln!(body, "            let Some(ns) = d.next_child()? else {{ break }};").ok();
+                    writeln!(body, "{}\n        }}\n    }};", indent(&step, 3)).ok();
+                } else {
+                    let next = if mixed.is_some() { "d.next_child_mixed(&mut text)?" } else { "d.next_child()?" };
+                    writeln!(body, "while let Some(ns) = {next} {{").ok();
+                    writeln!(body, "    let (symbol, next) = {{\n{}\n    }};", indent(&step, 2)).ok();
+                }
                 writeln!(body, "    state = next;").ok();
                 for (g, (syms, _)) in require_one_of.iter().enumerate() {
                     if !syms.is_empty() {
@@ -1242,6 +1256,28 @@ fn raw(s: &str) -> String {
         hashes.push('#');
     }
     format!("r{hashes}\"{s}\"{hashes}")
+}
+
+/// Per symbol of `m`, whether `Decoder::next_leaf` may read it: an element whose arm
+/// only reads its text (no identity scope of its own), under a name no other symbol
+/// of the model has, in a deterministic automaton.
+fn leaf_symbols(m: &crate::plan::ModelPlan, children: &[ChildPlan]) -> Vec<bool> {
+    let mut leaves = vec![false; m.symbols.len()];
+    if !matches!(m.automaton, Automaton::Dfa { .. }) {
+        return leaves;
+    }
+    for c in children {
+        let Some(name) = &c.name else { continue };
+        let unique = children.iter().filter(|o| o.name.as_ref() == Some(name)).count() == 1;
+        if unique
+            && c.scope.is_empty()
+            && matches!(c.action, ChildAction::Value(_))
+            && let Some(l) = leaves.get_mut(usize::from(c.symbol))
+        {
+            *l = true;
+        }
+    }
+    leaves
 }
 
 fn indent(s: &str, levels: usize) -> String {

@@ -76,14 +76,56 @@ pub trait Events {
         let _ = name;
         None
     }
-    /// A start tag without attributes, read without an event: called where the
-    /// decoder expects a child element, when the input there (after the whitespace a
-    /// reader that trims would skip) is a start tag `<name>` that [`plain_start`]
-    /// accepts, it is consumed and the name returned. Otherwise nothing is consumed
-    /// and the caller reads events as usual. Only right after a tag (an event or one of
-    /// these steps), where the reader is looking for text.
-    fn start_tag(&mut self) -> Option<&[u8]> {
+    /// A tag read without an event: called where the decoder expects a child of the
+    /// element named `open` (as written; empty: none) or that element's end tag. When
+    /// the input there, after the whitespace a reader that trims would skip, is a start
+    /// tag `<name>` that [`plain_start`] accepts, or exactly `</open>` ([`plain_end`]),
+    /// it is consumed and returned. Otherwise nothing is consumed and the caller reads
+    /// events as usual. Only right after a tag (an event or one of these steps), where
+    /// the reader is looking for text.
+    fn tag(&mut self, open: &[u8]) -> Tag<'_> {
+        let _ = open;
+        Tag::Other
+    }
+    /// The input that comes next, as far as the source holds it in memory, for the
+    /// decoder to read a whole element in one step: only right after a tag, as
+    /// [`Events::tag`] (None elsewhere, and from a source that cannot tell).
+    fn window(&mut self) -> Option<&[u8]> {
         None
+    }
+    /// Consumes the first `len` bytes of the [`Events::window`]: markup the reader
+    /// never saw, a whole element that ends there, start and end tag (so it leaves the
+    /// reader as their events would have).
+    fn advance(&mut self, len: usize) {
+        let _ = len;
+    }
+}
+
+/// What [`Events::tag`] read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Tag<'a> {
+    /// A start tag without attributes: its name.
+    Start(&'a [u8]),
+    /// The end tag of the open element.
+    End,
+    /// Nothing: the events tell what comes.
+    Other,
+}
+
+/// What [`plain_tag`] found: lengths in the input.
+enum Found {
+    Start { ws: usize, name: usize },
+    End { len: usize },
+}
+
+/// [`plain_start`] or [`plain_end`], with one look at the whitespace.
+#[inline]
+fn plain_tag(rest: &[u8], trim: bool, open: &[u8]) -> Option<Found> {
+    let ws = blank_before_markup(rest, trim)?;
+    if rest.get(ws + 1) == Some(&b'/') {
+        end_after(rest, ws, open).map(|len| Found::End { len })
+    } else {
+        name_after(rest, ws).map(|name| Found::Start { ws, name })
     }
 }
 
@@ -94,20 +136,62 @@ pub trait Events {
 /// a reader would have returned as one start event with that name. None otherwise.
 #[inline]
 pub fn plain_start(rest: &[u8], trim: bool) -> Option<(usize, usize)> {
-    let ws = if trim { rest.iter().position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))? } else { 0 };
-    let tag = &rest[ws..];
-    if tag.first() != Some(&b'<') {
-        return None;
-    }
-    let len = tag[1..].iter().position(|&b| !is_name_byte(b))?;
-    (len > 0 && tag[1 + len] == b'>').then_some((ws, len))
+    let ws = blank_before_markup(rest, trim)?;
+    name_after(rest, ws).map(|len| (ws, len))
 }
 
-/// A byte a plain start tag's name may hold (see [`plain_start`]).
+/// The length of the name of the plain start tag at `ws` (`<` is there).
 #[inline]
-fn is_name_byte(b: u8) -> bool {
-    !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' | b'/' | b'=' | b'&' | b'!' | b'?')
+fn name_after(rest: &[u8], ws: usize) -> Option<usize> {
+    // A table lookup a byte: names are short, and eight bytes at a time (four exact
+    // tests for whitespace, three ranges for names) measured slower, in instructions
+    // and in time.
+    let tag = &rest[ws..];
+    let len = tag[1..].iter().position(|&b| BYTE_CLASS[usize::from(b)] != NAME)?;
+    (len > 0 && tag[1 + len] == b'>').then_some(len)
 }
+
+/// The length of the whitespace `rest` starts with (none unless `trim`), when markup
+/// (`<`) comes after it.
+#[inline]
+pub(crate) fn blank_before_markup(rest: &[u8], trim: bool) -> Option<usize> {
+    let ws = if trim { rest.iter().position(|&b| BYTE_CLASS[usize::from(b)] != WS)? } else { 0 };
+    (rest.get(ws) == Some(&b'<')).then_some(ws)
+}
+
+/// The length of the whitespace `rest` starts with (when `trim`: a reader that trims
+/// skips it) and of the end tag after it, when that tag is exactly `</name>`: what a
+/// reader would have returned as one end event with that name. None otherwise.
+#[inline]
+pub fn plain_end(rest: &[u8], trim: bool, name: &[u8]) -> Option<usize> {
+    let ws = blank_before_markup(rest, trim)?;
+    end_after(rest, ws, name)
+}
+
+/// The length of `rest` up to the end of `</name>` at `ws` (`<` is there).
+#[inline]
+fn end_after(rest: &[u8], ws: usize, name: &[u8]) -> Option<usize> {
+    let end = 2 + name.len();
+    let tag = rest.get(ws..=ws + end)?;
+    (!name.is_empty() && tag[1] == b'/' && tag[end] == b'>' && same_bytes(&tag[2..end], name)).then_some(ws + end + 1)
+}
+
+/// [`BYTE_CLASS`]: whitespace a reader that trims skips.
+const WS: u8 = 1;
+/// [`BYTE_CLASS`]: a byte a plain start tag's name may hold: none of whitespace,
+/// quotes, `<`, `>`, `/`, `=`, `&`, `!` and `?` (see [`plain_start`]).
+const NAME: u8 = 2;
+/// Each byte's class in a start tag: [`WS`], [`NAME`] or neither (0).
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [NAME; 256];
+    let mut i = 0;
+    let not_name = *b" \t\n\r\"'<>/=&!?";
+    while i < not_name.len() {
+        t[not_name[i] as usize] = if i < 4 { WS } else { 0 };
+        i += 1;
+    }
+    t
+};
 
 /// The character data `rest` starts with and the length of it and the end tag after
 /// it, when the data holds no reference (`&`) and is followed by exactly `</name>`:
@@ -212,21 +296,44 @@ impl<R: BufRead> Events for Buffered<R> {
         self.after_tag = matches!(ev, Ok(Event::Start(_) | Event::End(_) | Event::Empty(_)));
         ev
     }
-    fn start_tag(&mut self) -> Option<&[u8]> {
-        if !self.after_tag {
-            return None;
-        }
+    fn tag(&mut self, open: &[u8]) -> Tag<'_> {
         // As for `text_to_end`: from what is buffered, or not at all.
-        let reader = self.reader.as_mut()?;
+        let Some(reader) = self.reader.as_mut().filter(|_| self.after_tag) else { return Tag::Other };
         let trim = reader.config().trim_text_start;
         let input = reader.get_mut();
-        let rest = input.fill_buf().ok()?;
-        let (ws, len) = plain_start(rest, trim)?;
-        self.buf.clear();
-        self.buf.extend_from_slice(&rest[ws + 1..ws + 1 + len]);
-        input.consume(ws + len + 2);
-        self.base += (ws + len + 2) as u64;
-        Some(&self.buf)
+        let Ok(rest) = input.fill_buf() else { return Tag::Other };
+        match plain_tag(rest, trim, open) {
+            None => Tag::Other,
+            Some(Found::Start { ws, name }) => {
+                self.buf.clear();
+                self.buf.extend_from_slice(&rest[ws + 1..ws + 1 + name]);
+                input.consume(ws + name + 2);
+                self.base += (ws + name + 2) as u64;
+                Tag::Start(&self.buf)
+            }
+            Some(Found::End { len }) => {
+                // As for a leaf: its start tag's name stays with the reader, if that was
+                // an event.
+                let fresh = self.leaves.one_more(rest.get(len));
+                input.consume(len);
+                self.base += len as u64;
+                if fresh {
+                    restart(&mut self.reader, &mut self.base);
+                }
+                Tag::End
+            }
+        }
+    }
+    fn window(&mut self) -> Option<&[u8]> {
+        // From what is buffered, as `text_to_end`.
+        let reader = self.reader.as_mut().filter(|_| self.after_tag)?;
+        reader.get_mut().fill_buf().ok()
+    }
+    fn advance(&mut self, len: usize) {
+        if let Some(r) = self.reader.as_mut() {
+            r.get_mut().consume(len);
+            self.base += len as u64;
+        }
     }
     fn position(&self) -> u64 {
         self.base + self.reader.as_ref().map_or(0, |r| r.buffer_position())
@@ -275,22 +382,59 @@ impl<'a> Borrowed<'a> {
     }
 }
 
-impl Events for Borrowed<'_> {
+impl<'a> Borrowed<'a> {
+    /// Consumes the next `len` bytes, which end with an end tag read without its event.
+    /// The reader starts afresh now and then (see [`LEAVES_PER_READER`]).
+    #[inline]
+    fn skip(&mut self, len: usize) {
+        let after = &self.reader.get_ref()[len..];
+        *self.reader.get_mut() = after;
+        self.base += len as u64;
+        if self.leaves.one_more(after.first()) {
+            self.restart();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn restart(&mut self) {
+        self.base += self.reader.buffer_position();
+        self.reader = fresh_reader(self.reader.config(), self.reader.get_ref());
+    }
+}
+
+impl<'a> Events for Borrowed<'a> {
     fn next(&mut self) -> quick_xml::Result<Event<'_>> {
         let ev = self.reader.read_event();
         self.after_tag = matches!(ev, Ok(Event::Start(_) | Event::End(_) | Event::Empty(_)));
         ev
     }
-    fn start_tag(&mut self) -> Option<&[u8]> {
+    fn tag(&mut self, open: &[u8]) -> Tag<'_> {
         if !self.after_tag {
-            return None;
+            return Tag::Other;
         }
         let trim = self.reader.config().trim_text_start;
-        let rest: &[u8] = self.reader.get_ref();
-        let (ws, len) = plain_start(rest, trim)?;
-        *self.reader.get_mut() = &rest[ws + len + 2..];
-        self.base += (ws + len + 2) as u64;
-        Some(&rest[ws + 1..ws + 1 + len])
+        let rest: &'a [u8] = self.reader.get_ref();
+        match plain_tag(rest, trim, open) {
+            None => Tag::Other,
+            Some(Found::Start { ws, name }) => {
+                *self.reader.get_mut() = &rest[ws + name + 2..];
+                self.base += (ws + name + 2) as u64;
+                Tag::Start(&rest[ws + 1..ws + 1 + name])
+            }
+            Some(Found::End { len }) => {
+                self.skip(len);
+                Tag::End
+            }
+        }
+    }
+    fn window(&mut self) -> Option<&[u8]> {
+        self.after_tag.then(|| *self.reader.get_ref())
+    }
+    fn advance(&mut self, len: usize) {
+        let rest: &'a [u8] = self.reader.get_ref();
+        *self.reader.get_mut() = &rest[len..];
+        self.base += len as u64;
     }
     fn position(&self) -> u64 {
         self.base + self.reader.buffer_position()
@@ -303,15 +447,9 @@ impl Events for Borrowed<'_> {
         // slice begins right after the tag's `>`, and after an end tag the reader is in
         // the same state as after a start tag (looking for text), so consuming the
         // text and the end tag here leaves it as their two events would have.
-        let rest: &mut &[u8] = self.reader.get_mut();
+        let rest: &[u8] = self.reader.get_ref();
         let (text, len) = plain_leaf(rest, name)?;
-        let after = &rest[len..];
-        *rest = after;
-        self.base += len as u64;
-        if self.leaves.one_more(after.first()) {
-            self.base += self.reader.buffer_position();
-            self.reader = fresh_reader(self.reader.config(), after);
-        }
+        self.skip(len);
         Some(text)
     }
     fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
@@ -392,22 +530,37 @@ mod tests {
 
     #[test]
     fn a_start_tag_read_in_one_step_is_what_the_reader_reads() {
-        let alphabet: &[u8] = b" \n<>/ab:\"'=!?&\xc3\xa9-";
+        let alphabet: &[u8] = b" \n<>/ab:\"'=!?&\xc3\xa9-\t\r.;09_\x01";
+        let blank: &[u8] = b" \n\t\r";
+        let name: &[u8] = b"abZ_:-.09\xc3\xa9";
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let (mut plain, mut cases) = (0, 0);
-        for _ in 0..200_000 {
+        let mut next = move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let n = 1 + (seed % 9) as usize;
+            seed
+        };
+        let (mut plain, mut cases) = (0, 0);
+        for _ in 0..300_000 {
+            // Mostly a tag's shape, whitespace then `<`, a name and `>`, at every length
+            // around the eight-byte words; any byte may be anywhere.
+            let shape = next();
             let mut rest = vec![];
-            let mut x = seed;
-            for i in 0..n {
-                // Mostly a tag's shape: `<` first after some whitespace.
-                let b =
-                    if i == 0 && !x.is_multiple_of(3) { b'<' } else { alphabet[(x % alphabet.len() as u64) as usize] };
-                rest.push(b);
-                x /= alphabet.len() as u64;
+            for _ in 0..shape % 20 {
+                rest.push(blank[(next() % 4) as usize]);
+            }
+            rest.push(b'<');
+            for _ in 0..(shape >> 8) % 20 {
+                rest.push(name[(next() % name.len() as u64) as usize]);
+            }
+            rest.push(b'>');
+            rest.extend(std::iter::repeat_n(b'x', ((shape >> 16) % 12) as usize));
+            for _ in 0..(shape >> 24) % 3 {
+                let at = (next() % rest.len() as u64) as usize;
+                rest[at] = alphabet[(next() % alphabet.len() as u64) as usize];
+            }
+            if (shape >> 32).is_multiple_of(5) {
+                rest.truncate((next() % (rest.len() as u64 + 1)) as usize);
             }
             for trim in [true, false] {
                 cases += 1;
@@ -428,6 +581,45 @@ mod tests {
         }
         // Both answers were seen many times.
         assert!(plain > 5_000 && cases - plain > 5_000, "{plain} of {cases}");
+    }
+
+    #[test]
+    fn an_end_tag_read_in_one_step_is_what_the_reader_reads() {
+        // (input, trim, the open element's name, what `plain_end` finds)
+        type Case = (&'static [u8], bool, &'static [u8], Option<usize>);
+        let cases: [Case; 10] = [
+            (b"</a>", false, b"a", Some(4)),
+            (b"</a>", true, b"a", Some(4)),
+            (b"\n  </g:abc>x", true, b"g:abc", Some(11)),
+            (b"\n  </abc>x", false, b"abc", None),
+            (b"</abc >", true, b"abc", None),
+            (b"</ab>", true, b"abc", None),
+            (b"</abcd>", true, b"abc", None),
+            (b"</abc", true, b"abc", None),
+            (b" x</abc>", true, b"abc", None),
+            (b"<abc>", true, b"abc", None),
+        ];
+        for (rest, trim, name, want) in cases {
+            assert_eq!(plain_end(rest, trim, name), want, "{rest:?}");
+            let Some(len) = want else { continue };
+            let mut src = Borrowed::new(rest);
+            configure(src.config_mut());
+            src.config_mut().trim_text_start = trim;
+            match src.next() {
+                Ok(Event::End(e)) => assert_eq!(e.name().as_ref(), name),
+                other => panic!("{rest:?}: {other:?}"),
+            }
+            assert_eq!(src.position(), len as u64);
+            // And in one step, from a reader after a tag.
+            let doc = [b"<p>", rest].concat();
+            let mut src = Borrowed::new(&doc);
+            configure(src.config_mut());
+            src.config_mut().trim_text_start = trim;
+            assert!(matches!(src.next(), Ok(Event::Start(_))));
+            assert_eq!(src.tag(b"zz"), Tag::Other);
+            assert_eq!(src.tag(name), Tag::End);
+            assert_eq!(src.position(), 3 + len as u64);
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! Only what is needed is kept: the key tuples of open scopes, and the keyref
 //! tuples waiting for their scope's end.
 
+use crate::bytes::same_bytes;
 use crate::error::{DecodeError, Rule};
 /// Key tables are looked up once per selected node: a fast hasher (the values come from
 /// the documents, but a table lives only as long as one file's scope).
@@ -27,7 +28,7 @@ pub struct Test {
 impl Test {
     #[inline]
     fn matches(&self, ns: u16, local: &[u8]) -> bool {
-        self.ns.is_none_or(|n| n == ns) && self.local.is_none_or(|l| l.as_bytes() == local)
+        self.ns.is_none_or(|n| n == ns) && self.local.is_none_or(|l| same_bytes(l.as_bytes(), local))
     }
 }
 
@@ -42,7 +43,7 @@ pub struct Path {
 
 impl Path {
     /// Does the path of the open elements below depth `from` (the context node's) match?
-    fn matches(&self, path: &dyn Elements, from: usize) -> bool {
+    fn matches<E: Elements + ?Sized>(&self, path: &E, from: usize) -> bool {
         let (n, len) = (self.steps.len(), path.depth());
         let rel = len.saturating_sub(from);
         if rel < n || (!self.descendants && rel != n) {
@@ -54,6 +55,11 @@ impl Path {
         })
     }
 }
+
+/// The attributes of an element that starts, as identity fields read them:
+/// `attr(ns, local, each)` calls `each` with the value of each attribute of that name
+/// (`u16::MAX`: any namespace; None: any local name).
+pub type Attributes<'a> = dyn Fn(u16, Option<&str>, &mut dyn FnMut(&str)) + 'a;
 
 /// The names of the open elements, the root first: (namespace id, local name).
 pub trait Elements {
@@ -93,40 +99,47 @@ impl Canon {
     /// decoder reports that itself).
     fn write(self, v: &str, out: &mut String) -> bool {
         use std::fmt::Write;
-        let t = v.trim_matches([' ', '\t', '\n', '\r']);
+        let t = || v.trim_matches([' ', '\t', '\n', '\r']);
         match self {
             Canon::Text { collapse: false } => {
                 out.push('s');
                 out.push_str(v);
             }
+            // Most values have no whitespace to collapse.
+            Canon::Text { collapse: true } if !v.bytes().any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) => {
+                out.push('s');
+                out.push_str(v);
+            }
             Canon::Text { collapse: true } => {
                 out.push('s');
-                for (k, word) in t.split_whitespace().enumerate() {
+                // XML whitespace only (a no-break space is not collapsed).
+                for (k, word) in t().split([' ', '\t', '\n', '\r']).filter(|w| !w.is_empty()).enumerate() {
                     if k > 0 {
                         out.push(' ');
                     }
                     out.push_str(word);
                 }
             }
-            Canon::Decimal => match crate::value::decimal(t) {
+            Canon::Decimal => match crate::value::decimal(t()) {
                 Ok(d) => {
                     let _ = write!(out, "d{d}");
                 }
                 Err(_) => return false,
             },
-            Canon::Float => match crate::value::double(t) {
+            Canon::Float => match crate::value::double(t()) {
                 Ok(f) => {
                     let _ = write!(out, "f{f}");
                 }
                 Err(_) => return false,
             },
-            Canon::Boolean => match crate::value::boolean(t) {
+            Canon::Boolean => match crate::value::boolean(t()) {
                 Ok(b) => {
                     let _ = write!(out, "b{b}");
                 }
                 Err(_) => return false,
             },
             Canon::Temporal => {
+                let t = t();
                 let parsed = crate::value::date_time(t)
                     .or_else(|_| crate::value::date(t))
                     .or_else(|_| crate::value::time(t))
@@ -198,11 +211,14 @@ struct Scope {
     depth: usize,
     /// How far below the scope element a selector may select (usize::MAX: `.//`).
     reach: usize,
-    /// The name tests of the last steps of its selectors and fields: an element no
-    /// test matches is neither selected nor a field.
-    names: Vec<Test>,
-    /// Bit `len % 64` is set for the length of each name in `names` (all bits for a
-    /// wildcard): most elements are rejected by their name's length alone.
+    /// The name tests of the last steps of its selectors and fields, each with the
+    /// depths below the scope element where it can match ([`depth_bit`]): an element
+    /// no test matches at its depth is neither selected nor a field.
+    names: Vec<(Test, u64)>,
+    /// The depths of all of `names`: most elements are rejected by their depth...
+    depths: u64,
+    /// ...or their name's length: bit `len % 64` is set for the length of each name in
+    /// `names` (all bits for a wildcard).
     lengths: u64,
     /// Some keyref depends on which children the scope element has.
     tracks_children: bool,
@@ -213,10 +229,15 @@ struct Scope {
 }
 
 impl Scope {
-    /// Is `(ns, local)` the last step of one of this scope's selectors or fields?
+    /// Is `(ns, local)` at `depth` the last step of one of this scope's selectors or
+    /// fields, at a depth where that step can be?
     #[inline]
-    fn names_match(&self, ns: u16, local: &[u8]) -> bool {
-        self.lengths & length_bit(local.len()) != 0 && self.names.iter().any(|t| t.matches(ns, local))
+    fn names_match(&self, depth: usize, ns: u16, local: &[u8]) -> bool {
+        let Some(rel) = depth.checked_sub(self.depth) else { return false };
+        let d = depth_bit(rel);
+        self.depths & d != 0
+            && self.lengths & length_bit(local.len()) != 0
+            && self.names.iter().any(|(t, at)| at & d != 0 && t.matches(ns, local))
     }
 
     /// A tuple of this scope's constraint `i`: a key or unique tuple must be new; a
@@ -320,7 +341,7 @@ impl Identity {
     /// to do.)
     #[inline]
     pub fn notices(&self, depth: usize, ns: u16, local: &[u8]) -> bool {
-        self.scopes.iter().any(|s| (s.tracks_children && depth == s.depth + 1) || s.names_match(ns, local))
+        self.scopes.iter().any(|s| (s.tracks_children && depth == s.depth + 1) || s.names_match(depth, ns, local))
     }
 
     /// Opens the scope of the element at `depth` (its start tag was reported already).
@@ -332,23 +353,32 @@ impl Identity {
             .max()
             .unwrap_or(0);
         let cons = || constraints.iter().map(|&c| &self.constraints[c as usize]);
-        let mut names: Vec<Test> = vec![];
+        let mut names: Vec<(Test, u64)> = vec![];
+        let mut add = |t: Option<&Test>, at: u64| {
+            let Some(t) = t else { return };
+            match names.iter_mut().find(|(n, _)| n == t) {
+                Some((_, d)) => *d |= at,
+                None => names.push((*t, at)),
+            }
+        };
         for con in cons() {
-            let fields = con.fields.iter().flat_map(|(paths, _)| paths.iter());
-            for p in con.selector.iter().chain(fields) {
-                if let Some(t) = p.steps.last()
-                    && !names.contains(t)
-                {
-                    names.push(*t);
-                }
+            // Where the selector's nodes are, then each field's below them.
+            let selected = con.selector.iter().fold(0, |m, p| m | path_depths(p, 1));
+            for p in con.selector {
+                add(p.steps.last(), path_depths(p, 1));
+            }
+            for p in con.fields.iter().flat_map(|(paths, _)| paths.iter()) {
+                add(p.steps.last(), path_depths(p, selected));
             }
         }
         let tracks_children = cons().any(|c| c.unless_absent.is_some());
-        let lengths = names.iter().fold(0, |m, t| m | t.local.map_or(u64::MAX, |l| length_bit(l.len())));
+        let lengths = names.iter().fold(0, |m, (t, _)| m | t.local.map_or(u64::MAX, |l| length_bit(l.len())));
+        let depths = names.iter().fold(0, |m, (_, d)| m | d);
         self.scopes.push(Scope {
             depth,
             reach,
             names,
+            depths,
             lengths,
             tracks_children,
             constraints: constraints.to_vec(),
@@ -368,11 +398,11 @@ impl Identity {
     }
 
     /// An element started at `depth` (1: the root): `path` holds the names of the
-    /// open elements (root first); `attr(ns, local)` gives an attribute's value.
-    pub fn start(
+    /// open elements (root first); `attr` gives the element's attribute values.
+    pub fn start<E: Elements + ?Sized>(
         &mut self,
-        path: &dyn Elements,
-        attr: &dyn Fn(u16, Option<&str>) -> Vec<String>,
+        path: &E,
+        attr: &Attributes<'_>,
         offset: u64,
     ) -> Result<(), DecodeError> {
         let depth = path.depth();
@@ -388,7 +418,7 @@ impl Identity {
             {
                 scope.children.push((ns, local.to_vec()));
             }
-            named |= scope.names_match(ns, local);
+            named |= scope.names_match(depth, ns, local);
         }
         if !named {
             return Ok(());
@@ -426,9 +456,13 @@ impl Identity {
                 for p in paths.iter().filter(|p| p.matches(path, from)) {
                     match p.attribute {
                         Some(a) => {
-                            for v in attr(a.ns.unwrap_or(u16::MAX), a.local) {
-                                set(sel, fi, *canon, &v, con.name, offset)?;
-                            }
+                            let mut r = Ok(());
+                            attr(a.ns.unwrap_or(u16::MAX), a.local, &mut |v| {
+                                if r.is_ok() {
+                                    r = set(sel, fi, *canon, v, con.name, offset);
+                                }
+                            });
+                            r?;
                         }
                         None => {
                             sel.pending.push((fi, depth));
@@ -642,6 +676,27 @@ fn set(sel: &mut Selected, fi: usize, canon: Canon, v: &str, name: &str, offset:
     Ok(())
 }
 
+/// The bit of a set of depths below a scope element for depth `rel` (1: a child of
+/// it); the last bit stands for that depth and all below it.
+#[inline]
+fn depth_bit(rel: usize) -> u64 {
+    1 << rel.min(63)
+}
+
+/// The depths where `p`'s last step can be, below context nodes at `from` (a set of
+/// depths, as [`depth_bit`] makes them).
+fn path_depths(p: &Path, from: u64) -> u64 {
+    let n = p.steps.len();
+    let mut at = 0;
+    for rel in (0..64).filter(|&r| from & (1 << r) != 0) {
+        // A context node at the last depth may be deeper still: so may the step.
+        let deeper = p.descendants || rel == 63;
+        let first = (rel + n).min(63);
+        at |= if deeper { u64::MAX << first } else { 1 << first };
+    }
+    at
+}
+
 /// The bit of [`Scope::lengths`] for a name of `len` bytes.
 #[inline]
 fn length_bit(len: usize) -> u64 {
@@ -690,8 +745,12 @@ mod tests {
         for (i, (e, v)) in events.iter().enumerate() {
             if let Some(name) = e.strip_prefix('+') {
                 path.push((0, name.as_bytes()));
-                let attrs = v.map(|s| vec![s.to_string()]).unwrap_or_default();
-                id.start(&path, &|_, l| if l == Some("ID") { attrs.clone() } else { vec![] }, i as u64)?;
+                let each_id = |_: u16, l: Option<&str>, each: &mut dyn FnMut(&str)| {
+                    if let (Some("ID"), Some(v)) = (l, v) {
+                        each(v);
+                    }
+                };
+                id.start(&path, &each_id, i as u64)?;
                 if path.len() == 1 {
                     id.open_scope(1, &[0, 1]);
                 }

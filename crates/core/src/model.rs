@@ -84,6 +84,18 @@ impl Model {
         }
     }
 
+    /// The edges (symbol, next state) out of a DFA state (none for `xs:all`).
+    #[inline]
+    pub fn edges(&self, state: State) -> &'static [(u16, u16)] {
+        match &self.automaton {
+            Automaton::Dfa { states, edges } => states
+                .get(state as usize)
+                .and_then(|&(first, n, _)| edges.get(first as usize..first as usize + n as usize))
+                .unwrap_or(&[]),
+            Automaton::All { .. } => &[],
+        }
+    }
+
     /// The state after `n` more `symbol`s (rows decoded elsewhere), or None.
     pub fn repeat(&self, mut state: State, symbol: u16, n: u64) -> Option<State> {
         for _ in 0..n {

@@ -10,7 +10,7 @@
 
 use crate::bytes::{Plain, Text, bytes_equal, same_bytes};
 use crate::error::{DecodeError, Invalid, Rule};
-use crate::events::{Events, Run};
+use crate::events::{Events, Run, Tag};
 use crate::identity::{Constraint, Elements, Identity};
 use crate::model::{Miss, Model, State, Symbol, WILDCARD};
 use crate::schema::{NS_NONE, NS_OTHER, NS_XSI};
@@ -145,6 +145,9 @@ pub struct Decoder<'s> {
     max_value: usize,
     /// Element names are checked as they open (in skipped content).
     check_names: bool,
+    /// [`Decoder::next_leaf`] read an element whole: its text is in `text` for the
+    /// value method its arm calls next.
+    leaf_read: bool,
     /// The source skips the whitespace before markup (`trim_text_start`): set while
     /// reading element-only content, where that whitespace means nothing, so the reader
     /// emits no event for it. Cleared for text, mixed content and captures.
@@ -221,6 +224,7 @@ impl<'s> Decoder<'s> {
             around: vec![],
             max_value: usize::try_from(crate::utf8::MAX_VALUE_BYTES).unwrap_or(usize::MAX),
             check_names: false,
+            leaf_read: false,
             trim: false,
         };
         d.bind(b"xml", b"http://www.w3.org/XML/1998/namespace");
@@ -385,6 +389,22 @@ impl<'s> Decoder<'s> {
 
     /// Pushes the frame and namespace scope of the start tag in `tag`; returns its namespace id.
     fn open(&mut self, empty: bool) -> Result<u16, DecodeError> {
+        let name = &self.tag[..self.name_len];
+        let colon = colon_in(name);
+        let (start, same) = place_name(&mut self.names, &self.frames, &self.last_closed, name);
+        self.push_element(empty, start, colon, same)
+    }
+
+    /// Pushes the frame and namespace scope of the element whose name `place_name` put
+    /// at `start` of `names` (a prefix `colon` bytes long; `same`: the name of the
+    /// previous sibling), its attributes after the name in `tag`; returns its namespace id.
+    fn push_element(
+        &mut self,
+        empty: bool,
+        start: usize,
+        colon: Option<usize>,
+        same: bool,
+    ) -> Result<u16, DecodeError> {
         self.attrs.clear();
         self.next_attr = 0;
         self.xsi = Xsi::default();
@@ -395,20 +415,24 @@ impl<'s> Decoder<'s> {
         // The element's name. A name the schema matches is an XML name (the schema's
         // are), so it is checked only where nothing matches it: in content skipped
         // here, and on the error paths of unmatched names ([`Decoder::name_error`]).
-        let name = &self.tag[..self.name_len];
-        if self.check_names && !crate::names::is_qname(name) {
-            return Err(self.bad_name("element", name));
+        if self.check_names && !crate::names::is_qname(&self.names[start..]) {
+            return Err(self.bad_name("element", &self.names[start..]));
         }
-        let colon = colon_in(name);
+        let parent = self.frames.last_mut();
         let declared = self.bindings.len() > bindings_before;
-        let default_ns = match self.frames.last() {
-            Some(parent) if !declared => parent.default_ns,
-            _ => self.lookup(b"").unwrap_or(NS_NONE),
+        let (default_ns, index) = match parent {
+            Some(parent) => {
+                parent.child_count = if parent.child_count > 0 && same { parent.child_count + 1 } else { 1 };
+                let inherited = (!declared).then_some(parent.default_ns);
+                (inherited, parent.child_count)
+            }
+            None => (None, 1),
         };
+        let default_ns = default_ns.unwrap_or_else(|| self.lookup(b"").unwrap_or(NS_NONE));
         let ns = match colon {
             None => default_ns,
             Some(c) => {
-                let prefix = &self.tag[..c];
+                let prefix = &self.names[start..start + c];
                 match self.lookup(prefix) {
                     Some(ns) if prefix != b"xmlns" => ns,
                     _ => {
@@ -417,26 +441,6 @@ impl<'s> Decoder<'s> {
                     }
                 }
             }
-        };
-        // `names` holds the open elements' names up to the parent's, then maybe the
-        // bytes of elements closed since; the previous sibling, if any, is the element
-        // that closed last, and its name starts where this one's will.
-        let start = self.frames.last().map_or(0, |f| f.name.end);
-        let name = &self.tag[..self.name_len];
-        let same_as_previous = self.last_closed.start == start
-            && self.names.get(self.last_closed.clone()).is_some_and(|n| same_bytes(n, name));
-        self.names.truncate(start);
-        self.names.extend_from_slice(name);
-        let index = match self.frames.last_mut() {
-            Some(parent) => {
-                if parent.child_count > 0 && same_as_previous {
-                    parent.child_count += 1;
-                } else {
-                    parent.child_count = 1;
-                }
-                parent.child_count
-            }
-            None => 1,
         };
         let local_start = start + colon.map_or(0, |c| c + 1);
         self.frames.push(Frame {
@@ -469,18 +473,18 @@ impl<'s> Decoder<'s> {
         let (tag, attrs) = (&self.tag, &self.attrs);
         // Attribute values, normalized as the decoder hands them out; only computed for
         // the attributes a field selects.
-        let attr = |ns: u16, local: Option<&str>| -> Vec<String> {
-            attrs
-                .iter()
-                .filter(|a| {
-                    (ns == u16::MAX || a.ns == ns) && local.is_none_or(|x| x.as_bytes() == &tag[a.local.clone()])
-                })
-                .map(|a| {
-                    let mut v = String::new();
-                    normalize_attribute(&String::from_utf8_lossy(&tag[a.value.clone()]), &mut v);
-                    quick_xml::escape::unescape(&v).map(|c| c.into_owned()).unwrap_or(v)
-                })
-                .collect()
+        let attr = |ns: u16, local: Option<&str>, each: &mut dyn FnMut(&str)| {
+            let mut v = String::new();
+            let named = |a: &&Attr| {
+                (ns == u16::MAX || a.ns == ns) && local.is_none_or(|x| x.as_bytes() == &tag[a.local.clone()])
+            };
+            for a in attrs.iter().filter(named) {
+                normalize_attribute(&String::from_utf8_lossy(&tag[a.value.clone()]), &mut v);
+                match quick_xml::escape::unescape(&v) {
+                    Ok(c) => each(&c),
+                    Err(_) => each(&v),
+                }
+            }
         };
         let path = IdentityPath::new(&self.around, &self.frames, &self.names);
         let r = self.identity.start(&path, &attr, offset);
@@ -1122,6 +1126,10 @@ impl<'s> Decoder<'s> {
     }
 
     fn read_text(&mut self) -> Result<(), DecodeError> {
+        if std::mem::take(&mut self.leaf_read) {
+            // Read already, and closed (`next_leaf`).
+            return Ok(());
+        }
         self.text.clear();
         self.text_start = self.position();
         self.last_closed = 0..0;
@@ -1267,6 +1275,75 @@ impl<'s> Decoder<'s> {
         Ok(())
     }
 
+    /// The next child element in one step, when it is one that `model` expects in
+    /// `state` whose arm only reads its text (`leaves[symbol]`), written without prefix
+    /// or attributes, holding plain text (see [`Plain`]), and nothing else needs its
+    /// events: its symbol and the state after it. The element is then read and closed
+    /// as [`Decoder::next_child`] and [`Decoder::text`] would have (the same names,
+    /// sibling numbers, text and offsets for messages), its text waiting for the value
+    /// method the arm calls. None: nothing was read, and the caller asks `next_child`.
+    #[inline]
+    pub fn next_leaf(&mut self, model: &Model, leaves: &[bool], state: State) -> Option<(u16, State)> {
+        debug_assert!(!self.leaf_read, "a leaf's text was not taken");
+        let edges = model.edges(state);
+        let (empty, default_ns) = self.frames.last().map(|p| (p.empty, p.default_ns))?;
+        if edges.is_empty()
+            || empty
+            || !self.captures.is_empty()
+            || self.check_names
+            || (self.segment && self.frames.len() == 1)
+        {
+            return None;
+        }
+        self.set_trim(true);
+        let text_start = self.src.position();
+        let depth = self.identity_depth() + 1;
+        let rest = self.src.window()?;
+        let ws = crate::events::blank_before_markup(rest, true)?;
+        let tag = &rest[ws + 1..];
+        let (symbol, next, name, text, len) = edges.iter().find_map(|&(symbol, next)| {
+            if !leaves.get(usize::from(symbol)).is_some_and(|&l| l) {
+                return None;
+            }
+            let sym = model.symbols.get(usize::from(symbol))?;
+            let name = sym.local.as_bytes();
+            if sym.ns != default_ns || tag.get(name.len()) != Some(&b'>') || !same_bytes(&tag[..name.len()], name) {
+                return None;
+            }
+            let at = ws + name.len() + 2;
+            let (text, len) = crate::events::plain_leaf(&rest[at..], name)?;
+            Some((symbol, State::from(next), name, text, at + len))
+        })?;
+        let Text::Plain(text) = text else { return None };
+        if text.as_str().len() > self.max_value
+            || (self.identity.active() && self.identity.notices(depth, default_ns, name))
+        {
+            return None;
+        }
+        // What opening and closing it would have left.
+        self.text.clear();
+        self.text.push_str(text.as_str());
+        self.text_start = text_start + (ws + name.len() + 2) as u64;
+        let (start, same) = place_name(&mut self.names, &self.frames, &self.last_closed, name);
+        self.src.advance(len);
+        let index = match self.frames.last_mut() {
+            Some(p) => {
+                p.child_count = if p.child_count > 0 && same { p.child_count + 1 } else { 1 };
+                p.child_count
+            }
+            None => 1,
+        };
+        self.last_closed = start..self.names.len();
+        self.last_closed_index = (index > 1).then_some(index);
+        self.attrs.clear();
+        self.next_attr = 0;
+        self.xsi = Xsi::default();
+        self.tag.clear();
+        self.name_len = 0;
+        self.leaf_read = true;
+        Some((symbol, next))
+    }
+
     /// The next child element of the current element: its namespace id (its local name
     /// is [`Decoder::local`]), or None after the current element's end tag. Whitespace,
     /// comments and PIs between children are skipped; other text is an error.
@@ -1347,14 +1424,26 @@ impl<'s> Decoder<'s> {
                 // the frame standing for the elements around the segment.
                 self.event_start = self.src.position();
             }
-            // Most start tags have no attributes: read in one step where whitespace
-            // between children means nothing and no capture needs the events.
-            if mixed.is_none()
-                && !capturing
-                && let Some(name) = self.src.start_tag()
-            {
-                keep_tag(&mut self.tag, &mut self.name_len, name, name.len());
-                return self.open(false).map(Some);
+            // Most start tags have no attributes, and most end tags are exactly the
+            // open element's name: read in one step where whitespace between children
+            // means nothing and no capture needs the events.
+            if mixed.is_none() && !capturing {
+                let open = self.frames.last().map_or(0..0, |f| f.name.clone());
+                match self.src.tag(&self.names[open]) {
+                    Tag::Start(name) => {
+                        // Its name straight into `names` (no attributes: `tag` is empty).
+                        let colon = colon_in(name);
+                        let (start, same) = place_name(&mut self.names, &self.frames, &self.last_closed, name);
+                        self.tag.clear();
+                        self.name_len = 0;
+                        return self.push_element(false, start, colon, same).map(Some);
+                    }
+                    Tag::End => {
+                        self.closed(false)?;
+                        return Ok(None);
+                    }
+                    Tag::Other => {}
+                }
             }
             let step = match self.src.next() {
                 Err(e) => return Err(self.xml_error(e)),
@@ -1468,7 +1557,10 @@ impl<'s> Decoder<'s> {
         let start = self.capture.len();
         let f = self.frames.last().cloned();
         self.capture.push(b'<');
-        self.capture.extend_from_slice(&self.tag);
+        if let Some(f) = &f {
+            self.capture.extend_from_slice(&self.names[f.name.clone()]);
+        }
+        self.capture.extend_from_slice(&self.tag[self.name_len..]);
         // Declarations in scope, outside this element: the nearest binding of each prefix.
         let own = f.as_ref().map_or(self.bindings.len(), |f| f.bindings);
         // Written straight into the capture (no allocation: a wildcard's content is
@@ -1742,17 +1834,24 @@ fn between_children(mixed: Option<&mut String>, t: &[u8]) -> Step {
     }
 }
 
-/// Keeps a start tag's content (name and attributes) in `tag`, the name its first
-/// `name` bytes.
-fn keep_tag(tag: &mut Vec<u8>, name_len: &mut usize, content: &[u8], name: usize) {
-    tag.clear();
-    tag.extend_from_slice(content);
-    *name_len = name;
+/// Puts the name of an element that starts into `names`, after its parent's (over the
+/// bytes of elements closed since); returns where it starts and whether it is the name of
+/// the element that closed last there (its previous sibling).
+#[inline]
+fn place_name(names: &mut Vec<u8>, frames: &[Frame], last_closed: &Range<usize>, name: &[u8]) -> (usize, bool) {
+    let start = frames.last().map_or(0, |f| f.name.end);
+    let same = last_closed.start == start && names.get(last_closed.clone()).is_some_and(|n| same_bytes(n, name));
+    names.truncate(start);
+    names.extend_from_slice(name);
+    (start, same)
 }
 
-/// [`keep_tag`] for a start event.
+/// Keeps a start event's content (name and attributes) in `tag`, the name its first
+/// `name_len` bytes.
 fn keep_start(tag: &mut Vec<u8>, name_len: &mut usize, e: &BytesStart<'_>) {
-    keep_tag(tag, name_len, e, e.name().as_ref().len());
+    tag.clear();
+    tag.extend_from_slice(e);
+    *name_len = e.name().as_ref().len();
 }
 
 /// Appends an event's markup to the capture buffer.
