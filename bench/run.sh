@@ -21,12 +21,15 @@
 #   e  the 300 MB customer-orders file: xml2bq, then xml2arrow (PyPI, bench/requirements.txt, in a
 #      venv at ~/.cache/xml2bq/bench-venv) with bench/xml2arrow-config.yaml, writing zstd Parquet via
 #      pyarrow (bench/xml2arrow_load.py) both ways its docs show: parse() and parse_batches();
-#      prints xml2bq MB/s / xml2arrow MB/s (the faster of the two)
+#      prints xml2bq MB/s / xml2arrow MB/s (the faster of the two), then both in turn (BENCH_PAIRS)
 #   f  the raw event-scan ceiling for file (a): bare quick-xml on every core (examples/scan_ceiling.rs);
 #      prints xml2bq's (a) MB/s as a share of it
 #
 # Settings (environment):
 #   BENCH_RUNS=3            runs per case (median; peak RSS is the largest of the runs)
+#   BENCH_PAIRS=5           case e, then: xml2bq and xml2arrow (the faster way) in turn, this many
+#                           pairs; prints the median of the pairs' ratios (robust to the drift of a
+#                           shared machine, which moves the two back-to-back medians apart)
 #   BENCH_BIN=PATH          the xml2bq binary for every customer-orders case (another build, e.g.
 #                           before a change, on the same files: run both back to back)
 #   BENCH_GPX_BIN=PATH      the GPX-built binary for case b (default: built here)
@@ -42,6 +45,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs="${BENCH_RUNS:-3}"
+pairs="${BENCH_PAIRS:-5}"
 target="${CARGO_TARGET_DIR:-target}"
 data="${BENCH_DATA:-bench-data}"
 gz_level="${BENCH_GZIP_LEVEL:-6}"
@@ -178,6 +182,14 @@ measure() {
 row() { printf '%-4s %-34s %8s %9s %8s %8s %11s  %s\n' "$@"; }
 skip() { row "$1" "$2" "-" "-" "-" "-" "-" "$3"; }
 warm() { cat "$@" > /dev/null; }  # page cache: measure the tool, not the disk
+# wall COMMAND...: its wall time in seconds (ms), its output dropped; fails when it does.
+wall() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" > /dev/null 2>&1 || return 1
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
 
 # ---- header ------------------------------------------------------------------------------------------
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')   commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src crates 2>/dev/null || echo ' (+ local changes)')"
@@ -282,6 +294,24 @@ if want e; then
         e_x2a=$m_mbps; e_x2a_how="$how()"
       fi
     done
+    # Then both in turn, pair by pair: the machines here are shared, and their speed
+    # drifts between the two cases' back-to-back runs; a pair's two runs see about the
+    # same machine, and the median of the pairs' ratios is the figure to quote.
+    flag=(); [ "$e_x2a_how" = "parse()" ] && flag=(--whole)
+    ratios=()
+    say "case e: xml2bq and xml2arrow $e_x2a_how in turn, $pairs pairs"
+    for i in $(seq 1 "$pairs"); do
+      w="$(mktemp -d "$tmp/pair.XXXXXX")"
+      t_bq=$(wall "$bin" load "$sib_file" --dest "$w/dest" --keep-source --quiet "${load_args[@]}") || t_bq=""
+      t_x2a=$(wall "$venv/bin/python" bench/xml2arrow_load.py bench/xml2arrow-config.yaml "$sib_file" "$w/out" \
+        "${flag[@]}") || t_x2a=""
+      rm -rf "$w"
+      [ -n "$t_bq" ] && [ -n "$t_x2a" ] && ratios+=("$(awk -v a="$t_bq" -v b="$t_x2a" 'BEGIN { printf "%.3f", b / a }')")
+    done
+    if [ "${#ratios[@]}" -gt 0 ]; then
+      mapfile -t ratios < <(printf '%s\n' "${ratios[@]}" | sort -g)
+      e_pairs="e, paired: xml2arrow $e_x2a_how wall / xml2bq wall, ${#ratios[@]} pairs in turn: median ${ratios[$(( ${#ratios[@]} / 2 ))]}x (${ratios[0]}-${ratios[-1]})"
+    fi
   else
     skip e "xml2arrow" "skipped: could not install bench/requirements.txt into $venv"
   fi
@@ -299,6 +329,7 @@ echo
 if [ -n "$e_bq" ] && [ -n "$e_x2a" ]; then
   echo "e: xml2bq $e_bq MB/s / xml2arrow $e_x2a MB/s ($e_x2a_how, the faster) = $(awk -v a="$e_bq" -v b="$e_x2a" 'BEGIN { printf "%.2f", a / b }')x on the same ${sib_mb} MB file (median of $runs each)"
 fi
+[ -n "${e_pairs:-}" ] && echo "$e_pairs"
 if [ -n "$a_mbps" ] && [ -n "$f_mbps" ]; then
   echo "f: xml2bq $a_mbps MB/s on (a) = $(awk -v a="$a_mbps" -v f="$f_mbps" 'BEGIN { printf "%.0f", 100 * a / f }')% of the raw event-scan ceiling, $f_mbps MB/s on $threads threads"
 fi

@@ -207,7 +207,8 @@ pub fn plain_leaf<'a>(rest: &'a [u8], name: &[u8]) -> Option<(Text<'a>, usize)> 
         .then_some((text, at + end + 1))
 }
 
-/// How many leaves [`Events::text_to_end`] reads before the reader is started afresh.
+/// How many end tags are read without their event ([`Events::text_to_end`],
+/// [`Events::tag`]) before the reader is started afresh.
 /// quick-xml keeps the name of each start tag until its end tag's event, whether it
 /// checks end tags or not; an end tag consumed without an event leaves its name there.
 /// A fresh reader over the rest of the input, with the same settings, lets those names
@@ -222,12 +223,13 @@ pub fn fresh_reader<R>(cfg: &quick_xml::reader::Config, input: R) -> quick_xml::
     r
 }
 
-/// Leaves read by [`Events::text_to_end`] since the reader started.
+/// End tags read without their event ([`Events::text_to_end`], [`Events::tag`]) since
+/// the reader started.
 #[derive(Debug, Default)]
 pub struct Leaves(u32);
 
 impl Leaves {
-    /// Counts one more leaf, `next` the byte after it (if known): true when the reader
+    /// Counts one more such end tag, `next` the byte after it (if known): true when the reader
     /// is to start afresh there (see [`LEAVES_PER_READER`]), and the count starts over.
     /// Not before a byte that may begin a byte-order mark, which a new reader would drop.
     #[inline]
