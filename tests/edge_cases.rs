@@ -112,6 +112,24 @@ fn bad_datetime() {
 }
 
 #[test]
+fn a_bad_value_of_a_leaf_read_whole_is_reported_where_its_text_starts() {
+    // RequiredDate is read in one step (`Decoder::next_leaf`): the reason is the one its
+    // events give, at the first byte of the text.
+    let bytes = doc(CUSTOMER, &ORDER.replace("1997-05-20T00:00:00", "1997-02-30T00:00:00")).into_bytes();
+    let at = bytes.windows(10).position(|w| w == b"1997-02-30").unwrap();
+    let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+    let column = at - bytes[..at].iter().rposition(|&b| b == b'\n').unwrap();
+    let o = run("baddate2.xml", &bytes);
+    let r = o.reason.clone().unwrap();
+    assert_rejected(&o, "invalid-value", "Root/Orders/Order[2]/RequiredDate");
+    assert_eq!(
+        (r["offset"].as_u64(), r["line"].as_u64(), r["column"].as_u64()),
+        (Some(at as u64), Some(line as u64), Some(column as u64)),
+        "{r}"
+    );
+}
+
+#[test]
 fn non_numeric_freight() {
     let o = run("freight.xml", doc(CUSTOMER, &ORDER.replace("<Freight>3.35", "<Freight>3,35")).as_bytes());
     assert_rejected(&o, "invalid-value", "Order[2]/ShipInfo/Freight");

@@ -1277,8 +1277,8 @@ impl<'s> Decoder<'s> {
 
     /// The next child element in one step, when it is one that `model` expects in
     /// `state` whose arm only reads its text (`leaves[symbol]`), written without prefix
-    /// or attributes, holding plain text (see [`Plain`]), and nothing else needs its
-    /// events: its symbol and the state after it. The element is then read and closed
+    /// or attributes, holding character data without references, and nothing else needs
+    /// its events: its symbol and the state after it. The element is then read and closed
     /// as [`Decoder::next_child`] and [`Decoder::text`] would have (the same names,
     /// sibling numbers, text and offsets for messages), its text waiting for the value
     /// method the arm calls. None: nothing was read, and the caller asks `next_child`.
@@ -1314,15 +1314,24 @@ impl<'s> Decoder<'s> {
             let (text, len) = crate::events::plain_leaf(&rest[at..], name)?;
             Some((symbol, State::from(next), name, text, at + len))
         })?;
-        let Text::Plain(text) = text else { return None };
-        if text.as_str().len() > self.max_value
-            || (self.identity.active() && self.identity.notices(depth, default_ns, name))
-        {
+        if self.identity.active() && self.identity.notices(depth, default_ns, name) {
+            return None;
+        }
+        self.text.clear();
+        match text {
+            Text::Plain(p) => self.text.push_str(p.as_str()),
+            // Text that needs care (non-ASCII, CR, `>`): checked and normalized as the
+            // events would have; an error is left to them, to be reported where they do.
+            Text::Raw(raw) => {
+                if push_careful_text(&mut self.text, raw).is_err() {
+                    return None;
+                }
+            }
+        }
+        if self.text.len() > self.max_value {
             return None;
         }
         // What opening and closing it would have left.
-        self.text.clear();
-        self.text.push_str(text.as_str());
         self.text_start = text_start + (ws + name.len() + 2) as u64;
         let (start, same) = place_name(&mut self.names, &self.frames, &self.last_closed, name);
         self.src.advance(len);
