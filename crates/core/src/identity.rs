@@ -763,6 +763,20 @@ mod tests {
     }
 
     #[test]
+    fn tokens_collapse_xml_whitespace_only() {
+        let canon = |v: &str| {
+            let mut out = String::new();
+            assert!(Canon::Text { collapse: true }.write(v, &mut out));
+            out
+        };
+        assert_eq!(canon("ab"), "sab");
+        assert_eq!(canon(" a \t b\r\n"), "sa b");
+        // A no-break space is not XML whitespace: kept, with or without spaces beside it.
+        assert_eq!(canon("a\u{A0}b"), "sa\u{A0}b");
+        assert_eq!(canon("a\u{A0} b "), "sa\u{A0} b");
+    }
+
+    #[test]
     fn keys_and_keyrefs() {
         let ok = [
             ("+R", None),

@@ -391,19 +391,20 @@ impl<'s> Decoder<'s> {
     fn open(&mut self, empty: bool) -> Result<u16, DecodeError> {
         let name = &self.tag[..self.name_len];
         let colon = colon_in(name);
-        let (start, same) = place_name(&mut self.names, &self.frames, &self.last_closed, name);
-        self.push_element(empty, start, colon, same)
+        let (start, index) = place_name(&mut self.names, &mut self.frames, &self.last_closed, name);
+        self.push_element(empty, start, colon, index)
     }
 
     /// Pushes the frame and namespace scope of the element whose name `place_name` put
-    /// at `start` of `names` (a prefix `colon` bytes long; `same`: the name of the
-    /// previous sibling), its attributes after the name in `tag`; returns its namespace id.
+    /// at `start` of `names` (a prefix `colon` bytes long; `index`: its position among
+    /// its siblings of that name), its attributes after the name in `tag`; returns its
+    /// namespace id.
     fn push_element(
         &mut self,
         empty: bool,
         start: usize,
         colon: Option<usize>,
-        same: bool,
+        index: u32,
     ) -> Result<u16, DecodeError> {
         self.attrs.clear();
         self.next_attr = 0;
@@ -418,17 +419,11 @@ impl<'s> Decoder<'s> {
         if self.check_names && !crate::names::is_qname(&self.names[start..]) {
             return Err(self.bad_name("element", &self.names[start..]));
         }
-        let parent = self.frames.last_mut();
         let declared = self.bindings.len() > bindings_before;
-        let (default_ns, index) = match parent {
-            Some(parent) => {
-                parent.child_count = if parent.child_count > 0 && same { parent.child_count + 1 } else { 1 };
-                let inherited = (!declared).then_some(parent.default_ns);
-                (inherited, parent.child_count)
-            }
-            None => (None, 1),
+        let default_ns = match self.frames.last() {
+            Some(parent) if !declared => parent.default_ns,
+            _ => self.lookup(b"").unwrap_or(NS_NONE),
         };
-        let default_ns = default_ns.unwrap_or_else(|| self.lookup(b"").unwrap_or(NS_NONE));
         let ns = match colon {
             None => default_ns,
             Some(c) => {
@@ -1333,15 +1328,8 @@ impl<'s> Decoder<'s> {
         }
         // What opening and closing it would have left.
         self.text_start = text_start + (ws + name.len() + 2) as u64;
-        let (start, same) = place_name(&mut self.names, &self.frames, &self.last_closed, name);
+        let (start, index) = place_name(&mut self.names, &mut self.frames, &self.last_closed, name);
         self.src.advance(len);
-        let index = match self.frames.last_mut() {
-            Some(p) => {
-                p.child_count = if p.child_count > 0 && same { p.child_count + 1 } else { 1 };
-                p.child_count
-            }
-            None => 1,
-        };
         self.last_closed = start..self.names.len();
         self.last_closed_index = (index > 1).then_some(index);
         self.attrs.clear();
@@ -1442,10 +1430,10 @@ impl<'s> Decoder<'s> {
                     Tag::Start(name) => {
                         // Its name straight into `names` (no attributes: `tag` is empty).
                         let colon = colon_in(name);
-                        let (start, same) = place_name(&mut self.names, &self.frames, &self.last_closed, name);
+                        let (start, index) = place_name(&mut self.names, &mut self.frames, &self.last_closed, name);
                         self.tag.clear();
                         self.name_len = 0;
-                        return self.push_element(false, start, colon, same).map(Some);
+                        return self.push_element(false, start, colon, index).map(Some);
                     }
                     Tag::End => {
                         self.closed(false)?;
@@ -1844,15 +1832,25 @@ fn between_children(mixed: Option<&mut String>, t: &[u8]) -> Step {
 }
 
 /// Puts the name of an element that starts into `names`, after its parent's (over the
-/// bytes of elements closed since); returns where it starts and whether it is the name of
-/// the element that closed last there (its previous sibling).
+/// bytes of elements closed since), and counts it among its parent's children; returns
+/// where the name starts and the element's position among the consecutive siblings of
+/// its name (1-based).
 #[inline]
-fn place_name(names: &mut Vec<u8>, frames: &[Frame], last_closed: &Range<usize>, name: &[u8]) -> (usize, bool) {
+fn place_name(names: &mut Vec<u8>, frames: &mut [Frame], last_closed: &Range<usize>, name: &[u8]) -> (usize, u32) {
     let start = frames.last().map_or(0, |f| f.name.end);
+    // The previous sibling, if any, is the element that closed last: its name starts
+    // where this one's will.
     let same = last_closed.start == start && names.get(last_closed.clone()).is_some_and(|n| same_bytes(n, name));
     names.truncate(start);
     names.extend_from_slice(name);
-    (start, same)
+    let index = match frames.last_mut() {
+        Some(parent) => {
+            parent.child_count = if parent.child_count > 0 && same { parent.child_count + 1 } else { 1 };
+            parent.child_count
+        }
+        None => 1,
+    };
+    (start, index)
 }
 
 /// Keeps a start event's content (name and attributes) in `tag`, the name its first
