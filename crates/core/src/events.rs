@@ -79,8 +79,9 @@ pub trait Events {
     /// A tag read without an event: called where the decoder expects a child of the
     /// element named `open` (as written; empty: none) or that element's end tag. When
     /// the input there, after the whitespace a reader that trims would skip, is a start
-    /// tag `<name>` that [`plain_start`] accepts, or exactly `</open>` ([`plain_end`]),
-    /// it is consumed and returned. Otherwise nothing is consumed and the caller reads
+    /// tag whose name [`plain_start`] accepts, followed by `>` or by whitespace and
+    /// attributes (not an empty-element tag), or exactly `</open>` ([`plain_end`]), it is
+    /// consumed and returned. Otherwise nothing is consumed and the caller reads
     /// events as usual. Only right after a tag (an event or one of these steps), where
     /// the reader is looking for text.
     fn tag(&mut self, open: &[u8]) -> Tag<'_> {
@@ -104,8 +105,9 @@ pub trait Events {
 /// What [`Events::tag`] read.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Tag<'a> {
-    /// A start tag without attributes: its name.
-    Start(&'a [u8]),
+    /// A start tag: its content (what a start event holds: the name, then any
+    /// attributes) and the length of its name.
+    Start(&'a [u8], usize),
     /// The end tag of the open element.
     End,
     /// Nothing: the events tell what comes.
@@ -114,19 +116,56 @@ pub enum Tag<'a> {
 
 /// What [`plain_tag`] found: lengths in the input.
 enum Found {
-    Start { ws: usize, name: usize },
-    End { len: usize },
+    /// `<` at `ws`, the content (`len` bytes, a name of `name`) and `>`.
+    Start {
+        ws: usize,
+        len: usize,
+        name: usize,
+    },
+    End {
+        len: usize,
+    },
 }
 
-/// [`plain_start`] or [`plain_end`], with one look at the whitespace.
+/// [`plain_start`], [`start_with_attributes`] or [`plain_end`], with one look at the
+/// whitespace.
 #[inline]
 fn plain_tag(rest: &[u8], trim: bool, open: &[u8]) -> Option<Found> {
     let ws = blank_before_markup(rest, trim)?;
     if rest.get(ws + 1) == Some(&b'/') {
         end_after(rest, ws, open).map(|len| Found::End { len })
     } else {
-        name_after(rest, ws).map(|name| Found::Start { ws, name })
+        let tag = &rest[ws..];
+        let name = tag[1..].iter().position(|&b| BYTE_CLASS[usize::from(b)] != NAME)?;
+        match tag.get(1 + name) {
+            Some(b'>') if name > 0 => Some(Found::Start { ws, len: name, name }),
+            Some(&b) if name > 0 && BYTE_CLASS[usize::from(b)] == WS => {
+                start_with_attributes(&tag[1..], name).map(|len| Found::Start { ws, len, name })
+            }
+            _ => None,
+        }
     }
+}
+
+/// The length of a start tag's content, `tag` being what follows its `<`, its name
+/// `name` bytes long and followed by whitespace: up to the first `>` outside quotes, as
+/// a reader finds the end of a tag, when that is not an empty-element tag (`/>`). None
+/// when the input ends before (the events tell).
+#[inline]
+fn start_with_attributes(tag: &[u8], name: usize) -> Option<usize> {
+    // quick-xml's element parser: `'` and `"` open and close quoted values, and a `>`
+    // ends the tag only outside them.
+    let mut quote = None;
+    for i in memchr::memchr3_iter(b'>', b'\'', b'"', &tag[name..]) {
+        let at = name + i;
+        match (quote, tag[at]) {
+            (None, b'>') => return (tag[at - 1] != b'/').then_some(at),
+            (None, q) => quote = Some(q),
+            (Some(q), b) if b == q => quote = None,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The length of the whitespace `rest` starts with (when `trim`: a reader that trims
@@ -306,12 +345,12 @@ impl<R: BufRead> Events for Buffered<R> {
         let Ok(rest) = input.fill_buf() else { return Tag::Other };
         match plain_tag(rest, trim, open) {
             None => Tag::Other,
-            Some(Found::Start { ws, name }) => {
+            Some(Found::Start { ws, len, name }) => {
                 self.buf.clear();
-                self.buf.extend_from_slice(&rest[ws + 1..ws + 1 + name]);
-                input.consume(ws + name + 2);
-                self.base += (ws + name + 2) as u64;
-                Tag::Start(&self.buf)
+                self.buf.extend_from_slice(&rest[ws + 1..ws + 1 + len]);
+                input.consume(ws + len + 2);
+                self.base += (ws + len + 2) as u64;
+                Tag::Start(&self.buf, name)
             }
             Some(Found::End { len }) => {
                 // As for a leaf: its start tag's name stays with the reader, if that was
@@ -419,10 +458,10 @@ impl<'a> Events for Borrowed<'a> {
         let rest: &'a [u8] = self.reader.get_ref();
         match plain_tag(rest, trim, open) {
             None => Tag::Other,
-            Some(Found::Start { ws, name }) => {
-                *self.reader.get_mut() = &rest[ws + name + 2..];
-                self.base += (ws + name + 2) as u64;
-                Tag::Start(&rest[ws + 1..ws + 1 + name])
+            Some(Found::Start { ws, len, name }) => {
+                *self.reader.get_mut() = &rest[ws + len + 2..];
+                self.base += (ws + len + 2) as u64;
+                Tag::Start(&rest[ws + 1..ws + 1 + len], name)
             }
             Some(Found::End { len }) => {
                 self.skip(len);
@@ -583,6 +622,46 @@ mod tests {
         }
         // Both answers were seen many times.
         assert!(plain > 5_000 && cases - plain > 5_000, "{plain} of {cases}");
+    }
+
+    #[test]
+    fn a_start_tag_with_attributes_read_in_one_step_is_what_the_reader_reads() {
+        let inside: &[u8] = b" \n\ta=\"'>/x";
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut read, mut cases) = (0, 0);
+        for _ in 0..200_000 {
+            let shape = next();
+            let mut rest = b" \n".repeat((shape % 3) as usize);
+            rest.extend_from_slice(b"<g:trkpt");
+            for _ in 0..(shape >> 8) % 24 {
+                rest.push(inside[(next() % inside.len() as u64) as usize]);
+            }
+            rest.extend_from_slice(b">x</g:trkpt>");
+            for trim in [true, false] {
+                cases += 1;
+                let Some(Found::Start { ws, len, name }) = plain_tag(&rest, trim, b"p") else { continue };
+                read += 1;
+                let mut src = Borrowed::new(&rest);
+                configure(src.config_mut());
+                src.config_mut().trim_text_start = trim;
+                match src.next() {
+                    Ok(Event::Start(e)) => {
+                        assert_eq!(&*e, &rest[ws + 1..ws + 1 + len], "{rest:?}");
+                        assert_eq!(e.name().as_ref().len(), name, "{rest:?}");
+                    }
+                    other => panic!("{rest:?} {trim}: {other:?}"),
+                }
+                assert_eq!(src.position(), (ws + len + 2) as u64, "{rest:?}");
+            }
+        }
+        // Both answers were seen many times.
+        assert!(read > 20_000 && cases - read > 20_000, "{read} of {cases}");
     }
 
     #[test]

@@ -1427,7 +1427,12 @@ impl<'s> Decoder<'s> {
             if mixed.is_none() && !capturing {
                 let open = self.frames.last().map_or(0..0, |f| f.name.clone());
                 match self.src.tag(&self.names[open]) {
-                    Tag::Start(name) => {
+                    Tag::Start(content, name) if content.len() > name => {
+                        // With attributes: as its start event.
+                        keep_tag(&mut self.tag, &mut self.name_len, content, name);
+                        return self.open(false).map(Some);
+                    }
+                    Tag::Start(name, _) => {
                         // Its name straight into `names` (no attributes: `tag` is empty).
                         let colon = colon_in(name);
                         let (start, index) = place_name(&mut self.names, &mut self.frames, &self.last_closed, name);
@@ -1853,12 +1858,17 @@ fn place_name(names: &mut Vec<u8>, frames: &mut [Frame], last_closed: &Range<usi
     (start, index)
 }
 
-/// Keeps a start event's content (name and attributes) in `tag`, the name its first
-/// `name_len` bytes.
-fn keep_start(tag: &mut Vec<u8>, name_len: &mut usize, e: &BytesStart<'_>) {
+/// Keeps a start tag's content (name and attributes) in `tag`, the name its first
+/// `name` bytes.
+fn keep_tag(tag: &mut Vec<u8>, name_len: &mut usize, content: &[u8], name: usize) {
     tag.clear();
-    tag.extend_from_slice(e);
-    *name_len = e.name().as_ref().len();
+    tag.extend_from_slice(content);
+    *name_len = name;
+}
+
+/// [`keep_tag`] for a start event.
+fn keep_start(tag: &mut Vec<u8>, name_len: &mut usize, e: &BytesStart<'_>) {
+    keep_tag(tag, name_len, e, e.name().as_ref().len());
 }
 
 /// Appends an event's markup to the capture buffer.
