@@ -569,18 +569,30 @@ mod tests {
         assert_eq!(leaf(b"12</a>", b"a"), Some((&b"12"[..], true, 6)));
     }
 
+    /// A slice reader over `input` with the decoder's settings, trimming or not.
+    fn reader(input: &[u8], trim: bool) -> Borrowed<'_> {
+        let mut src = Borrowed::new(input);
+        configure(src.config_mut());
+        src.config_mut().trim_text_start = trim;
+        src
+    }
+
+    /// A deterministic stream of pseudo-random numbers from `seed` (xorshift64).
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
     #[test]
     fn a_start_tag_read_in_one_step_is_what_the_reader_reads() {
         let alphabet: &[u8] = b" \n<>/ab:\"'=!?&\xc3\xa9-\t\r.;09_\x01";
         let blank: &[u8] = b" \n\t\r";
         let name: &[u8] = b"abZ_:-.09\xc3\xa9";
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d_u64);
         let (mut plain, mut cases) = (0, 0);
         for _ in 0..300_000 {
             // Mostly a tag's shape, whitespace then `<`, a name and `>`, at every length
@@ -607,9 +619,7 @@ mod tests {
                 cases += 1;
                 let Some((ws, len)) = plain_start(&rest, trim) else { continue };
                 plain += 1;
-                let mut src = Borrowed::new(&rest);
-                configure(src.config_mut());
-                src.config_mut().trim_text_start = trim;
+                let mut src = reader(&rest, trim);
                 match src.next() {
                     Ok(Event::Start(e)) => {
                         assert_eq!(e.name().as_ref(), &rest[ws + 1..ws + 1 + len], "{rest:?}");
@@ -627,13 +637,7 @@ mod tests {
     #[test]
     fn a_start_tag_with_attributes_read_in_one_step_is_what_the_reader_reads() {
         let inside: &[u8] = b" \n\ta=\"'>/x";
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15_u64);
         let (mut read, mut cases) = (0, 0);
         for _ in 0..200_000 {
             let shape = next();
@@ -647,9 +651,7 @@ mod tests {
                 cases += 1;
                 let Some(Found::Start { ws, len, name }) = plain_tag(&rest, trim, b"p") else { continue };
                 read += 1;
-                let mut src = Borrowed::new(&rest);
-                configure(src.config_mut());
-                src.config_mut().trim_text_start = trim;
+                let mut src = reader(&rest, trim);
                 match src.next() {
                     Ok(Event::Start(e)) => {
                         assert_eq!(&*e, &rest[ws + 1..ws + 1 + len], "{rest:?}");
@@ -683,9 +685,7 @@ mod tests {
         for (rest, trim, name, want) in cases {
             assert_eq!(plain_end(rest, trim, name), want, "{rest:?}");
             let Some(len) = want else { continue };
-            let mut src = Borrowed::new(rest);
-            configure(src.config_mut());
-            src.config_mut().trim_text_start = trim;
+            let mut src = reader(rest, trim);
             match src.next() {
                 Ok(Event::End(e)) => assert_eq!(e.name().as_ref(), name),
                 other => panic!("{rest:?}: {other:?}"),
@@ -693,9 +693,7 @@ mod tests {
             assert_eq!(src.position(), len as u64);
             // And in one step, from a reader after a tag.
             let doc = [b"<p>", rest].concat();
-            let mut src = Borrowed::new(&doc);
-            configure(src.config_mut());
-            src.config_mut().trim_text_start = trim;
+            let mut src = reader(&doc, trim);
             assert!(matches!(src.next(), Ok(Event::Start(_))));
             assert_eq!(src.tag(b"zz"), Tag::Other);
             assert_eq!(src.tag(name), Tag::End);
