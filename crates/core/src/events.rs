@@ -135,6 +135,9 @@ fn plain_tag(rest: &[u8], trim: bool, open: &[u8]) -> Option<Found> {
     if rest.get(ws + 1) == Some(&b'/') {
         end_after(rest, ws, open).map(|len| Found::End { len })
     } else {
+        // A table lookup a byte: names are short, and eight bytes at a time (four exact
+        // tests for whitespace, three ranges for names) measured slower, in instructions
+        // and in time.
         let tag = &rest[ws..];
         let name = tag[1..].iter().position(|&b| BYTE_CLASS[usize::from(b)] != NAME)?;
         match tag.get(1 + name) {
@@ -173,21 +176,11 @@ fn start_with_attributes(tag: &[u8], name: usize) -> Option<usize> {
 /// that are none of whitespace, quotes, `<`, `>`, `/`, `=`, `&`, `!` and `?` (so no
 /// attributes, not an empty-element tag, not a comment, PI or end tag), then `>`: what
 /// a reader would have returned as one start event with that name. None otherwise.
-#[inline]
 pub fn plain_start(rest: &[u8], trim: bool) -> Option<(usize, usize)> {
-    let ws = blank_before_markup(rest, trim)?;
-    name_after(rest, ws).map(|len| (ws, len))
-}
-
-/// The length of the name of the plain start tag at `ws` (`<` is there).
-#[inline]
-fn name_after(rest: &[u8], ws: usize) -> Option<usize> {
-    // A table lookup a byte: names are short, and eight bytes at a time (four exact
-    // tests for whitespace, three ranges for names) measured slower, in instructions
-    // and in time.
-    let tag = &rest[ws..];
-    let len = tag[1..].iter().position(|&b| BYTE_CLASS[usize::from(b)] != NAME)?;
-    (len > 0 && tag[1 + len] == b'>').then_some(len)
+    match plain_tag(rest, trim, b"")? {
+        Found::Start { ws, len, name } if len == name => Some((ws, name)),
+        _ => None,
+    }
 }
 
 /// The length of the whitespace `rest` starts with (none unless `trim`), when markup
@@ -327,6 +320,25 @@ fn restart<R>(reader: &mut Option<quick_xml::Reader<R>>, base: &mut u64) {
     }
 }
 
+/// Consumes the next `len` bytes of a [`Buffered`] reader's input (its fields), which
+/// end with an end tag read without its event, `next` the byte after them if buffered.
+/// The reader starts afresh now and then (see [`LEAVES_PER_READER`]).
+fn skip_end<R: BufRead>(
+    reader: &mut Option<quick_xml::Reader<R>>,
+    base: &mut u64,
+    leaves: &mut Leaves,
+    len: usize,
+    next: Option<u8>,
+) {
+    if let Some(r) = reader.as_mut() {
+        r.get_mut().consume(len);
+        *base += len as u64;
+        if leaves.one_more(next.as_ref()) {
+            restart(reader, base);
+        }
+    }
+}
+
 impl<R: BufRead> Events for Buffered<R> {
     fn next(&mut self) -> quick_xml::Result<Event<'_>> {
         self.buf.clear();
@@ -353,14 +365,8 @@ impl<R: BufRead> Events for Buffered<R> {
                 Tag::Start(&self.buf, name)
             }
             Some(Found::End { len }) => {
-                // As for a leaf: its start tag's name stays with the reader, if that was
-                // an event.
-                let fresh = self.leaves.one_more(rest.get(len));
-                input.consume(len);
-                self.base += len as u64;
-                if fresh {
-                    restart(&mut self.reader, &mut self.base);
-                }
+                let next = rest.get(len).copied();
+                skip_end(&mut self.reader, &mut self.base, &mut self.leaves, len, next);
                 Tag::End
             }
         }
@@ -396,13 +402,9 @@ impl<R: BufRead> Events for Buffered<R> {
         let input = self.reader.as_mut()?.get_mut();
         let rest = input.fill_buf().ok()?;
         let (text, len) = plain_leaf(rest, name)?;
-        let fresh = self.leaves.one_more(rest.get(len));
+        let next = rest.get(len).copied();
         let text = text.copy_into(&mut self.buf);
-        input.consume(len);
-        self.base += len as u64;
-        if fresh {
-            restart(&mut self.reader, &mut self.base);
-        }
+        skip_end(&mut self.reader, &mut self.base, &mut self.leaves, len, next);
         Some(text)
     }
 }
@@ -428,10 +430,8 @@ impl<'a> Borrowed<'a> {
     /// The reader starts afresh now and then (see [`LEAVES_PER_READER`]).
     #[inline]
     fn skip(&mut self, len: usize) {
-        let after = &self.reader.get_ref()[len..];
-        *self.reader.get_mut() = after;
-        self.base += len as u64;
-        if self.leaves.one_more(after.first()) {
+        self.advance(len);
+        if self.leaves.one_more(self.reader.get_ref().first()) {
             self.restart();
         }
     }

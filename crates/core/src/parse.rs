@@ -406,9 +406,7 @@ impl<'s> Decoder<'s> {
         colon: Option<usize>,
         index: u32,
     ) -> Result<u16, DecodeError> {
-        self.attrs.clear();
-        self.next_attr = 0;
-        self.xsi = Xsi::default();
+        self.clear_attributes();
         let bindings_before = self.bindings.len();
         if self.tag.len() > self.name_len {
             self.read_attributes()?;
@@ -453,6 +451,14 @@ impl<'s> Decoder<'s> {
             self.identity_start()?;
         }
         Ok(ns)
+    }
+
+    /// No attributes read yet, for an element that starts.
+    #[inline]
+    fn clear_attributes(&mut self) {
+        self.attrs.clear();
+        self.next_attr = 0;
+        self.xsi = Xsi::default();
     }
 
     /// How deep the current element is, as identity constraints count (the root: 1).
@@ -1140,15 +1146,10 @@ impl<'s> Decoder<'s> {
             && !f.name.is_empty()
             && let Some(text) = self.src.text_to_end(&self.names[f.name.clone()])
         {
-            match text {
-                Text::Plain(p) => self.text.push_str(p.as_str()),
-                Text::Raw(raw) => {
-                    if let Err(step) = push_careful_text(&mut self.text, raw) {
-                        // Where the text ends, as the events would have said.
-                        let at = self.text_start + raw.len() as u64;
-                        return Err(DecodeError { offset: at, ..self.step_error(step) });
-                    }
-                }
+            if let Err(step) = push_leaf_text(&mut self.text, text) {
+                // Where the text ends, as the events would have said.
+                let at = self.text_start + text.bytes().len() as u64;
+                return Err(DecodeError { offset: at, ..self.step_error(step) });
             }
             if self.text.len() > self.max_value {
                 return Err(self.value_too_large());
@@ -1291,7 +1292,6 @@ impl<'s> Decoder<'s> {
             return None;
         }
         self.set_trim(true);
-        let text_start = self.src.position();
         let depth = self.identity_depth() + 1;
         let rest = self.src.window()?;
         let ws = crate::events::blank_before_markup(rest, true)?;
@@ -1312,29 +1312,21 @@ impl<'s> Decoder<'s> {
         if self.identity.active() && self.identity.notices(depth, default_ns, name) {
             return None;
         }
+        // Text that needs care (non-ASCII, CR, `>`) is checked and normalized as the
+        // events would have; an error is left to them, to be reported where they do.
         self.text.clear();
-        match text {
-            Text::Plain(p) => self.text.push_str(p.as_str()),
-            // Text that needs care (non-ASCII, CR, `>`): checked and normalized as the
-            // events would have; an error is left to them, to be reported where they do.
-            Text::Raw(raw) => {
-                if push_careful_text(&mut self.text, raw).is_err() {
-                    return None;
-                }
-            }
-        }
-        if self.text.len() > self.max_value {
+        if push_leaf_text(&mut self.text, text).is_err() || self.text.len() > self.max_value {
             return None;
         }
-        // What opening and closing it would have left.
-        self.text_start = text_start + (ws + name.len() + 2) as u64;
-        let (start, index) = place_name(&mut self.names, &mut self.frames, &self.last_closed, name);
+        // What opening and closing it would have left. (The text starts after the
+        // start tag: `len` counts it, the text and the end tag.)
+        let after_text = len - (ws + name.len() + 2);
         self.src.advance(len);
+        self.text_start = self.src.position() - after_text as u64;
+        let (start, index) = place_name(&mut self.names, &mut self.frames, &self.last_closed, name);
         self.last_closed = start..self.names.len();
         self.last_closed_index = (index > 1).then_some(index);
-        self.attrs.clear();
-        self.next_attr = 0;
-        self.xsi = Xsi::default();
+        self.clear_attributes();
         self.tag.clear();
         self.name_len = 0;
         self.leaf_read = true;
@@ -2020,6 +2012,20 @@ fn push_text(dst: &mut String, raw: &[u8]) -> Result<(), Step> {
             Ok(())
         }
         None => push_careful_text(dst, raw),
+    }
+}
+
+/// A leaf's text read in one step, appended to `dst`: plain text as it is, other text
+/// checked and normalized ([`push_careful_text`]). Inlined into its two callers: a call
+/// per leaf measured 58 M instructions on 100 MB.
+#[inline(always)]
+fn push_leaf_text(dst: &mut String, text: Text<'_>) -> Result<(), Step> {
+    match text {
+        Text::Plain(p) => {
+            dst.push_str(p.as_str());
+            Ok(())
+        }
+        Text::Raw(raw) => push_careful_text(dst, raw),
     }
 }
 
