@@ -17,7 +17,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use xml2bq_core::columns::Columns;
-use xml2bq_core::events::{Borrowed, Buffered, Events};
+use xml2bq_core::events::{Borrowed, Buffered, Events, EventsOnly};
 use xml2bq_core::parse::Decoder;
 use xml2bq_core::utf8::Utf8Reader;
 use xml2bq_core::value::{self, IntegerType, Ws};
@@ -316,24 +316,6 @@ fn decode_with(schema: &'static Schema, events: &mut dyn Events) -> (Result<Vec<
     drop(out);
     let batches = std::mem::take(&mut *batches.lock().unwrap_or_else(|e| e.into_inner()));
     (r, batches)
-}
-
-/// Events with every leaf read by events: the reader without its one-step path.
-struct EventsOnly<E>(E);
-
-impl<E: Events> Events for EventsOnly<E> {
-    fn next(&mut self) -> quick_xml::Result<quick_xml::events::Event<'_>> {
-        self.0.next()
-    }
-    fn position(&self) -> u64 {
-        self.0.position()
-    }
-    fn error_position(&self) -> u64 {
-        self.0.error_position()
-    }
-    fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
-        self.0.config_mut()
-    }
 }
 
 // ---------------------------------------------------------------- split

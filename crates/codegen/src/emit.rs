@@ -636,15 +636,15 @@ impl Emitter<'_> {
                 }
                 write!(step, "{0}.next(state, named, ns).map_err(|miss| d.content_error(&{0}, state, miss))?", m.name)
                     .ok();
-                let leaves = leaf_symbols(m, children);
+                let leaves = leaf_symbols(m, children, &identity_names(&self.plan.constraints));
                 if !row_symbols.is_empty() && mixed.is_none() {
                     writeln!(body, "{};", indent(&format!("let (symbol, next) = {{\n{}\n}}", indent(&step, 1)), 1))
                         .ok();
-                } else if mixed.is_none() && leaves.contains(&true) {
+                } else if mixed.is_none() && leaves.iter().any(|l| *l != "No") {
                     // Most children are leaves in the order the model expects: read in one
                     // step when they are (`Decoder::next_leaf`).
-                    let list: Vec<&str> = leaves.iter().map(|&l| if l { "true" } else { "false" }).collect();
-                    writeln!(body, "const LEAVES: &[bool] = &[{}];", list.join(", ")).ok();
+                    let list: Vec<String> = leaves.iter().map(|l| format!("Leaf::{l}")).collect();
+                    writeln!(body, "const LEAVES: &[Leaf] = &[{}];", list.join(", ")).ok();
                     writeln!(body, "loop {{").ok();
                     writeln!(body, "    let (symbol, next) = match d.next_leaf(&{}, LEAVES, state) {{", m.name).ok();
                     writeln!(body, "        Some(leaf) => leaf,\n        None => {{").ok();
@@ -1258,26 +1258,50 @@ fn raw(s: &str) -> String {
     format!("r{hashes}\"{s}\"{hashes}")
 }
 
-/// Per symbol of `m`, whether `Decoder::next_leaf` may read it: an element whose arm
-/// only reads its text (no identity scope of its own), under a name no other symbol
-/// of the model has, in a deterministic automaton.
-fn leaf_symbols(m: &crate::plan::ModelPlan, children: &[ChildPlan]) -> Vec<bool> {
-    let mut leaves = vec![false; m.symbols.len()];
+/// Per symbol of `m`, how `Decoder::next_leaf` may read it (a `Leaf` variant): in one
+/// step when it is an element whose arm only reads its text (no identity scope of its
+/// own), under a name no other symbol of the model has, in a deterministic automaton;
+/// asking the identity constraints first when its name is one of `identity` (None: any
+/// name may be).
+fn leaf_symbols(
+    m: &crate::plan::ModelPlan,
+    children: &[ChildPlan],
+    identity: &Option<std::collections::BTreeSet<&str>>,
+) -> Vec<&'static str> {
+    let mut leaves = vec!["No"; m.symbols.len()];
     if !matches!(m.automaton, Automaton::Dfa { .. }) {
         return leaves;
     }
     for c in children {
-        let Some(name) = &c.name else { continue };
-        let unique = children.iter().filter(|o| o.name.as_ref() == Some(name)).count() == 1;
+        let Some((_, local)) = &c.name else { continue };
+        let unique = children.iter().filter(|o| o.name == c.name).count() == 1;
         if unique
             && c.scope.is_empty()
             && matches!(c.action, ChildAction::Value(_))
             && let Some(l) = leaves.get_mut(usize::from(c.symbol))
         {
-            *l = true;
+            let watched = identity.as_ref().is_none_or(|names| names.contains(local.as_str()));
+            *l = if watched { "Watched" } else { "Plain" };
         }
     }
     leaves
+}
+
+/// The local names an open identity scope may notice (`Identity::notices`): the last
+/// steps of the constraints' selectors and fields, and the children a keyref depends on.
+/// None when a path ends in `*` (any name).
+fn identity_names(constraints: &[ConstraintPlan]) -> Option<std::collections::BTreeSet<&str>> {
+    let mut names = std::collections::BTreeSet::new();
+    for c in constraints {
+        let paths = c.selector.iter().chain(c.fields.iter().flat_map(|(ps, _)| ps));
+        for (_, local) in paths.filter_map(|p| p.steps.last()) {
+            names.insert(local.as_deref()?);
+        }
+        if let Some((_, local)) = &c.unless_absent {
+            names.insert(local.as_str());
+        }
+    }
+    Some(names)
 }
 
 fn indent(s: &str, levels: usize) -> String {

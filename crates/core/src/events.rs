@@ -239,6 +239,26 @@ pub fn plain_leaf<'a>(rest: &'a [u8], name: &[u8]) -> Option<(Text<'a>, usize)> 
         .then_some((text, at + end + 1))
 }
 
+/// Events with the one-step reads turned off (no window, no one-step tags or text):
+/// what the decoder does by events alone. Tests and fuzz targets hold the one-step
+/// paths to it.
+pub struct EventsOnly<E>(pub E);
+
+impl<E: Events> Events for EventsOnly<E> {
+    fn next(&mut self) -> quick_xml::Result<Event<'_>> {
+        self.0.next()
+    }
+    fn position(&self) -> u64 {
+        self.0.position()
+    }
+    fn error_position(&self) -> u64 {
+        self.0.error_position()
+    }
+    fn config_mut(&mut self) -> &mut quick_xml::reader::Config {
+        self.0.config_mut()
+    }
+}
+
 /// How many end tags are read without their event ([`Events::text_to_end`],
 /// [`Events::tag`]) before the reader is started afresh.
 /// quick-xml keeps the name of each start tag until its end tag's event, whether it

@@ -220,8 +220,8 @@ struct Scope {
     /// ...or their name's length: bit `len % 64` is set for the length of each name in
     /// `names` (all bits for a wildcard).
     lengths: u64,
-    /// Some keyref depends on which children the scope element has.
-    tracks_children: bool,
+    /// Children of the scope element some keyref depends on (`unless_absent`).
+    watched: Vec<(u16, &'static str)>,
     constraints: Vec<u16>,
     tables: Vec<Table>,
     /// Children of the scope element that occurred (for `unless_absent`).
@@ -238,6 +238,12 @@ impl Scope {
         self.depths & d != 0
             && self.lengths & length_bit(local.len()) != 0
             && self.names.iter().any(|(t, at)| at & d != 0 && t.matches(ns, local))
+    }
+
+    /// Is `(ns, local)` at `depth` a child of the scope element that some keyref depends on?
+    #[inline]
+    fn watches(&self, depth: usize, ns: u16, local: &[u8]) -> bool {
+        depth == self.depth + 1 && self.watched.iter().any(|&(n, l)| n == ns && same_bytes(l.as_bytes(), local))
     }
 
     /// A tuple of this scope's constraint `i`: a key or unique tuple must be new; a
@@ -341,7 +347,7 @@ impl Identity {
     /// to do.)
     #[inline]
     pub fn notices(&self, depth: usize, ns: u16, local: &[u8]) -> bool {
-        self.scopes.iter().any(|s| (s.tracks_children && depth == s.depth + 1) || s.names_match(depth, ns, local))
+        self.scopes.iter().any(|s| s.watches(depth, ns, local) || s.names_match(depth, ns, local))
     }
 
     /// Opens the scope of the element at `depth` (its start tag was reported already).
@@ -371,7 +377,8 @@ impl Identity {
                 add(p.steps.last(), path_depths(p, selected));
             }
         }
-        let tracks_children = cons().any(|c| c.unless_absent.is_some());
+        let mut watched: Vec<(u16, &'static str)> = cons().filter_map(|c| c.unless_absent).collect();
+        watched.dedup();
         let lengths = names.iter().fold(0, |m, (t, _)| m | t.local.map_or(u64::MAX, |l| length_bit(l.len())));
         let depths = names.iter().fold(0, |m, (_, d)| m | d);
         self.scopes.push(Scope {
@@ -380,7 +387,7 @@ impl Identity {
             names,
             depths,
             lengths,
-            tracks_children,
+            watched,
             constraints: constraints.to_vec(),
             tables: constraints.iter().map(|_| Table::default()).collect(),
             children: vec![],
@@ -412,10 +419,7 @@ impl Identity {
         let (ns, local) = path.get(depth - 1);
         let mut named = false;
         for scope in &mut self.scopes {
-            if scope.tracks_children
-                && depth == scope.depth + 1
-                && !scope.children.iter().any(|(n, l)| *n == ns && l == local)
-            {
+            if scope.watches(depth, ns, local) && !scope.children.iter().any(|(n, l)| *n == ns && l == local) {
                 scope.children.push((ns, local.to_vec()));
             }
             named |= scope.names_match(depth, ns, local);

@@ -34,7 +34,7 @@ pub mod prelude {
     pub use crate::identity::{Canon, Constraint, Kind, Path, Test};
     pub use crate::model::{Automaton, Model, NsTest, Symbol, WILDCARD};
     pub use crate::out::{Discard, Out};
-    pub use crate::parse::{Decode, Decoder, Lexical, Next};
+    pub use crate::parse::{Decode, Decoder, Leaf, Lexical, Next};
     pub use crate::schema::{Ancestor, Column, ColumnType, Info, Lineage, Mode, Root, RowPath, Schema, Table};
     pub use crate::value::{self, IntegerType, Ws};
     pub use arrow_buffer::i256;

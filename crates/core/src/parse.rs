@@ -148,6 +148,8 @@ pub struct Decoder<'s> {
     /// [`Decoder::next_leaf`] read an element whole: its text is in `text` for the
     /// value method its arm calls next.
     leaf_read: bool,
+    /// What the identity constraints said of the leaf `next_leaf` read (for `read_text`).
+    leaf_error: Option<DecodeError>,
     /// The source skips the whitespace before markup (`trim_text_start`): set while
     /// reading element-only content, where that whitespace means nothing, so the reader
     /// emits no event for it. Cleared for text, mixed content and captures.
@@ -225,6 +227,7 @@ impl<'s> Decoder<'s> {
             max_value: usize::try_from(crate::utf8::MAX_VALUE_BYTES).unwrap_or(usize::MAX),
             check_names: false,
             leaf_read: false,
+            leaf_error: None,
             trim: false,
         };
         d.bind(b"xml", b"http://www.w3.org/XML/1998/namespace");
@@ -448,7 +451,7 @@ impl<'s> Decoder<'s> {
             row: false,
         });
         if self.identity.active() && self.identity.notices(self.identity_depth(), ns, &self.names[local_start..]) {
-            self.identity_start()?;
+            self.identity_start(self.position())?;
         }
         Ok(ns)
     }
@@ -469,8 +472,9 @@ impl<'s> Decoder<'s> {
         self.around.len() + self.frames.len() - skip
     }
 
-    fn identity_start(&mut self) -> Result<(), DecodeError> {
-        let offset = self.position();
+    /// What the identity constraints take from the element that starts (its start tag
+    /// ends at `offset`).
+    fn identity_start(&mut self, offset: u64) -> Result<(), DecodeError> {
         let (tag, attrs) = (&self.tag, &self.attrs);
         // Attribute values, normalized as the decoder hands them out; only computed for
         // the attributes a field selects.
@@ -1128,8 +1132,9 @@ impl<'s> Decoder<'s> {
 
     fn read_text(&mut self) -> Result<(), DecodeError> {
         if std::mem::take(&mut self.leaf_read) {
-            // Read already, and closed (`next_leaf`).
-            return Ok(());
+            // Read already, and closed (`next_leaf`): what the identity constraints said
+            // of it comes now, where its events would have said it.
+            return self.leaf_error.take().map_or(Ok(()), Err);
         }
         self.text.clear();
         self.text_start = self.position();
@@ -1272,14 +1277,14 @@ impl<'s> Decoder<'s> {
     }
 
     /// The next child element in one step, when it is one that `model` expects in
-    /// `state` whose arm only reads its text (`leaves[symbol]`), written without prefix
+    /// `state` whose arm only reads its text (`leaves[symbol]` is not [`Leaf::No`]), written without prefix
     /// or attributes, holding character data without references, and nothing else needs
     /// its events: its symbol and the state after it. The element is then read and closed
     /// as [`Decoder::next_child`] and [`Decoder::text`] would have (the same names,
     /// sibling numbers, text and offsets for messages), its text waiting for the value
     /// method the arm calls. None: nothing was read, and the caller asks `next_child`.
     #[inline]
-    pub fn next_leaf(&mut self, model: &Model, leaves: &[bool], state: State) -> Option<(u16, State)> {
+    pub fn next_leaf(&mut self, model: &Model, leaves: &[Leaf], state: State) -> Option<(u16, State)> {
         debug_assert!(!self.leaf_read, "a leaf's text was not taken");
         let edges = model.edges(state);
         let (empty, default_ns) = self.frames.last().map(|p| (p.empty, p.default_ns))?;
@@ -1296,8 +1301,9 @@ impl<'s> Decoder<'s> {
         let rest = self.src.window()?;
         let ws = crate::events::blank_before_markup(rest, true)?;
         let tag = &rest[ws + 1..];
-        let (symbol, next, name, text, len) = edges.iter().find_map(|&(symbol, next)| {
-            if !leaves.get(usize::from(symbol)).is_some_and(|&l| l) {
+        let (symbol, next, leaf, name, text, len) = edges.iter().find_map(|&(symbol, next)| {
+            let leaf = *leaves.get(usize::from(symbol))?;
+            if leaf == Leaf::No {
                 return None;
             }
             let sym = model.symbols.get(usize::from(symbol))?;
@@ -1307,11 +1313,9 @@ impl<'s> Decoder<'s> {
             }
             let at = ws + name.len() + 2;
             let (text, len) = crate::events::plain_leaf(&rest[at..], name)?;
-            Some((symbol, State::from(next), name, text, at + len))
+            Some((symbol, State::from(next), leaf, name, text, at + len))
         })?;
-        if self.identity.active() && self.identity.notices(depth, default_ns, name) {
-            return None;
-        }
+        let noticed = leaf == Leaf::Watched && self.identity.active() && self.identity.notices(depth, default_ns, name);
         // Text that needs care (non-ASCII, CR, `>`) is checked and normalized as the
         // events would have; an error is left to them, to be reported where they do.
         self.text.clear();
@@ -1330,7 +1334,36 @@ impl<'s> Decoder<'s> {
         self.tag.clear();
         self.name_len = 0;
         self.leaf_read = true;
+        if noticed {
+            self.leaf_identity(start, index, default_ns);
+        }
         Some((symbol, next))
+    }
+
+    /// The identity constraints' part of a leaf [`Decoder::next_leaf`] read that an open
+    /// scope notices: its start and its end with its text, as [`Decoder::push_element`]
+    /// and [`Decoder::closed`] would have told them, on a frame of its own (names `start..`)
+    /// while they look. An error waits for the arm's value method ([`Decoder::read_text`]).
+    #[inline(never)]
+    fn leaf_identity(&mut self, start: usize, index: u32, ns: u16) {
+        self.frames.push(Frame {
+            name: start..self.names.len(),
+            local_start: start,
+            ns,
+            bindings: self.bindings.len(),
+            default_ns: ns,
+            empty: false,
+            index,
+            child_count: 0,
+            row: false,
+        });
+        let depth = self.identity_depth();
+        let mut r = self.identity_start(self.text_start);
+        if r.is_ok() && self.identity.waits_for(depth) {
+            r = self.identity_end(depth, true);
+        }
+        self.frames.pop();
+        self.leaf_error = r.err();
     }
 
     /// The next child element of the current element: its namespace id (its local name
@@ -1716,6 +1749,20 @@ impl<'s> Decoder<'s> {
         }
         self.namespaces.get(ns as usize).copied().unwrap_or("").to_string()
     }
+}
+
+/// How [`Decoder::next_leaf`] may read a symbol of a content model (the generated code
+/// gives one per symbol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leaf {
+    /// Not in one step: its events are read.
+    No,
+    /// An element whose arm only reads its text, under a name no identity constraint of
+    /// the schema selects, reads or watches.
+    Plain,
+    /// Such an element under a name that ends some identity constraint's path (or any
+    /// name, when a path ends in `*`): read in one step unless an open scope notices it.
+    Watched,
 }
 
 /// Values whose validity depends on the rest of the document.

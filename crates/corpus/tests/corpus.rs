@@ -296,3 +296,57 @@ fn datetimes_with_z_with_an_offset_and_without_a_zone_load_as_their_instants() {
     let t: Vec<Value> = ours.rows["row"].iter().map(|r| r["t"].clone()).collect();
     assert_eq!(t[..3], [Value::from("12:00:00"), Value::from("12:00:00"), Value::from("12:00:00")]);
 }
+
+/// Decodes `data` in one pass from `events`: the rows per table, or the error's rule,
+/// offset and path; and the batches.
+type Decoded = (Result<Vec<u64>, (xml2bq_core::Rule, u64, String)>, Vec<(usize, arrow_array::RecordBatch)>);
+
+fn decode_from(schema: &'static xml2bq_core::Schema, events: &mut dyn xml2bq_core::events::Events) -> Decoded {
+    use std::sync::{Arc, Mutex};
+    let batches = Arc::new(Mutex::new(vec![]));
+    let keep = batches.clone();
+    let sink = Box::new(move |t, b| {
+        keep.lock().unwrap_or_else(|e| e.into_inner()).push((t, b));
+        Ok(())
+    });
+    let mut d = xml2bq_core::parse::Decoder::new(events, schema.namespaces);
+    let mut out = xml2bq_core::columns::Columns::new(schema, "file:///corpus/doc.xml", 4).with_sink(sink);
+    let r = xml2bq_core::document::decode(schema, &mut d, &mut out)
+        .and_then(|()| out.flush().map(drop))
+        .map(|()| out.rows());
+    drop(out);
+    let batches = std::mem::take(&mut *batches.lock().unwrap_or_else(|e| e.into_inner()));
+    (r.map_err(|e| (e.rule, e.offset, e.path)), batches)
+}
+
+#[test]
+fn leaves_read_in_one_step_decode_as_their_events_do() {
+    // Every construct document (valid and invalid), decoded as `load` does and with the
+    // decoder's one-step reads turned off (`EventsOnly`): the same rows and batches, or
+    // the same error at the same offset and path. (59-key-on-leaf-elements: identity
+    // constraints whose fields are leaves read in one step.)
+    use xml2bq_core::events::{Buffered, EventsOnly};
+    use xml2bq_core::utf8::Utf8Reader;
+    let mut failures = vec![];
+    let (mut checked, mut errors, mut invalid) = (0, 0, 0);
+    for c in CASES.iter().filter(|c| c.name.starts_with("constructs/")) {
+        let Ok(schema) = c.schema else { continue };
+        for doc in construct_docs(c) {
+            let data = std::fs::read(&doc.path).unwrap_or_else(|e| panic!("{}: {e}", doc.path.display()));
+            let one_step = decode_from(schema, &mut Buffered::new(Utf8Reader::new(&data[..])));
+            let by_events = decode_from(schema, &mut EventsOnly(Buffered::new(Utf8Reader::new(&data[..]))));
+            checked += 1;
+            errors += usize::from(one_step.0.is_err());
+            invalid += usize::from(doc.expect != "valid");
+            let name = format!("{} {}", c.name, doc.path.file_name().unwrap_or_default().to_string_lossy());
+            if one_step.0 != by_events.0 {
+                failures.push(format!("{name}: {:?} in one step, {:?} by events", one_step.0, by_events.0));
+            } else if one_step.1 != by_events.1 {
+                failures.push(format!("{name}: the batches differ"));
+            }
+        }
+    }
+    report("one step against events", checked, &failures);
+    // Every invalid document fails in the decoder itself: the errors were compared too.
+    assert_eq!(errors, invalid, "of {checked} documents, {invalid} are invalid");
+}
