@@ -191,6 +191,54 @@ pub(crate) fn blank_before_markup(rest: &[u8], trim: bool) -> Option<usize> {
     (rest.get(ws) == Some(&b'<')).then_some(ws)
 }
 
+/// The whitespace before markup, as [`blank_before_markup`] measures it when trimming,
+/// remembering the last: siblings are indented alike, so most often the bytes up to the
+/// next `<` are the last ones again, told by comparing a word or two instead of a scan.
+#[derive(Debug, Default)]
+pub(crate) struct Indent {
+    /// The first eight bytes of the last input measured, of which its whitespace and
+    /// the `<` after it are those `mask` keeps (0: nothing remembered, or whitespace of
+    /// sixteen bytes or more)...
+    head: u64,
+    mask: u64,
+    /// ...and, for whitespace of eight bytes or more, the eight that end with the `<`.
+    tail: u64,
+    len: usize,
+}
+
+/// The eight bytes of `s` at `at`, as a word (None past its end).
+#[inline]
+fn word_at(s: &[u8], at: usize) -> Option<u64> {
+    s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map(u64::from_le_bytes)
+}
+
+impl Indent {
+    /// The length of the whitespace `rest` starts with, when markup (`<`) comes after it.
+    #[inline]
+    pub(crate) fn before_markup(&mut self, rest: &[u8]) -> Option<usize> {
+        let Some(head) = word_at(rest, 0) else { return blank_before_markup(rest, true) };
+        let len = self.len;
+        if self.mask != 0
+            && (head ^ self.head) & self.mask == 0
+            && (len < 8 || word_at(rest, len - 7) == Some(self.tail))
+        {
+            return Some(len);
+        }
+        let ws = blank_before_markup(rest, true)?;
+        // The whitespace and its `<`: in the head word, or in it and a tail word.
+        (self.head, self.len) = (head, ws);
+        self.mask = match ws {
+            0..7 => (1u64 << (8 * (ws + 1))) - 1,
+            7..16 => u64::MAX,
+            _ => 0,
+        };
+        if ws >= 8 {
+            self.tail = word_at(rest, ws - 7).unwrap_or(0);
+        }
+        Some(ws)
+    }
+}
+
 /// The length of the whitespace `rest` starts with (when `trim`: a reader that trims
 /// skips it) and of the end tag after it, when that tag is exactly `</name>`: what a
 /// reader would have returned as one end event with that name. None otherwise.
@@ -605,6 +653,41 @@ mod tests {
             seed ^= seed << 17;
             seed
         }
+    }
+
+    #[test]
+    fn a_remembered_indent_measures_as_a_scan() {
+        // Inputs of a few indents (some the same as the last, some one byte off it, some
+        // of eight blanks or more), each followed by markup or not, measured in turn by
+        // one Indent: always what blank_before_markup finds.
+        let indents: [&[u8]; 10] = [
+            b"\n  ",
+            b"\n    ",
+            b"\n      ",
+            b"\n       ",
+            b"\r\n\t",
+            b"",
+            b"\n         ",
+            b"\n          ",
+            b" \n   ",
+            b"\n                  ",
+        ];
+        let after: [&[u8]; 6] = [b"<a>x</a>", b"<Order>", b"</b>", b"x<", b"<", b" <"];
+        let mut next = xorshift(0x1f83_d9ab_fb41_bd6b_u64);
+        let mut indent = Indent::default();
+        let (mut found, mut remembered) = (0, 0);
+        for _ in 0..100_000 {
+            let mut rest = indents[(next() % 10) as usize].to_vec();
+            rest.extend_from_slice(after[(next() % 6) as usize]);
+            let cut = rest.len().saturating_sub((next() % 3) as usize);
+            let rest = &rest[..cut];
+            let hit = indent.mask != 0 && rest.len() >= 8;
+            let want = blank_before_markup(rest, true);
+            assert_eq!(indent.before_markup(rest), want, "{:?}", String::from_utf8_lossy(rest));
+            found += usize::from(want.is_some());
+            remembered += usize::from(hit && want == Some(indent.len));
+        }
+        assert!(found > 50_000 && remembered > 10_000, "{found} found, {remembered} remembered");
     }
 
     #[test]

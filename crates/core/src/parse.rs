@@ -150,6 +150,8 @@ pub struct Decoder<'s> {
     leaf_read: bool,
     /// What the identity constraints said of the leaf `next_leaf` read (for `read_text`).
     leaf_error: Option<DecodeError>,
+    /// The whitespace before the last leaf `next_leaf` looked at (its siblings' again).
+    indent: crate::events::Indent,
     /// The source skips the whitespace before markup (`trim_text_start`): set while
     /// reading element-only content, where that whitespace means nothing, so the reader
     /// emits no event for it. Cleared for text, mixed content and captures.
@@ -228,6 +230,7 @@ impl<'s> Decoder<'s> {
             check_names: false,
             leaf_read: false,
             leaf_error: None,
+            indent: crate::events::Indent::default(),
             trim: false,
         };
         d.bind(b"xml", b"http://www.w3.org/XML/1998/namespace");
@@ -1299,7 +1302,7 @@ impl<'s> Decoder<'s> {
         self.set_trim(true);
         let depth = self.identity_depth() + 1;
         let rest = self.src.window()?;
-        let ws = crate::events::blank_before_markup(rest, true)?;
+        let ws = self.indent.before_markup(rest)?;
         let tag = &rest[ws + 1..];
         let (symbol, next, leaf, name, text, len) = edges.iter().find_map(|&(symbol, next)| {
             let leaf = *leaves.get(usize::from(symbol))?;
