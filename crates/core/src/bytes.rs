@@ -36,6 +36,28 @@ fn word(s: &[u8], i: usize) -> u64 {
     <[u8; 8]>::try_from(&s[i..i + 8]).map_or(0, u64::from_le_bytes)
 }
 
+/// No byte of `b` is a space or below it (no whitespace, no control byte): the test of
+/// most values before their whitespace is processed, eight bytes at a time.
+#[inline]
+pub(crate) fn above_space(b: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    // Some byte of `w` is below 0x21: exact as a whole (Hacker's Delight, "hasless").
+    let below = |w: u64| w.wrapping_sub(ONES * 0x21) & !w & (ONES << 7) != 0;
+    let n = b.len();
+    if n < 8 {
+        return b.iter().all(|&c| c > b' ');
+    }
+    let mut at = 0;
+    while at + 8 <= n {
+        if below(word(b, at)) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last bytes, in a word that overlaps the one before.
+    at == n || !below(word(b, n - 8))
+}
+
 /// Bytes of `w` that need care in text: not ASCII, `>` (`]]>` is not allowed), CR
 /// (line ends are normalized). The lowest set bit is exact, as in [`bytes_equal`].
 #[inline]
@@ -152,4 +174,29 @@ pub(crate) fn text_before_markup(rest: &[u8]) -> Option<Text<'_>> {
 #[inline]
 fn text(raw: &[u8], plain: bool) -> Text<'_> {
     if plain { Text::Plain(Plain(raw)) } else { Text::Raw(raw) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn above_space_is_the_byte_by_byte_test() {
+        // Every length up to 40, with one byte at each place from the bytes around the
+        // space and the control bytes (and UTF-8 lead and continuation bytes).
+        let others: &[u8] = b"\x00\x01\t\n\r\x1f\x20\x21\x7f\x80\xc3\xff";
+        let mut checked = 0;
+        for n in 0..40 {
+            for at in 0..n {
+                for &o in others {
+                    let mut b = vec![b'a'; n];
+                    b[at] = o;
+                    assert_eq!(above_space(&b), o > b' ', "{b:?}");
+                    checked += 1;
+                }
+            }
+            assert!(above_space(&vec![b'~'; n]));
+        }
+        assert_eq!(checked, 12 * (0..40).sum::<usize>());
+    }
 }

@@ -1133,12 +1133,20 @@ impl<'s> Decoder<'s> {
         }
     }
 
+    /// Reads the current element's text (no child elements) into `text`, and closes it.
+    #[inline]
     fn read_text(&mut self) -> Result<(), DecodeError> {
         if std::mem::take(&mut self.leaf_read) {
             // Read already, and closed (`next_leaf`): what the identity constraints said
             // of it comes now, where its events would have said it.
             return self.leaf_error.take().map_or(Ok(()), Err);
         }
+        self.read_text_to_end()
+    }
+
+    /// [`Decoder::read_text`] of a text `next_leaf` did not read.
+    #[inline(never)]
+    fn read_text_to_end(&mut self) -> Result<(), DecodeError> {
         self.text.clear();
         self.text_start = self.position();
         self.last_closed = 0..0;

@@ -161,8 +161,8 @@ fn processed<'a>(v: &'a str, ws: Ws, scratch: &'a mut String) -> &'a str {
 
 fn is_collapsed(v: &str) -> bool {
     let b = v.as_bytes();
-    // Most values have no whitespace at all (a branch-free scan).
-    if b.iter().fold(true, |none, &c| none & (c > b' ')) {
+    // Most values have no whitespace at all.
+    if crate::bytes::above_space(b) {
         return true;
     }
     if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
