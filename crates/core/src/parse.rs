@@ -125,10 +125,9 @@ pub struct Decoder<'s> {
     /// An attribute value with document-wide rules (ID, IDREF, QName), as checked (reused).
     lexical: String,
     text_start: u64,
-    /// The qualified name of the element that ended last (a range of `names`, which
-    /// keeps the bytes of popped frames until the next element opens), and its index
-    /// where it has one, for error paths and sibling numbers.
-    last_closed: Range<usize>,
+    /// The element that ended last, and its index where it has one, for error paths
+    /// and sibling numbers.
+    last_closed: Closed,
     last_closed_index: Option<u32>,
     /// Captured XML text, as bytes (checked as UTF-8 once, when a capture ends).
     capture: Vec<u8>,
@@ -218,7 +217,7 @@ impl<'s> Decoder<'s> {
             scratch: String::new(),
             lexical: String::new(),
             text_start: 0,
-            last_closed: 0..0,
+            last_closed: Closed::NONE,
             last_closed_index: None,
             capture: Vec::new(),
             captures: vec![],
@@ -1106,7 +1105,7 @@ impl<'s> Decoder<'s> {
     /// The path including the element just closed (text errors are reported after its end tag).
     fn path_with_last(&self) -> String {
         let mut p = self.path();
-        if !self.last_closed.is_empty() {
+        if !self.last_closed.name(&self.names).is_empty() {
             if !p.is_empty() {
                 p.push('/');
             }
@@ -1117,7 +1116,7 @@ impl<'s> Decoder<'s> {
 
     /// The element that ended last, as error paths show it (`Order[2]`).
     fn last_closed(&self) -> String {
-        let name = String::from_utf8_lossy(self.names.get(self.last_closed.clone()).unwrap_or_default());
+        let name = String::from_utf8_lossy(self.last_closed.name(&self.names));
         match self.last_closed_index {
             Some(i) => format!("{name}[{i}]"),
             None => name.into_owned(),
@@ -1149,7 +1148,7 @@ impl<'s> Decoder<'s> {
     fn read_text_to_end(&mut self) -> Result<(), DecodeError> {
         self.text.clear();
         self.text_start = self.position();
-        self.last_closed = 0..0;
+        self.last_closed = Closed::NONE;
         self.last_closed_index = None;
         let Some(f) = self.frames.last() else { return Err(self.eof()) };
         if f.empty {
@@ -1260,7 +1259,7 @@ impl<'s> Decoder<'s> {
     #[inline(always)]
     fn closed(&mut self, text: bool) -> Result<(), DecodeError> {
         if let Some(f) = self.frames.last() {
-            self.last_closed = f.name.clone();
+            self.last_closed = Closed::Named(f.name.clone());
             self.last_closed_index = (f.index > 1 || f.row).then_some(f.index);
         }
         // Most elements matter to no constraint: told here, without a call.
@@ -1318,7 +1317,7 @@ impl<'s> Decoder<'s> {
                 return None;
             }
             let sym = model.symbols.get(usize::from(symbol))?;
-            let name = sym.local.as_bytes();
+            let name: &'static [u8] = sym.local.as_bytes();
             if sym.ns != default_ns || tag.get(name.len()) != Some(&b'>') || !same_bytes(&tag[..name.len()], name) {
                 return None;
             }
@@ -1338,8 +1337,10 @@ impl<'s> Decoder<'s> {
         let after_text = len - (ws + name.len() + 2);
         self.src.advance(len);
         self.text_start = self.src.position() - after_text as u64;
-        let (start, index) = place_name(&mut self.names, &mut self.frames, &self.last_closed, name);
-        self.last_closed = start..self.names.len();
+        // Numbered among its siblings, its name left where the schema has it.
+        let start = self.frames.last().map_or(0, |f| f.name.end);
+        let index = number(&mut self.frames, &self.names, &self.last_closed, start, name);
+        self.last_closed = Closed::Leaf { start, name };
         self.last_closed_index = (index > 1).then_some(index);
         self.clear_attributes();
         self.tag.clear();
@@ -1357,6 +1358,10 @@ impl<'s> Decoder<'s> {
     /// while they look. An error waits for the arm's value method ([`Decoder::read_text`]).
     #[inline(never)]
     fn leaf_identity(&mut self, start: usize, index: u32, ns: u16) {
+        if let Closed::Leaf { name, .. } = self.last_closed {
+            self.names.truncate(start);
+            self.names.extend_from_slice(name);
+        }
         self.frames.push(Frame {
             name: start..self.names.len(),
             local_start: start,
@@ -1891,21 +1896,59 @@ fn between_children(mixed: Option<&mut String>, t: &[u8]) -> Step {
 /// where the name starts and the element's position among the consecutive siblings of
 /// its name (1-based).
 #[inline]
-fn place_name(names: &mut Vec<u8>, frames: &mut [Frame], last_closed: &Range<usize>, name: &[u8]) -> (usize, u32) {
+fn place_name(names: &mut Vec<u8>, frames: &mut [Frame], last_closed: &Closed, name: &[u8]) -> (usize, u32) {
     let start = frames.last().map_or(0, |f| f.name.end);
-    // The previous sibling, if any, is the element that closed last: its name starts
-    // where this one's will.
-    let same = last_closed.start == start && names.get(last_closed.clone()).is_some_and(|n| same_bytes(n, name));
+    let index = number(frames, names, last_closed, start, name);
     names.truncate(start);
     names.extend_from_slice(name);
-    let index = match frames.last_mut() {
+    (start, index)
+}
+
+/// Counts the element named `name` that starts (its name at `start` in `names`) among
+/// its parent's children; returns its position among the consecutive siblings of its
+/// name (1-based).
+#[inline]
+fn number(frames: &mut [Frame], names: &[u8], last_closed: &Closed, start: usize, name: &[u8]) -> u32 {
+    // The previous sibling, if any, is the element that closed last: its name starts
+    // where this one's does.
+    let same = last_closed.start() == start && same_bytes(last_closed.name(names), name);
+    match frames.last_mut() {
         Some(parent) => {
             parent.child_count = if parent.child_count > 0 && same { parent.child_count + 1 } else { 1 };
             parent.child_count
         }
         None => 1,
-    };
-    (start, index)
+    }
+}
+
+/// The element that ended last, as sibling numbers and error paths need it.
+#[derive(Clone, Debug)]
+enum Closed {
+    /// Its qualified name: a range of `names`, which keeps the bytes of popped frames
+    /// until the next element opens.
+    Named(Range<usize>),
+    /// A leaf [`Decoder::next_leaf`] read: its name as the schema has it (not copied
+    /// into `names`, where it would have started at `start`).
+    Leaf { start: usize, name: &'static [u8] },
+}
+
+impl Closed {
+    /// None: no element ended since the current one's text began.
+    const NONE: Closed = Closed::Named(0..0);
+
+    fn start(&self) -> usize {
+        match self {
+            Closed::Named(r) => r.start,
+            Closed::Leaf { start, .. } => *start,
+        }
+    }
+
+    fn name<'a>(&'a self, names: &'a [u8]) -> &'a [u8] {
+        match self {
+            Closed::Named(r) => names.get(r.clone()).unwrap_or_default(),
+            Closed::Leaf { name, .. } => name,
+        }
+    }
 }
 
 /// Keeps a start tag's content (name and attributes) in `tag`, the name its first
