@@ -1063,6 +1063,16 @@ impl Emitter<'_> {
                 );
                 if sp.out == Scalar::Float64 { "x".into() } else { "v".into() }
             }
+            // An xs:decimal for a NUMERIC column that no facet looks at: straight to its value.
+            B::Decimal
+                if !has_range
+                    && f.total_digits.is_none()
+                    && f.fraction_digits.is_none()
+                    && f.enumeration.is_none()
+                    && sp.out == Scalar::Numeric =>
+            {
+                "value::decimal_as_numeric(v)?".into()
+            }
             b if b == B::Decimal || b.is_integer() => {
                 if b == B::Decimal {
                     writeln!(body, "let x = value::decimal(v)?;").ok();
@@ -1082,6 +1092,15 @@ impl Emitter<'_> {
                     Scalar::BigNumeric => "x.to_scaled_i256(38, 76)?".into(),
                     Scalar::Float64 => "value::double(v)?".into(),
                     _ => "v".into(),
+                }
+            }
+            // An xs:dateTime that no facet compares: straight to its column's value.
+            B::DateTime
+                if !has_range && f.enumeration.is_none() && matches!(sp.out, Scalar::DateTime | Scalar::Timestamp) =>
+            {
+                match sp.out {
+                    Scalar::DateTime => "value::date_time_as_datetime(v)?".into(),
+                    _ => format!("value::date_time_as_timestamp(v, {tz})?"),
                 }
             }
             B::DateTime

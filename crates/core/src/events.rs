@@ -96,9 +96,10 @@ pub trait Events {
     }
     /// Consumes the first `len` bytes of the [`Events::window`]: markup the reader
     /// never saw, a whole element that ends there, start and end tag (so it leaves the
-    /// reader as their events would have).
-    fn advance(&mut self, len: usize) {
+    /// reader as their events would have). Returns the [`Events::position`] after them.
+    fn advance(&mut self, len: usize) -> u64 {
         let _ = len;
+        self.position()
     }
 }
 
@@ -444,11 +445,12 @@ impl<R: BufRead> Events for Buffered<R> {
         let reader = self.reader.as_mut().filter(|_| self.after_tag)?;
         reader.get_mut().fill_buf().ok()
     }
-    fn advance(&mut self, len: usize) {
+    fn advance(&mut self, len: usize) -> u64 {
         if let Some(r) = self.reader.as_mut() {
             r.get_mut().consume(len);
             self.base += len as u64;
         }
+        self.position()
     }
     fn position(&self) -> u64 {
         self.base + self.reader.as_ref().map_or(0, |r| r.buffer_position())
@@ -540,10 +542,11 @@ impl<'a> Events for Borrowed<'a> {
     fn window(&mut self) -> Option<&[u8]> {
         self.after_tag.then(|| *self.reader.get_ref())
     }
-    fn advance(&mut self, len: usize) {
+    fn advance(&mut self, len: usize) -> u64 {
         let rest: &'a [u8] = self.reader.get_ref();
         *self.reader.get_mut() = &rest[len..];
         self.base += len as u64;
+        self.position()
     }
     fn position(&self) -> u64 {
         self.base + self.reader.buffer_position()

@@ -1335,8 +1335,7 @@ impl<'s> Decoder<'s> {
         // What opening and closing it would have left. (The text starts after the
         // start tag: `len` counts it, the text and the end tag.)
         let after_text = len - (ws + name.len() + 2);
-        self.src.advance(len);
-        self.text_start = self.src.position() - after_text as u64;
+        self.text_start = self.src.advance(len) - after_text as u64;
         // Numbered among its siblings, its name left where the schema has it.
         let start = self.frames.last().map_or(0, |f| f.name.end);
         let index = number(&mut self.frames, &self.names, &self.last_closed, start, name);

@@ -26,15 +26,16 @@ mod lexical;
 mod temporal;
 
 pub use binary::{base64, hex};
-pub use decimal::{Decimal, IntegerType, decimal, decimal_const, integer, integer_of};
+pub use decimal::{Decimal, IntegerType, decimal, decimal_as_numeric, decimal_const, integer, integer_of};
 pub use duration::{Duration, duration, duration_cmp};
 pub use lexical::{
     any_uri, boolean, char_len, double, float, is_name_char, is_name_start_char, language, list_items, name, nc_name,
     nmtoken, qname,
 };
 pub use temporal::{
-    Temporal, date, date_time, date_time_stamp, format_date_days, format_datetime_micros, format_time_micros,
-    format_timestamp_micros, g_day, g_month, g_month_day, g_year, g_year_month, temporal_cmp, time,
+    Temporal, date, date_time, date_time_as_datetime, date_time_as_timestamp, date_time_stamp, format_date_days,
+    format_datetime_micros, format_time_micros, format_timestamp_micros, g_day, g_month, g_month_day, g_year,
+    g_year_month, temporal_cmp, time,
 };
 
 use std::fmt;
