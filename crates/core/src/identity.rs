@@ -49,7 +49,8 @@ impl Path {
         if rel < n || (!self.descendants && rel != n) {
             return false;
         }
-        self.steps.iter().enumerate().all(|(k, t)| {
+        // The last step first: it is the element that starts, the step most paths miss on.
+        self.steps.iter().enumerate().rev().all(|(k, t)| {
             let (ns, l) = path.get(len - n + k);
             t.matches(ns, l)
         })
