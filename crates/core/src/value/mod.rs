@@ -128,6 +128,8 @@ pub fn is_xml_space(c: char) -> bool {
 pub fn whitespace<'a>(v: &'a str, ws: Ws, scratch: &'a mut String) -> &'a str {
     match ws {
         Ws::Preserve => v,
+        // Most values hold no whitespace at all: nothing to replace or collapse.
+        _ if crate::bytes::above_space(v.as_bytes()) => v,
         _ => processed(v, ws, scratch),
     }
 }

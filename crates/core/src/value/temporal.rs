@@ -640,18 +640,25 @@ fn plain_local_micros(b: &[u8]) -> Option<i64> {
     if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let digit = |k: usize| {
-        let d = b[k].wrapping_sub(b'0');
-        (d < 10).then_some(i64::from(d))
-    };
-    let two = |k: usize| Some(digit(k)? * 10 + digit(k + 1)?);
-    let year = two(0)? * 100 + two(2)?;
-    let (month, day, hour, minute, second) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
-    let month = u8::try_from(month).ok().filter(|m| (1..=12).contains(m))?;
-    let day = u8::try_from(day).ok().filter(|&d| d >= 1 && d <= days_in_month(Some(i128::from(year)), month))?;
-    if year == 0 || hour > 23 || minute > 59 || second > 59 {
+    // Every digit place at once (no branch per digit), then the fields.
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if DIGITS.iter().fold(false, |bad, &k| bad | (b[k].wrapping_sub(b'0') > 9)) {
         return None;
     }
+    let two = |k: usize| (b[k] - b'0') * 10 + (b[k + 1] - b'0');
+    let year = i64::from(two(0)) * 100 + i64::from(two(2));
+    let (month, day, hour, minute, second) = (two(5), two(8), two(11), two(14), two(17));
+    if year == 0
+        || !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(Some(i128::from(year)), month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let (hour, minute, second) = (i64::from(hour), i64::from(minute), i64::from(second));
     let days = days_from_civil_i64(year, month, day);
     Some((((days * 24 + hour) * 60 + minute) * 60 + second) * 1_000_000)
 }
