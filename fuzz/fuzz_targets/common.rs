@@ -16,7 +16,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
-use xml2bq_core::columns::Columns;
+use xml2bq_core::document::Batches;
 use xml2bq_core::events::{Borrowed, Buffered, Events, EventsOnly};
 use xml2bq_core::parse::Decoder;
 use xml2bq_core::utf8::Utf8Reader;
@@ -300,22 +300,9 @@ pub fn decoder(schema: &'static Schema, data: &[u8]) -> Result<Vec<u64>, DecodeE
     r
 }
 
-type Batches = Vec<(usize, arrow_array::RecordBatch)>;
-
 /// Decodes `events` in one pass: the rows per table and the batches.
 fn decode_with(schema: &'static Schema, events: &mut dyn Events) -> (Result<Vec<u64>, DecodeError>, Batches) {
-    let batches = Arc::new(std::sync::Mutex::new(vec![]));
-    let keep = batches.clone();
-    let sink = Box::new(move |t, b| {
-        keep.lock().unwrap_or_else(|e| e.into_inner()).push((t, b));
-        Ok(())
-    });
-    let mut d = Decoder::new(events, schema.namespaces);
-    let mut out = Columns::new(schema, "file:///fuzz/input.xml", 16).with_sink(sink);
-    let r = document::decode(schema, &mut d, &mut out).and_then(|()| out.flush().map(drop)).map(|()| out.rows());
-    drop(out);
-    let batches = std::mem::take(&mut *batches.lock().unwrap_or_else(|e| e.into_inner()));
-    (r, batches)
+    document::decode_to_batches(schema, events, "file:///fuzz/input.xml", 16)
 }
 
 // ---------------------------------------------------------------- split

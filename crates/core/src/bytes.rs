@@ -36,6 +36,12 @@ fn word(s: &[u8], i: usize) -> u64 {
     <[u8; 8]>::try_from(&s[i..i + 8]).map_or(0, u64::from_le_bytes)
 }
 
+/// The eight bytes of `s` at `at`, as a word (None past its end).
+#[inline]
+pub(crate) fn word_at(s: &[u8], at: usize) -> Option<u64> {
+    s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map(u64::from_le_bytes)
+}
+
 /// No byte of `b` is a space or below it (no whitespace, no control byte): the test of
 /// most values before their whitespace is processed, eight bytes at a time.
 #[inline]

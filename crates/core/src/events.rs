@@ -2,7 +2,7 @@
 //! into a buffer) or a slice already in memory (events borrow the slice: no copy).
 
 pub use crate::bytes::{Plain, Text};
-use crate::bytes::{same_bytes, text_before_markup};
+use crate::bytes::{same_bytes, text_before_markup, word_at};
 use quick_xml::events::Event;
 use std::io::BufRead;
 
@@ -205,12 +205,6 @@ pub(crate) struct Indent {
     /// ...and, for whitespace of eight bytes or more, the eight that end with the `<`.
     tail: u64,
     len: usize,
-}
-
-/// The eight bytes of `s` at `at`, as a word (None past its end).
-#[inline]
-fn word_at(s: &[u8], at: usize) -> Option<u64> {
-    s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map(u64::from_le_bytes)
 }
 
 impl Indent {
@@ -690,7 +684,9 @@ mod tests {
             found += usize::from(want.is_some());
             remembered += usize::from(hit && want == Some(indent.len));
         }
-        assert!(found > 50_000 && remembered > 10_000, "{found} found, {remembered} remembered");
+        // The stream is fixed: of its inputs, these have markup after their whitespace, and
+        // these were measured from what was remembered.
+        assert_eq!((found, remembered), (61_196, 40_606));
     }
 
     #[test]

@@ -1361,8 +1361,7 @@ impl<'s> Decoder<'s> {
         let after_text = len - (ws + name.len() + 2);
         self.text_start = self.src.advance(len) - after_text as u64;
         // Numbered among its siblings, its name left where the schema has it.
-        let start = self.frames.last().map_or(0, |f| f.name.end);
-        let index = number(&mut self.frames, &self.names, &self.last_closed, start, name);
+        let (start, index) = number(&mut self.frames, &self.names, &self.last_closed, name);
         self.last_closed = Closed::Leaf { start, name };
         self.last_closed_index = (index > 1).then_some(index);
         self.clear_attributes();
@@ -1370,21 +1369,20 @@ impl<'s> Decoder<'s> {
         self.name_len = 0;
         self.leaf_read = true;
         if noticed {
-            self.leaf_identity(start, index, default_ns);
+            self.leaf_identity(start, name, index, default_ns);
         }
         Some((symbol, next))
     }
 
     /// The identity constraints' part of a leaf [`Decoder::next_leaf`] read that an open
     /// scope notices: its start and its end with its text, as [`Decoder::push_element`]
-    /// and [`Decoder::closed`] would have told them, on a frame of its own (names `start..`)
-    /// while they look. An error waits for the arm's value method ([`Decoder::read_text`]).
+    /// and [`Decoder::closed`] would have told them, on a frame of its own (its `name`
+    /// put at `start` of `names`) while they look. An error waits for the arm's value
+    /// method ([`Decoder::read_text`]).
     #[inline(never)]
-    fn leaf_identity(&mut self, start: usize, index: u32, ns: u16) {
-        if let Closed::Leaf { name, .. } = self.last_closed {
-            self.names.truncate(start);
-            self.names.extend_from_slice(name);
-        }
+    fn leaf_identity(&mut self, start: usize, name: &[u8], index: u32, ns: u16) {
+        self.names.truncate(start);
+        self.names.extend_from_slice(name);
         self.frames.push(Frame {
             name: start..self.names.len(),
             local_start: start,
@@ -1920,28 +1918,29 @@ fn between_children(mixed: Option<&mut String>, t: &[u8]) -> Step {
 /// its name (1-based).
 #[inline]
 fn place_name(names: &mut Vec<u8>, frames: &mut [Frame], last_closed: &Closed, name: &[u8]) -> (usize, u32) {
-    let start = frames.last().map_or(0, |f| f.name.end);
-    let index = number(frames, names, last_closed, start, name);
+    let (start, index) = number(frames, names, last_closed, name);
     names.truncate(start);
     names.extend_from_slice(name);
     (start, index)
 }
 
-/// Counts the element named `name` that starts (its name at `start` in `names`) among
-/// its parent's children; returns its position among the consecutive siblings of its
-/// name (1-based).
+/// Counts the element named `name` that starts among its parent's children; returns
+/// where its name starts in `names` (after its parent's) and its position among the
+/// consecutive siblings of its name (1-based).
 #[inline(always)]
-fn number(frames: &mut [Frame], names: &[u8], last_closed: &Closed, start: usize, name: &[u8]) -> u32 {
+fn number(frames: &mut [Frame], names: &[u8], last_closed: &Closed, name: &[u8]) -> (usize, u32) {
+    let start = frames.last().map_or(0, |f| f.name.end);
     // The previous sibling, if any, is the element that closed last: its name starts
     // where this one's does.
     let same = last_closed.start() == start && same_bytes(last_closed.name(names), name);
-    match frames.last_mut() {
+    let index = match frames.last_mut() {
         Some(parent) => {
             parent.child_count = if parent.child_count > 0 && same { parent.child_count + 1 } else { 1 };
             parent.child_count
         }
         None => 1,
-    }
+    };
+    (start, index)
 }
 
 /// The element that ended last, as sibling numbers and error paths need it.
@@ -2214,13 +2213,8 @@ mod tests {
         // where attribute_ranges reads them, quick-xml's iterator (without its checks)
         // gives the same names and values and no error; where it does not, an error.
         let alphabet: &[u8] = b" \t\n\r==\"\"''abc:x<&/>";
-        let mut seed = 0x6a09_e667_f3bc_c908_u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::value::test_util::Rng(0x6a09_e667_f3bc_c908_u64);
+        let mut next = || rng.next();
         let (mut read, mut errors) = (0, 0);
         for _ in 0..200_000 {
             let mut content = b"e".to_vec();

@@ -297,25 +297,12 @@ fn datetimes_with_z_with_an_offset_and_without_a_zone_load_as_their_instants() {
     assert_eq!(t[..3], [Value::from("12:00:00"), Value::from("12:00:00"), Value::from("12:00:00")]);
 }
 
-/// Decodes `data` in one pass from `events`: the rows per table, or the error's rule,
-/// offset and path; and the batches.
-type Decoded = (Result<Vec<u64>, (xml2bq_core::Rule, u64, String)>, Vec<(usize, arrow_array::RecordBatch)>);
+/// Decodes in one pass from `events`: the rows per table, or the error's rule, offset
+/// and path; and the batches.
+type Decoded = (Result<Vec<u64>, (xml2bq_core::Rule, u64, String)>, xml2bq_core::document::Batches);
 
 fn decode_from(schema: &'static xml2bq_core::Schema, events: &mut dyn xml2bq_core::events::Events) -> Decoded {
-    use std::sync::{Arc, Mutex};
-    let batches = Arc::new(Mutex::new(vec![]));
-    let keep = batches.clone();
-    let sink = Box::new(move |t, b| {
-        keep.lock().unwrap_or_else(|e| e.into_inner()).push((t, b));
-        Ok(())
-    });
-    let mut d = xml2bq_core::parse::Decoder::new(events, schema.namespaces);
-    let mut out = xml2bq_core::columns::Columns::new(schema, "file:///corpus/doc.xml", 4).with_sink(sink);
-    let r = xml2bq_core::document::decode(schema, &mut d, &mut out)
-        .and_then(|()| out.flush().map(drop))
-        .map(|()| out.rows());
-    drop(out);
-    let batches = std::mem::take(&mut *batches.lock().unwrap_or_else(|e| e.into_inner()));
+    let (r, batches) = xml2bq_core::document::decode_to_batches(schema, events, "file:///corpus/doc.xml", 4);
     (r.map_err(|e| (e.rule, e.offset, e.path)), batches)
 }
 

@@ -163,11 +163,8 @@ fn processed<'a>(v: &'a str, ws: Ws, scratch: &'a mut String) -> &'a str {
 }
 
 fn is_collapsed(v: &str) -> bool {
+    // (`whitespace` answers values with no whitespace at all before this.)
     let b = v.as_bytes();
-    // Most values have no whitespace at all.
-    if crate::bytes::above_space(b) {
-        return true;
-    }
     if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
         return false;
     }

@@ -409,21 +409,11 @@ impl Cursor<'_> {
     /// other form, which the field-by-field steps read (or explain).
     fn fixed_date_time(&mut self, t: &mut Temporal) -> Option<Step<bool>> {
         let b = self.b.get(self.i..)?;
-        let d = |k: usize| b.get(k).filter(|c| c.is_ascii_digit()).map(|c| c - b'0');
-        let two = |k: usize| Some(d(k)? * 10 + d(k + 1)?);
-        let shape = b.get(4) == Some(&b'-')
-            && b.get(7) == Some(&b'-')
-            && b.get(10) == Some(&b'T')
-            && b.get(13) == Some(&b':')
-            && b.get(16) == Some(&b':')
-            && d(19).is_none();
-        if !shape {
+        if b.get(19).is_some_and(u8::is_ascii_digit) {
             return None;
         }
-        let (hi, lo) = (two(0)?, two(2)?);
-        let (month, day, hour, minute, second) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
+        let (year, month, day, hour, minute, second) = fixed_fields(b)?;
         self.i += 19;
-        let year = i64::from(hi) * 100 + i64::from(lo);
         let checked = (|| {
             if year == 0 {
                 return Err("there is no year 0000 in XSD 1.0");
@@ -636,18 +626,10 @@ pub fn date_time_as_timestamp(s: &str, default_tz_minutes: i16) -> Result<i64, V
 /// else, which the field-by-field reading takes (and explains).
 #[inline]
 fn plain_local_micros(b: &[u8]) -> Option<i64> {
-    let b: &[u8; 19] = b.try_into().ok()?;
-    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if b.len() != 19 {
         return None;
     }
-    // Every digit place at once (no branch per digit), then the fields.
-    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-    if DIGITS.iter().fold(false, |bad, &k| bad | (b[k].wrapping_sub(b'0') > 9)) {
-        return None;
-    }
-    let two = |k: usize| (b[k] - b'0') * 10 + (b[k + 1] - b'0');
-    let year = i64::from(two(0)) * 100 + i64::from(two(2));
-    let (month, day, hour, minute, second) = (two(5), two(8), two(11), two(14), two(17));
+    let (year, month, day, hour, minute, second) = fixed_fields(b)?;
     if year == 0
         || !(1..=12).contains(&month)
         || day == 0
@@ -661,6 +643,25 @@ fn plain_local_micros(b: &[u8]) -> Option<i64> {
     let (hour, minute, second) = (i64::from(hour), i64::from(minute), i64::from(second));
     let days = days_from_civil_i64(year, month, day);
     Some((((days * 24 + hour) * 60 + minute) * 60 + second) * 1_000_000)
+}
+
+/// The fields of the `YYYY-MM-DDThh:mm:ss` that `b` starts with, digits where digits go
+/// (their ranges unchecked): year, month, day, hour, minute, second. None for any other
+/// shape.
+#[inline]
+fn fixed_fields(b: &[u8]) -> Option<(i64, u8, u8, u8, u8, u8)> {
+    let b: &[u8; 19] = b.get(..19)?.try_into().ok()?;
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    // Every digit place at once (no branch per digit), then the fields.
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if DIGITS.iter().fold(false, |bad, &k| bad | (b[k].wrapping_sub(b'0') > 9)) {
+        return None;
+    }
+    let two = |k: usize| (b[k] - b'0') * 10 + (b[k + 1] - b'0');
+    let year = i64::from(two(0)) * 100 + i64::from(two(2));
+    Some((year, two(5), two(8), two(11), two(14), two(17)))
 }
 
 /// `xs:dateTimeStamp` (XSD 1.1): an `xs:dateTime` with a required zone.
