@@ -50,10 +50,16 @@ impl Path {
             return false;
         }
         // The last step first: it is the element that starts, the step most paths miss on.
-        self.steps.iter().enumerate().rev().all(|(k, t)| {
-            let (ns, l) = path.get(len - n + k);
-            t.matches(ns, l)
-        })
+        let base = len - n;
+        let mut k = n;
+        while k > 0 {
+            k -= 1;
+            let (ns, l) = path.get(base + k);
+            if !self.steps[k].matches(ns, l) {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -185,6 +191,8 @@ pub struct Constraint {
 /// A node the selector picked, waiting for its field values.
 #[derive(Debug, Default)]
 struct Selected {
+    /// Index in [`Identity::scopes`].
+    scope: usize,
     /// Index in the scope's constraints.
     constraint: usize,
     depth: usize,
@@ -198,7 +206,8 @@ struct Selected {
 }
 
 /// A key tuple as a key table holds it: up to 24 bytes in place (one memory access per
-/// lookup, where a `String` needs two), longer ones on the heap.
+/// lookup, where a `String` needs two), longer ones on the heap. With smallvec's `union`
+/// feature an entry is 32 bytes: two to a cache line (40 without it: many span two).
 type Key = smallvec::SmallVec<[u8; 24]>;
 
 #[derive(Debug, Default)]
@@ -218,6 +227,8 @@ struct Scope {
     names: Vec<(Test, u64)>,
     /// The depths of all of `names`: most elements are rejected by their depth...
     depths: u64,
+    /// The depths of the last steps of its selectors alone.
+    selector_depths: u64,
     /// ...or their name's length: bit `len % 64` is set for the length of each name in
     /// `names` (all bits for a wildcard).
     lengths: u64,
@@ -289,11 +300,6 @@ pub struct Collected {
 }
 
 impl Collected {
-    fn push(&mut self, depth: usize, constraint: u16, tuple: &str, offset: u64) {
-        self.text.push_str(tuple);
-        self.tuples.push((depth, constraint, self.text.len(), offset));
-    }
-
     /// (scope depth, constraint, tuple, offset), in the order found.
     fn tuples(&self) -> impl Iterator<Item = (usize, u16, &str, u64)> {
         let starts = std::iter::once(0).chain(self.tuples.iter().map(|t| t.2));
@@ -309,9 +315,10 @@ impl Collected {
 pub struct Identity {
     constraints: &'static [Constraint],
     scopes: Vec<Scope>,
-    selected: Vec<(usize, Selected)>,
-    /// Selected nodes done with, for reuse.
-    spare: Vec<Selected>,
+    /// The selected nodes that have not ended are the first `live`, the deepest last;
+    /// the others are done with, kept for reuse.
+    selected: Vec<Selected>,
+    live: usize,
     /// The tuple being checked (reused).
     tuple: Tuple,
     /// Field values waiting for an element's text, over all selected nodes.
@@ -382,11 +389,13 @@ impl Identity {
         watched.dedup();
         let lengths = names.iter().fold(0, |m, (t, _)| m | t.local.map_or(u64::MAX, |l| length_bit(l.len())));
         let depths = names.iter().fold(0, |m, (_, d)| m | d);
+        let selector_depths = cons().flat_map(|c| c.selector).fold(0, |m, p| m | path_depths(p, 1));
         self.scopes.push(Scope {
             depth,
             reach,
             names,
             depths,
+            selector_depths,
             lengths,
             watched,
             constraints: constraints.to_vec(),
@@ -430,14 +439,22 @@ impl Identity {
         }
         // New selected nodes.
         for (si, scope) in self.scopes.iter().enumerate() {
-            if depth <= scope.depth || depth - scope.depth > scope.reach {
+            if depth <= scope.depth
+                || depth - scope.depth > scope.reach
+                || scope.selector_depths & depth_bit(depth - scope.depth) == 0
+            {
                 continue;
             }
             for (ci, &c) in scope.constraints.iter().enumerate() {
                 let con = &self.constraints[c as usize];
                 if con.selector.iter().any(|p| p.matches(path, scope.depth)) {
+                    if self.live == self.selected.len() {
+                        self.selected.push(Selected::default());
+                    }
+                    let sel = &mut self.selected[self.live];
+                    self.live += 1;
                     let n = con.fields.len();
-                    let mut sel = self.spare.pop().unwrap_or_default();
+                    sel.scope = si;
                     sel.constraint = ci;
                     sel.depth = depth;
                     sel.offset = offset;
@@ -445,16 +462,15 @@ impl Identity {
                     sel.filled.clear();
                     sel.filled.resize(n, false);
                     sel.pending.clear();
-                    self.selected.push((si, sel));
                 }
             }
         }
         // Field values below (or at) selected nodes.
-        for (si, sel) in &mut self.selected {
+        for sel in &mut self.selected[..self.live] {
             if depth < sel.depth {
                 continue;
             }
-            let scope = &self.scopes[*si];
+            let scope = &self.scopes[sel.scope];
             let con = &self.constraints[scope.constraints[sel.constraint] as usize];
             for (fi, (paths, canon)) in con.fields.iter().enumerate() {
                 let from = sel.depth;
@@ -480,12 +496,57 @@ impl Identity {
         Ok(())
     }
 
+    /// An element without attributes that holds text alone started at `start` and ended
+    /// at `end` (`path` ends with it): what [`Identity::start`] and [`Identity::end`]
+    /// would have done, in one step where no selector can select it.
+    pub fn leaf<E: Elements + ?Sized>(
+        &mut self,
+        path: &E,
+        text: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<(), DecodeError> {
+        let depth = path.depth();
+        if depth == 0 {
+            return Ok(());
+        }
+        let (ns, local) = path.get(depth - 1);
+        let (mut named, mut selectable) = (false, false);
+        for scope in &mut self.scopes {
+            if scope.watches(depth, ns, local) && !scope.children.iter().any(|(n, l)| *n == ns && l == local) {
+                scope.children.push((ns, local.to_vec()));
+            }
+            if scope.names_match(depth, ns, local) {
+                named = true;
+                selectable |= scope.selector_depths & depth_bit(depth - scope.depth) != 0;
+            }
+        }
+        if !named {
+            return Ok(());
+        }
+        if selectable {
+            self.start(path, &|_, _, _| {}, start)?;
+            return if self.waits_for(depth) { self.end(depth, Some(text), end) } else { Ok(()) };
+        }
+        // It is a field of selected nodes (its ancestors) at most: its text is the value.
+        for sel in &mut self.selected[..self.live] {
+            let con = &self.constraints[self.scopes[sel.scope].constraints[sel.constraint] as usize];
+            let from = sel.depth;
+            for (fi, (paths, canon)) in con.fields.iter().enumerate() {
+                for _ in paths.iter().filter(|p| p.attribute.is_none() && p.matches(path, from)) {
+                    set(sel, fi, *canon, text, con.name, end)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Does anything wait for the end of the element at `depth`? (Selected nodes are
     /// ancestors-or-self of it, the deepest last.)
     #[inline]
     pub fn waits_for(&self, depth: usize) -> bool {
         self.pending > 0
-            || self.selected.last().is_some_and(|(_, s)| s.depth == depth)
+            || self.live > 0 && self.selected[self.live - 1].depth == depth
             || self.scopes.last().is_some_and(|s| s.depth == depth)
     }
 
@@ -495,11 +556,11 @@ impl Identity {
             return Ok(());
         }
         // Field values from this element's text.
-        for (si, sel) in &mut self.selected {
+        for sel in &mut self.selected[..self.live] {
             if sel.pending.is_empty() {
                 continue;
             }
-            let scope = &self.scopes[*si];
+            let scope = &self.scopes[sel.scope];
             let con = &self.constraints[scope.constraints[sel.constraint] as usize];
             let mut k = 0;
             while k < sel.pending.len() {
@@ -522,17 +583,17 @@ impl Identity {
                 }
             }
         }
-        // Selected nodes that end here.
-        let mut k = 0;
-        while k < self.selected.len() {
-            if self.selected[k].1.depth == depth {
-                let (si, sel) = self.selected.remove(k);
-                self.pending -= sel.pending.len();
-                self.complete(si, sel)?;
-            } else {
-                k += 1;
+        // Selected nodes that end here: the last ones (those below them ended before).
+        let live = &self.selected[..self.live];
+        let first = live.iter().rposition(|s| s.depth != depth).map_or(0, |k| k + 1);
+        for k in first..self.live {
+            self.pending -= self.selected[k].pending.len();
+            if let Err(e) = self.check(k) {
+                self.live = k;
+                return Err(e);
             }
         }
+        self.live = first;
         // The scope that ends here.
         if self.scopes.last().is_some_and(|s| s.depth == depth) {
             let scope = self.scopes.pop().expect("checked");
@@ -541,13 +602,10 @@ impl Identity {
         Ok(())
     }
 
-    fn complete(&mut self, si: usize, sel: Selected) -> Result<(), DecodeError> {
-        let r = self.check(si, &sel);
-        self.spare.push(sel);
-        r
-    }
-
-    fn check(&mut self, si: usize, sel: &Selected) -> Result<(), DecodeError> {
+    /// The tuple of the selected node `k`, which ended.
+    fn check(&mut self, k: usize) -> Result<(), DecodeError> {
+        let sel = &self.selected[k];
+        let si = sel.scope;
         let scope = &mut self.scopes[si];
         let c = scope.constraints[sel.constraint];
         let con = &self.constraints[c as usize];
@@ -558,19 +616,23 @@ impl Identity {
             }
             return Ok(()); // unique and keyref ignore incomplete tuples
         }
-        self.tuple.clear();
-        for (k, v) in sel.values.iter().enumerate() {
-            if k > 0 {
-                self.tuple.push('\0');
+        let tuple = |out: &mut String| {
+            for (k, v) in sel.values.iter().enumerate() {
+                if k > 0 {
+                    out.push('\0');
+                }
+                out.push_str(v);
             }
-            self.tuple.push_str(v);
-        }
+        };
         if let Some(col) = &mut self.collecting
             && self.outer.contains(&si)
         {
-            col.push(scope.depth, c, &self.tuple, sel.offset);
+            tuple(&mut col.text);
+            col.tuples.push((scope.depth, c, col.text.len(), sel.offset));
             return Ok(());
         }
+        self.tuple.clear();
+        tuple(&mut self.tuple);
         scope.add(self.constraints, sel.constraint, &self.tuple, sel.offset)
     }
 
@@ -779,6 +841,11 @@ mod tests {
         // A no-break space is not XML whitespace: kept, with or without spaces beside it.
         assert_eq!(canon("a\u{A0}b"), "sa\u{A0}b");
         assert_eq!(canon("a\u{A0} b "), "sa\u{A0} b");
+    }
+
+    #[test]
+    fn a_key_entry_is_half_a_cache_line() {
+        assert_eq!(std::mem::size_of::<Key>(), 32);
     }
 
     #[test]

@@ -486,7 +486,15 @@ impl<'s> Decoder<'s> {
                 (ns == u16::MAX || a.ns == ns) && local.is_none_or(|x| x.as_bytes() == &tag[a.local.clone()])
             };
             for a in attrs.iter().filter(named) {
-                normalize_attribute(&String::from_utf8_lossy(&tag[a.value.clone()]), &mut v);
+                let raw = &tag[a.value.clone()];
+                // Most values have nothing to normalize or expand.
+                if !raw.iter().any(|&b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+                    && let Ok(plain) = std::str::from_utf8(raw)
+                {
+                    each(plain);
+                    continue;
+                }
+                normalize_attribute(&String::from_utf8_lossy(raw), &mut v);
                 match quick_xml::escape::unescape(&v) {
                     Ok(c) => each(&c),
                     Err(_) => each(&v),
@@ -1394,13 +1402,13 @@ impl<'s> Decoder<'s> {
             child_count: 0,
             row: false,
         });
-        let depth = self.identity_depth();
-        let mut r = self.identity_start(self.text_start);
-        if r.is_ok() && self.identity.waits_for(depth) {
-            r = self.identity_end(depth, true);
-        }
+        let path = IdentityPath::new(&self.around, &self.frames, &self.names);
+        let r = self.identity.leaf(&path, &self.text, self.text_start, self.position());
+        self.leaf_error = r.err().map(|mut e| {
+            e.path = self.path();
+            e
+        });
         self.frames.pop();
-        self.leaf_error = r.err();
     }
 
     /// The next child element of the current element: its namespace id (its local name
