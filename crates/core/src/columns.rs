@@ -7,8 +7,8 @@ use crate::error::{DecodeError, Rule};
 use crate::out::Out;
 use crate::schema::{Column, ColumnType, Mode, Schema, Table};
 use arrow_array::builder::*;
-use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
-use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer, i256};
+use arrow_array::{ArrayRef, ListArray, RecordBatch, StringArray, StructArray};
+use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer, i256};
 use arrow_schema::{DataType, Field, Fields, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
@@ -176,7 +176,6 @@ struct Cursor {
 struct TableState {
     root: u32,
     spec: &'static Table,
-    uri: StringBuilder,
     ordinal: Int64Builder,
     ancestors: Vec<Int64Builder>,
     /// Rows of this table so far in the file (the last row's ordinal).
@@ -229,7 +228,6 @@ impl Columns {
             c.tables.push(TableState {
                 root,
                 spec,
-                uri: StringBuilder::new(),
                 ordinal: Int64Builder::new(),
                 ancestors: spec.ancestors.iter().map(|_| Int64Builder::new()).collect(),
                 rows: 0,
@@ -393,8 +391,12 @@ impl Columns {
             r.validity.clear();
         }
         let st = &mut self.tables[t];
-        arrays.push(Arc::new(st.uri.finish()));
-        arrays.push(Arc::new(st.ordinal.finish()));
+        // Every row of a file has its `_source_uri`: the column is made whole here, not
+        // appended to row by row.
+        let rows = st.ordinal.len();
+        arrays.push(Arc::new(repeated(&self.source, rows)));
+        let mut ordinal = std::mem::replace(&mut st.ordinal, Int64Builder::with_capacity(rows));
+        arrays.push(Arc::new(ordinal.finish()));
         for a in &mut st.ancestors {
             arrays.push(Arc::new(a.finish()));
         }
@@ -503,6 +505,12 @@ macro_rules! put {
     };
 }
 
+/// `value` `n` times, as a string array.
+fn repeated(value: &str, n: usize) -> StringArray {
+    let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(value.len(), n));
+    StringArray::new(offsets, Buffer::from(value.as_bytes().repeat(n)), None)
+}
+
 impl Out for Columns {
     fn begin_row(&mut self, table: u16, path: u16) {
         self.stack.push(self.cur);
@@ -519,7 +527,6 @@ impl Out for Columns {
         let t = self.cur.table as usize;
         let st = &mut self.tables[t];
         st.rows += 1;
-        st.uri.append_value(&self.source);
         st.ordinal.append_value(st.rows);
         let lineage = st.spec.rows.get(self.cur.path as usize).map_or(&[][..], |r| r.ancestors);
         for (c, b) in st.ancestors.iter_mut().enumerate() {

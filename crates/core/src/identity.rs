@@ -73,6 +73,11 @@ pub trait Elements {
     /// How many elements are open.
     fn depth(&self) -> usize;
     fn get(&self, i: usize) -> (u16, &[u8]);
+    /// The last element's parent, as a number no other element open in the same
+    /// document had (None: not known; then nothing is kept for its siblings).
+    fn parent(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl Elements for Vec<(u16, &[u8])> {
@@ -205,6 +210,66 @@ struct Selected {
     offset: u64,
 }
 
+/// One thing an element's start does to the identity-constraint state.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// A scope keeps track of it as a child (`unless_absent`).
+    Watch { scope: usize },
+    /// A constraint of a scope selects it: a new selected node.
+    Select { scope: usize, constraint: usize },
+    /// Its attribute `test` is a field value of selected node `sel` (an index in
+    /// [`Identity::selected`]).
+    Attribute { sel: usize, field: usize, test: Test },
+    /// Its text will be a field value of selected node `sel`.
+    Pending { sel: usize, field: usize },
+}
+
+/// The start of an element named `(ns, local)` among the children of element `parent`.
+#[derive(Debug, Default)]
+struct Plan {
+    parent: u64,
+    ns: u16,
+    local: Vec<u8>,
+    plan: Vec<Step>,
+}
+
+/// The plans of the last few names started among some element's children.
+#[derive(Debug, Default)]
+struct Plans {
+    entries: Vec<Plan>,
+    /// The entry the next new plan takes once all are used.
+    next: usize,
+    /// A plan not kept (no parent).
+    unkept: Vec<Step>,
+}
+
+impl Plans {
+    const KEPT: usize = 4;
+
+    fn find(&self, parent: u64, ns: u16, local: &[u8]) -> Option<usize> {
+        self.entries.iter().position(|e| e.parent == parent && e.ns == ns && e.local == local)
+    }
+
+    /// An entry for a new plan (emptied), replacing the oldest once all are used.
+    fn claim(&mut self, parent: u64, ns: u16, local: &[u8]) -> usize {
+        let k = if self.entries.len() < Self::KEPT {
+            self.entries.push(Plan::default());
+            self.entries.len() - 1
+        } else {
+            let k = self.next;
+            self.next = (k + 1) % Self::KEPT;
+            k
+        };
+        let e = &mut self.entries[k];
+        e.parent = parent;
+        e.ns = ns;
+        e.local.clear();
+        e.local.extend_from_slice(local);
+        e.plan.clear();
+        k
+    }
+}
+
 /// A key tuple as a key table holds it: up to 24 bytes in place (one memory access per
 /// lookup, where a `String` needs two), longer ones on the heap. With smallvec's `union`
 /// feature an entry is 32 bytes: two to a cache line (40 without it: many span two).
@@ -250,6 +315,13 @@ impl Scope {
         self.depths & d != 0
             && self.lengths & length_bit(local.len()) != 0
             && self.names.iter().any(|(t, at)| at & d != 0 && t.matches(ns, local))
+    }
+
+    /// Its child `(ns, local)`, which some keyref depends on, occurred.
+    fn saw(&mut self, ns: u16, local: &[u8]) {
+        if !self.children.iter().any(|(n, l)| *n == ns && l == local) {
+            self.children.push((ns, local.to_vec()));
+        }
     }
 
     /// Is `(ns, local)` at `depth` a child of the scope element that some keyref depends on?
@@ -319,6 +391,8 @@ pub struct Identity {
     /// the others are done with, kept for reuse.
     selected: Vec<Selected>,
     live: usize,
+    /// What the starts of elements do, kept for their siblings.
+    plans: Plans,
     /// The tuple being checked (reused).
     tuple: Tuple,
     /// Field values waiting for an element's text, over all selected nodes.
@@ -416,6 +490,11 @@ impl Identity {
 
     /// An element started at `depth` (1: the root): `path` holds the names of the
     /// open elements (root first); `attr` gives the element's attribute values.
+    ///
+    /// What an element's start does depends only on its name and the elements open
+    /// around it, so it is worked out once per name among the children of one element
+    /// ([`Elements::parent`]) and done again for each sibling of that name: rows, the
+    /// elements most often selected, are siblings.
     pub fn start<E: Elements + ?Sized>(
         &mut self,
         path: &E,
@@ -427,17 +506,61 @@ impl Identity {
             return Ok(());
         }
         let (ns, local) = path.get(depth - 1);
+        let (k, plan) = self.take_plan(path, depth, ns, local);
+        let r = self.execute(&plan, depth, ns, local, attr, offset);
+        self.give_back(k, plan);
+        r
+    }
+
+    /// The plan of the start of the last element of `path`, `(ns, local)` at `depth`,
+    /// taken out of the entry it has (if kept): [`Identity::give_back`] returns it.
+    fn take_plan<E: Elements + ?Sized>(
+        &mut self,
+        path: &E,
+        depth: usize,
+        ns: u16,
+        local: &[u8],
+    ) -> (Option<usize>, Vec<Step>) {
+        let Some(parent) = path.parent() else {
+            let mut plan = std::mem::take(&mut self.plans.unkept);
+            plan.clear();
+            self.plan_start(path, depth, ns, local, &mut plan);
+            return (None, plan);
+        };
+        let k = match self.plans.find(parent, ns, local) {
+            Some(k) => k,
+            None => {
+                let k = self.plans.claim(parent, ns, local);
+                let mut plan = std::mem::take(&mut self.plans.entries[k].plan);
+                self.plan_start(path, depth, ns, local, &mut plan);
+                self.plans.entries[k].plan = plan;
+                k
+            }
+        };
+        (Some(k), std::mem::take(&mut self.plans.entries[k].plan))
+    }
+
+    fn give_back(&mut self, k: Option<usize>, plan: Vec<Step>) {
+        match k {
+            Some(k) => self.plans.entries[k].plan = plan,
+            None => self.plans.unkept = plan,
+        }
+    }
+
+    /// What the start of `(ns, local)` at `depth` (the last of `path`) does, in order:
+    /// the scopes that keep track of it as a child, the constraints that select it, and
+    /// the field values it gives selected nodes (the live ones, then the new ones).
+    fn plan_start<E: Elements + ?Sized>(&self, path: &E, depth: usize, ns: u16, local: &[u8], plan: &mut Vec<Step>) {
         let mut named = false;
-        for scope in &mut self.scopes {
-            if scope.watches(depth, ns, local) && !scope.children.iter().any(|(n, l)| *n == ns && l == local) {
-                scope.children.push((ns, local.to_vec()));
+        for (si, scope) in self.scopes.iter().enumerate() {
+            if scope.watches(depth, ns, local) {
+                plan.push(Step::Watch { scope: si });
             }
             named |= scope.names_match(depth, ns, local);
         }
         if !named {
-            return Ok(());
+            return;
         }
-        // New selected nodes.
         for (si, scope) in self.scopes.iter().enumerate() {
             if depth <= scope.depth
                 || depth - scope.depth > scope.reach
@@ -446,16 +569,68 @@ impl Identity {
                 continue;
             }
             for (ci, &c) in scope.constraints.iter().enumerate() {
-                let con = &self.constraints[c as usize];
-                if con.selector.iter().any(|p| p.matches(path, scope.depth)) {
+                if self.constraints[c as usize].selector.iter().any(|p| p.matches(path, scope.depth)) {
+                    plan.push(Step::Select { scope: si, constraint: ci });
+                }
+            }
+        }
+        for (sel, s) in self.selected[..self.live].iter().enumerate() {
+            if depth >= s.depth {
+                self.plan_fields(path, depth, (sel, s.scope, s.constraint, s.depth), plan);
+            }
+        }
+        let mut sel = self.live;
+        for k in 0..plan.len() {
+            if let Step::Select { scope, constraint } = plan[k] {
+                self.plan_fields(path, depth, (sel, scope, constraint, depth), plan);
+                sel += 1;
+            }
+        }
+    }
+
+    /// The field values the element at `depth` gives selected node `sel` (of `scope`'s
+    /// `constraint`, at depth `from`).
+    fn plan_fields<E: Elements + ?Sized>(
+        &self,
+        path: &E,
+        depth: usize,
+        (sel, scope, constraint, from): (usize, usize, usize, usize),
+        plan: &mut Vec<Step>,
+    ) {
+        debug_assert!(depth >= from);
+        let con = &self.constraints[self.scopes[scope].constraints[constraint] as usize];
+        for (field, (paths, _)) in con.fields.iter().enumerate() {
+            for p in paths.iter().filter(|p| p.matches(path, from)) {
+                plan.push(match p.attribute {
+                    Some(test) => Step::Attribute { sel, field, test },
+                    None => Step::Pending { sel, field },
+                });
+            }
+        }
+    }
+
+    /// Does what [`Identity::plan_start`] worked out for an element that starts.
+    fn execute(
+        &mut self,
+        plan: &[Step],
+        depth: usize,
+        ns: u16,
+        local: &[u8],
+        attr: &Attributes<'_>,
+        offset: u64,
+    ) -> Result<(), DecodeError> {
+        for step in plan {
+            match *step {
+                Step::Watch { scope } => self.scopes[scope].saw(ns, local),
+                Step::Select { scope, constraint } => {
+                    let n = self.constraints[self.scopes[scope].constraints[constraint] as usize].fields.len();
                     if self.live == self.selected.len() {
                         self.selected.push(Selected::default());
                     }
                     let sel = &mut self.selected[self.live];
                     self.live += 1;
-                    let n = con.fields.len();
-                    sel.scope = si;
-                    sel.constraint = ci;
+                    sel.scope = scope;
+                    sel.constraint = constraint;
                     sel.depth = depth;
                     sel.offset = offset;
                     sel.values.resize_with(n, String::new);
@@ -463,33 +638,21 @@ impl Identity {
                     sel.filled.resize(n, false);
                     sel.pending.clear();
                 }
-            }
-        }
-        // Field values below (or at) selected nodes.
-        for sel in &mut self.selected[..self.live] {
-            if depth < sel.depth {
-                continue;
-            }
-            let scope = &self.scopes[sel.scope];
-            let con = &self.constraints[scope.constraints[sel.constraint] as usize];
-            for (fi, (paths, canon)) in con.fields.iter().enumerate() {
-                let from = sel.depth;
-                for p in paths.iter().filter(|p| p.matches(path, from)) {
-                    match p.attribute {
-                        Some(a) => {
-                            let mut r = Ok(());
-                            attr(a.ns.unwrap_or(u16::MAX), a.local, &mut |v| {
-                                if r.is_ok() {
-                                    r = set(sel, fi, *canon, v, con.name, offset);
-                                }
-                            });
-                            r?;
+                Step::Attribute { sel, field, test } => {
+                    let s = &mut self.selected[sel];
+                    let con = &self.constraints[self.scopes[s.scope].constraints[s.constraint] as usize];
+                    let canon = con.fields[field].1;
+                    let mut r = Ok(());
+                    attr(test.ns.unwrap_or(u16::MAX), test.local, &mut |v| {
+                        if r.is_ok() {
+                            r = set(s, field, canon, v, con.name, offset);
                         }
-                        None => {
-                            sel.pending.push((fi, depth));
-                            self.pending += 1;
-                        }
-                    }
+                    });
+                    r?;
+                }
+                Step::Pending { sel, field } => {
+                    self.selected[sel].pending.push((field, depth));
+                    self.pending += 1;
                 }
             }
         }
@@ -510,11 +673,13 @@ impl Identity {
         if depth == 0 {
             return Ok(());
         }
+        // Not planned as starts are: a leaf's parent is most often a row, whose leaves
+        // have no siblings of their name.
         let (ns, local) = path.get(depth - 1);
         let (mut named, mut selectable) = (false, false);
         for scope in &mut self.scopes {
-            if scope.watches(depth, ns, local) && !scope.children.iter().any(|(n, l)| *n == ns && l == local) {
-                scope.children.push((ns, local.to_vec()));
+            if scope.watches(depth, ns, local) {
+                scope.saw(ns, local);
             }
             if scope.names_match(depth, ns, local) {
                 named = true;
@@ -528,7 +693,8 @@ impl Identity {
             self.start(path, &|_, _, _| {}, start)?;
             return if self.waits_for(depth) { self.end(depth, Some(text), end) } else { Ok(()) };
         }
-        // It is a field of selected nodes (its ancestors) at most: its text is the value.
+        // A field of selected nodes (its ancestors) at most: its text is the value, set
+        // in the order their end would have set it.
         for sel in &mut self.selected[..self.live] {
             let con = &self.constraints[self.scopes[sel.scope].constraints[sel.constraint] as usize];
             let from = sel.depth;
@@ -806,27 +972,163 @@ mod tests {
     ];
 
     fn run(events: &[(&str, Option<&str>)]) -> Result<(), DecodeError> {
-        // ("+Name", attribute ID) starts an element; ("-", text) ends one.
-        let mut id = Identity::new(&CONS);
-        let mut path: Vec<(u16, &[u8])> = vec![];
+        run_with(&CONS, events, false)
+    }
+
+    /// The open elements with the serials a decoder gives them: their starts are
+    /// planned once per name among one element's children.
+    struct Numbered<'a> {
+        names: Vec<(u16, &'a [u8])>,
+        serials: Vec<u64>,
+    }
+
+    impl Elements for Numbered<'_> {
+        fn depth(&self) -> usize {
+            self.names.len()
+        }
+        fn get(&self, i: usize) -> (u16, &[u8]) {
+            self.names[i]
+        }
+        fn parent(&self) -> Option<u64> {
+            self.serials.len().checked_sub(2).map(|k| self.serials[k])
+        }
+    }
+
+    /// ("+Name", attribute ID) starts an element; ("-", text) ends one. The scope of
+    /// every constraint of `cons` is the root. `numbered`: the elements have serials.
+    fn run_with(
+        cons: &'static [Constraint],
+        events: &[(&str, Option<&str>)],
+        numbered: bool,
+    ) -> Result<(), DecodeError> {
+        run_leaves(cons, events, numbered, false)
+    }
+
+    /// `leaves`: an element without attributes whose end comes next with text goes to
+    /// [`Identity::leaf`] (as `next_leaf` reads it).
+    fn run_leaves(
+        cons: &'static [Constraint],
+        events: &[(&str, Option<&str>)],
+        numbered: bool,
+        leaves: bool,
+    ) -> Result<(), DecodeError> {
+        let mut id = Identity::new(cons);
+        let mut path = Numbered { names: vec![], serials: vec![] };
+        let all: Vec<u16> = (0..cons.len() as u16).collect();
+        let mut skip_end = false;
         for (i, (e, v)) in events.iter().enumerate() {
+            if std::mem::take(&mut skip_end) {
+                continue;
+            }
             if let Some(name) = e.strip_prefix('+') {
-                path.push((0, name.as_bytes()));
+                path.names.push((0, name.as_bytes()));
+                path.serials.push(i as u64);
                 let each_id = |_: u16, l: Option<&str>, each: &mut dyn FnMut(&str)| {
                     if let (Some("ID"), Some(v)) = (l, v) {
                         each(v);
                     }
                 };
-                id.start(&path, &each_id, i as u64)?;
-                if path.len() == 1 {
-                    id.open_scope(1, &[0, 1]);
+                let leaf = match events.get(i + 1) {
+                    Some(("-", Some(text))) if leaves && v.is_none() && path.names.len() > 1 => Some(*text),
+                    _ => None,
+                };
+                if let Some(text) = leaf {
+                    id.leaf(&path, text, i as u64, i as u64 + 1)?;
+                    path.names.pop();
+                    path.serials.pop();
+                    skip_end = true;
+                    continue;
+                }
+                if numbered {
+                    id.start(&path, &each_id, i as u64)?;
+                } else {
+                    id.start(&path.names, &each_id, i as u64)?;
+                }
+                if path.names.len() == 1 {
+                    id.open_scope(1, &all);
                 }
             } else {
-                id.end(path.len(), *v, i as u64)?;
-                path.pop();
+                id.end(path.names.len(), *v, i as u64)?;
+                path.names.pop();
+                path.serials.pop();
             }
         }
-        Ok(())
+        id.finish()
+    }
+
+    #[test]
+    fn planned_starts_do_what_the_unplanned_ones_do() {
+        const T_X: Test = Test { ns: Some(0), local: Some("X") };
+        // Selectors end at depths 2 and 4 below the root: leaves at 3 and 5 are read in
+        // one step, those at 4 take the general path.
+        static MORE: [Constraint; 4] = [
+            Constraint {
+                name: "CustomerKey",
+                kind: Kind::Key,
+                selector: &[Path { descendants: false, steps: &[T_CUSTOMER], attribute: None }],
+                fields: &[(&[Path { descendants: false, steps: &[], attribute: Some(T_ID) }], Canon::Decimal)],
+                unless_absent: None,
+            },
+            Constraint {
+                name: "OrderCustomer",
+                kind: Kind::KeyRef(0),
+                selector: &[Path { descendants: false, steps: &[T_ORDER], attribute: None }],
+                fields: &[(&[Path { descendants: false, steps: &[T_ID], attribute: None }], Canon::Decimal)],
+                unless_absent: None,
+            },
+            Constraint {
+                name: "XXOrder",
+                kind: Kind::Unique,
+                selector: &[Path { descendants: false, steps: &[T_X, T_X, T_ORDER], attribute: None }],
+                fields: &[
+                    (&[Path { descendants: false, steps: &[T_ID], attribute: None }], Canon::Text { collapse: true }),
+                    (&[Path { descendants: false, steps: &[], attribute: Some(T_ID) }], Canon::Decimal),
+                ],
+                unless_absent: None,
+            },
+            Constraint {
+                name: "XKey",
+                kind: Kind::Unique,
+                selector: &[Path { descendants: false, steps: &[T_X], attribute: None }],
+                fields: &[(&[Path { descendants: false, steps: &[T_X, T_ID], attribute: None }], Canon::Decimal)],
+                unless_absent: None,
+            },
+        ];
+        const NAMES: [&str; 4] = ["Customer", "Order", "ID", "X"];
+        const VALUES: [&str; 5] = ["1", "2", " 02 ", "3", "x"];
+        fn element(rng: &mut crate::value::test_util::Rng, depth: usize, out: &mut Vec<(String, Option<String>)>) {
+            let name = NAMES[rng.below(NAMES.len())];
+            let attr = (rng.below(3) > 0).then(|| VALUES[rng.below(VALUES.len())].to_string());
+            out.push((format!("+{name}"), attr));
+            let children = if depth < 4 { rng.below(4) } else { 0 };
+            for _ in 0..children {
+                element(rng, depth + 1, out);
+            }
+            let text = (children == 0 && rng.below(4) > 0).then(|| VALUES[rng.below(VALUES.len())].to_string());
+            out.push(("-".to_string(), text));
+        }
+        let mut rng = crate::value::test_util::Rng(0x243f_6a88_85a3_08d3);
+        let (mut documents, mut errors) = (0, std::collections::BTreeMap::<String, usize>::new());
+        for _ in 0..3000 {
+            let mut events = vec![("+R".to_string(), None)];
+            for _ in 0..rng.below(6) {
+                element(&mut rng, 2, &mut events);
+            }
+            events.push(("-".to_string(), None));
+            let events: Vec<(&str, Option<&str>)> = events.iter().map(|(e, v)| (e.as_str(), v.as_deref())).collect();
+            let planned = run_with(&MORE, &events, true);
+            let unplanned = run_with(&MORE, &events, false);
+            assert_eq!(planned, unplanned, "{events:?}");
+            assert_eq!(run_leaves(&MORE, &events, true, true), unplanned, "leaves in one step: {events:?}");
+            documents += 1;
+            let rule = planned.map_or_else(|e| format!("{:?}", e.rule), |()| "valid".into());
+            *errors.entry(rule).or_default() += 1;
+        }
+        assert_eq!(documents, 3000);
+        assert_eq!(
+            format!("{errors:?}"),
+            r#"{"InvalidValue": 455, "KeyDuplicate": 54, "KeyMissing": 492, "Keyref": 54, "valid": 1945}"#
+        );
     }
 
     #[test]

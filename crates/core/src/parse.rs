@@ -56,6 +56,9 @@ struct Frame {
     child_count: u32,
     /// A table row: its path always shows its index.
     row: bool,
+    /// This element among all the decoder opened (the identity constraints know an
+    /// element's siblings by it: see [`crate::identity::Elements::parent`]).
+    serial: u64,
 }
 
 /// What the current start tag said with `xsi:` attributes.
@@ -72,6 +75,7 @@ struct IdentityPath<'a> {
     around: &'a [(u16, &'static str)],
     frames: &'a [Frame],
     names: &'a [u8],
+    parent: Option<u64>,
 }
 
 impl<'a> IdentityPath<'a> {
@@ -79,13 +83,19 @@ impl<'a> IdentityPath<'a> {
     /// it (`around` names them): left out.
     fn new(around: &'a [(u16, &'static str)], frames: &'a [Frame], names: &'a [u8]) -> Self {
         let skip = frames.iter().take_while(|f| f.name.is_empty()).count();
-        IdentityPath { around, frames: &frames[skip..], names }
+        // The parent of the last element (a segment's nameless frame stands for the
+        // element around it).
+        let parent = frames.len().checked_sub(2).map(|k| frames[k].serial);
+        IdentityPath { around, frames: &frames[skip..], names, parent }
     }
 }
 
 impl Elements for IdentityPath<'_> {
     fn depth(&self) -> usize {
         self.around.len() + self.frames.len()
+    }
+    fn parent(&self) -> Option<u64> {
+        self.parent
     }
     fn get(&self, i: usize) -> (u16, &[u8]) {
         match self.around.get(i) {
@@ -149,6 +159,8 @@ pub struct Decoder<'s> {
     leaf_read: bool,
     /// What the identity constraints said of the leaf `next_leaf` read (for `read_text`).
     leaf_error: Option<DecodeError>,
+    /// The last [`Frame::serial`] given.
+    serial: u64,
     /// The whitespace before the last leaf `next_leaf` looked at (its siblings' again).
     indent: crate::events::Indent,
     /// The source skips the whitespace before markup (`trim_text_start`): set while
@@ -229,6 +241,7 @@ impl<'s> Decoder<'s> {
             check_names: false,
             leaf_read: false,
             leaf_error: None,
+            serial: 0,
             indent: crate::events::Indent::default(),
             trim: false,
         };
@@ -260,6 +273,7 @@ impl<'s> Decoder<'s> {
             empty: false,
             index: 1,
             child_count: 0,
+            serial: 0,
             row: false,
         });
         d
@@ -441,6 +455,7 @@ impl<'s> Decoder<'s> {
             }
         };
         let local_start = start + colon.map_or(0, |c| c + 1);
+        self.serial += 1;
         self.frames.push(Frame {
             name: start..self.names.len(),
             local_start,
@@ -451,6 +466,7 @@ impl<'s> Decoder<'s> {
             index,
             child_count: 0,
             row: false,
+            serial: self.serial,
         });
         if self.identity.active() && self.identity.notices(self.identity_depth(), ns, &self.names[local_start..]) {
             self.identity_start(self.position())?;
@@ -1401,6 +1417,7 @@ impl<'s> Decoder<'s> {
             index,
             child_count: 0,
             row: false,
+            serial: 0,
         });
         let path = IdentityPath::new(&self.around, &self.frames, &self.names);
         let r = self.identity.leaf(&path, &self.text, self.text_start, self.position());
