@@ -277,8 +277,53 @@ type Key = smallvec::SmallVec<[u8; 24]>;
 
 #[derive(Debug, Default)]
 struct Table {
-    keys: HashSet<Key>,
+    keys: Keys,
     refs: Vec<(Tuple, u64)>,
+}
+
+/// The key or unique tuples of one constraint in one scope. Looked up once per node a
+/// keyref selects, at random: most lookups wait on memory, so the stitched decode asks
+/// for entries ahead of their lookups ([`Keys::prefetch`]), which needs the hash
+/// table's own API.
+#[derive(Debug, Default)]
+struct Keys {
+    table: hashbrown::HashTable<Key>,
+    hasher: ahash::RandomState,
+}
+
+impl Keys {
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn contains(&self, key: &[u8]) -> bool {
+        self.table.find(self.hash(key), |k| k.as_slice() == key).is_some()
+    }
+
+    /// Adds `key`; false when it was there.
+    fn insert(&mut self, key: &[u8]) -> bool {
+        let Keys { table, hasher } = self;
+        let entry = table.entry(hasher.hash_one(key), |k| k.as_slice() == key, |k| hasher.hash_one(k.as_slice()));
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(_) => false,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(Key::from_slice(key));
+                true
+            }
+        }
+    }
+
+    /// Brings the entry `key` would be in (if any) into the cache for a lookup soon after.
+    fn prefetch(&self, key: &[u8]) {
+        self.table.find(self.hash(key), |k| {
+            crate::bytes::prefetch(k);
+            false
+        });
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Key> {
+        self.table.iter()
+    }
 }
 
 #[derive(Debug)]
@@ -330,6 +375,15 @@ impl Scope {
         depth == self.depth + 1 && self.watched.iter().any(|&(n, l)| n == ns && same_bytes(l.as_bytes(), local))
     }
 
+    /// Asks for the key table entry a keyref tuple of constraint `i` will be looked up in.
+    fn prefetch(&self, all: &[Constraint], i: usize, tuple: &str) {
+        if let Kind::KeyRef(target) = all[self.constraints[i] as usize].kind
+            && let Some(k) = self.constraints.iter().position(|&x| x == target)
+        {
+            self.tables[k].keys.prefetch(tuple.as_bytes());
+        }
+    }
+
     /// A tuple of this scope's constraint `i`: a key or unique tuple must be new; a
     /// keyref tuple a key of this scope already has is settled (keys are never removed),
     /// any other waits for the scope's end.
@@ -346,7 +400,7 @@ impl Scope {
             }
             return Ok(());
         }
-        if !self.tables[i].keys.insert(Key::from_slice(tuple.as_bytes())) {
+        if !self.tables[i].keys.insert(tuple.as_bytes()) {
             return Err(duplicate(con, tuple, offset));
         }
         Ok(())
@@ -804,7 +858,24 @@ impl Identity {
 
     /// Merges tuples a worker collected (the stitched decode, at the run's place).
     pub fn merge(&mut self, c: Collected) -> Result<(), DecodeError> {
+        // The key table entries of the tuples a few ahead are asked for first: their
+        // lookups then find them in the cache.
+        const AHEAD: usize = 8;
+        let mut ahead = c.tuples();
+        let prefetch = |scopes: &[Scope], (depth, con, tuple, _): (usize, u16, &str, u64)| {
+            if let Some(scope) = scopes.iter().find(|s| s.depth == depth)
+                && let Some(i) = scope.constraints.iter().position(|&x| x == con)
+            {
+                scope.prefetch(self.constraints, i, tuple);
+            }
+        };
+        for t in ahead.by_ref().take(AHEAD) {
+            prefetch(&self.scopes, t);
+        }
         for (depth, con, tuple, offset) in c.tuples() {
+            if let Some(t) = ahead.next() {
+                prefetch(&self.scopes, t);
+            }
             let Some(scope) = self.scopes.iter_mut().find(|s| s.depth == depth) else {
                 return Err(error(Rule::Resync, "a worker's identity scope is not open here".into(), offset));
             };
@@ -813,6 +884,7 @@ impl Identity {
             };
             scope.add(self.constraints, i, tuple, offset)?;
         }
+        drop(ahead);
         for id in c.ids {
             self.id(&id, 0)?;
         }
@@ -853,8 +925,8 @@ impl Identity {
             }
             if let Some(parent) = self.scopes.iter_mut().rev().find(|s| s.constraints.contains(&c)) {
                 let k = parent.constraints.iter().position(|&x| x == c).expect("contains");
-                for t in &scope.tables[i].keys {
-                    parent.tables[k].keys.insert(t.clone());
+                for t in scope.tables[i].keys.iter() {
+                    parent.tables[k].keys.insert(t);
                 }
             }
         }

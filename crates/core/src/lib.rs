@@ -2,8 +2,8 @@
 //! decoder ([`parse`]), XSD values ([`value`]) and facets ([`facet`]), content models
 //! ([`model`]), and the Arrow columns decoded values go to ([`columns`] through
 //! [`out::Out`]). No I/O beyond reading a stream, no async, no HTTP.
-// Two `unsafe` blocks, each with the proof beside it: `bytes::Plain::as_str` and the
-// AVX2 call in `utf8::next_suspect`.
+// Three `unsafe` blocks, each with the proof beside it: `bytes::Plain::as_str`, the
+// AVX2 call in `utf8::next_suspect` and the prefetch hint in `bytes::prefetch`.
 #![deny(unsafe_code)]
 
 mod bytes;
