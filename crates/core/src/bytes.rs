@@ -1,6 +1,7 @@
 //! Byte-string helpers for the hot paths: short names and values compared and searched
 //! a machine word at a time, where a call to `memcmp` or a vectorized search costs
-//! more than the work on a few bytes; [`Plain`], text that needs no care; and [`prefetch`], a hint for a lookup to come.
+//! more than the work on a few bytes; [`Plain`], text that needs no care; and
+//! [`prefetch`], a hint for a lookup to come.
 
 /// `a == b` for short byte strings such as names, in a few loads and compares instead
 /// of a call to `memcmp`.
