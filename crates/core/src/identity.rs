@@ -73,8 +73,8 @@ pub trait Elements {
     /// How many elements are open.
     fn depth(&self) -> usize;
     fn get(&self, i: usize) -> (u16, &[u8]);
-    /// The last element's parent, as a number no other element open in the same
-    /// document had (None: not known; then nothing is kept for its siblings).
+    /// The last element's parent, as a number no other element of the document has
+    /// (None: not known; then nothing is kept for its siblings).
     fn parent(&self) -> Option<u64> {
         None
     }
@@ -594,6 +594,7 @@ impl Identity {
         (Some(k), std::mem::take(&mut self.plans.entries[k].plan))
     }
 
+    /// Puts a plan [`Identity::take_plan`] took back where it was kept.
     fn give_back(&mut self, k: Option<usize>, plan: Vec<Step>) {
         match k {
             Some(k) => self.plans.entries[k].plan = plan,
