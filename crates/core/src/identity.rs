@@ -375,12 +375,17 @@ impl Scope {
         depth == self.depth + 1 && self.watched.iter().any(|&(n, l)| n == ns && same_bytes(l.as_bytes(), local))
     }
 
+    /// The keys of this scope's constraint `target`, which keyrefs refer to.
+    fn keys_of(&self, target: u16) -> Option<&Keys> {
+        self.constraints.iter().position(|&x| x == target).map(|k| &self.tables[k].keys)
+    }
+
     /// Asks for the key table entry a keyref tuple of constraint `i` will be looked up in.
     fn prefetch(&self, all: &[Constraint], i: usize, tuple: &str) {
         if let Kind::KeyRef(target) = all[self.constraints[i] as usize].kind
-            && let Some(k) = self.constraints.iter().position(|&x| x == target)
+            && let Some(keys) = self.keys_of(target)
         {
-            self.tables[k].keys.prefetch(tuple.as_bytes());
+            keys.prefetch(tuple.as_bytes());
         }
     }
 
@@ -390,11 +395,7 @@ impl Scope {
     fn add(&mut self, all: &[Constraint], i: usize, tuple: &str, offset: u64) -> Result<(), DecodeError> {
         let con = &all[self.constraints[i] as usize];
         if let Kind::KeyRef(target) = con.kind {
-            let settled = self
-                .constraints
-                .iter()
-                .position(|&x| x == target)
-                .is_some_and(|k| self.tables[k].keys.contains(tuple.as_bytes()));
+            let settled = self.keys_of(target).is_some_and(|k| k.contains(tuple.as_bytes()));
             if !settled {
                 self.tables[i].refs.push((tuple.to_string(), offset));
             }
@@ -461,6 +462,14 @@ pub struct Identity {
 
 fn error(rule: Rule, msg: String, offset: u64) -> DecodeError {
     DecodeError::new(rule, msg, offset)
+}
+
+/// Where a tuple a worker collected for the scope at `depth` and constraint `con` goes:
+/// the scope's index and the constraint's index in it.
+fn place(scopes: &[Scope], depth: usize, con: u16) -> Result<(usize, usize), &'static str> {
+    let s = scopes.iter().position(|s| s.depth == depth).ok_or("a worker's identity scope is not open here")?;
+    let i = scopes[s].constraints.iter().position(|&x| x == con);
+    Ok((s, i.ok_or("a worker's identity constraint is not open here")?))
 }
 
 impl Identity {
@@ -864,10 +873,8 @@ impl Identity {
         const AHEAD: usize = 8;
         let mut ahead = c.tuples();
         let prefetch = |scopes: &[Scope], (depth, con, tuple, _): (usize, u16, &str, u64)| {
-            if let Some(scope) = scopes.iter().find(|s| s.depth == depth)
-                && let Some(i) = scope.constraints.iter().position(|&x| x == con)
-            {
-                scope.prefetch(self.constraints, i, tuple);
+            if let Ok((s, i)) = place(scopes, depth, con) {
+                scopes[s].prefetch(self.constraints, i, tuple);
             }
         };
         for t in ahead.by_ref().take(AHEAD) {
@@ -877,13 +884,8 @@ impl Identity {
             if let Some(t) = ahead.next() {
                 prefetch(&self.scopes, t);
             }
-            let Some(scope) = self.scopes.iter_mut().find(|s| s.depth == depth) else {
-                return Err(error(Rule::Resync, "a worker's identity scope is not open here".into(), offset));
-            };
-            let Some(i) = scope.constraints.iter().position(|&x| x == con) else {
-                return Err(error(Rule::Resync, "a worker's identity constraint is not open here".into(), offset));
-            };
-            scope.add(self.constraints, i, tuple, offset)?;
+            let (s, i) = place(&self.scopes, depth, con).map_err(|m| error(Rule::Resync, m.into(), offset))?;
+            self.scopes[s].add(self.constraints, i, tuple, offset)?;
         }
         drop(ahead);
         for id in c.ids {
@@ -907,7 +909,7 @@ impl Identity {
             {
                 continue;
             }
-            let keys = scope.constraints.iter().position(|&x| x == target).map(|k| &scope.tables[k].keys);
+            let keys = scope.keys_of(target);
             for (tuple, at) in &scope.tables[i].refs {
                 if !keys.is_some_and(|k| k.contains(tuple.as_bytes())) {
                     let shown = shown(tuple);

@@ -519,10 +519,14 @@ impl<'s> Decoder<'s> {
         };
         let path = IdentityPath::new(&self.around, &self.frames, &self.names);
         let r = self.identity.start(&path, &attr, offset);
-        r.map_err(|mut e| {
-            e.path = self.path();
-            e
-        })
+        r.map_err(|e| self.at_path(e))
+    }
+
+    /// An identity constraint's error, with the current path.
+    #[cold]
+    fn at_path(&self, mut e: DecodeError) -> DecodeError {
+        e.path = self.path();
+        e
     }
 
     /// Opens the scope of the identity constraints `which` (of `all`) on the current element.
@@ -1327,11 +1331,7 @@ impl<'s> Decoder<'s> {
     fn identity_end(&mut self, depth: usize, text: bool) -> Result<(), DecodeError> {
         let offset = self.position();
         let t = if text { Some(self.text.as_str()) } else { None };
-        if let Err(mut e) = self.identity.end(depth, t, offset) {
-            e.path = self.path();
-            return Err(e);
-        }
-        Ok(())
+        self.identity.end(depth, t, offset).map_err(|e| self.at_path(e))
     }
 
     /// The next child element in one step, when it is one that `model` expects in
@@ -1421,10 +1421,7 @@ impl<'s> Decoder<'s> {
         });
         let path = IdentityPath::new(&self.around, &self.frames, &self.names);
         let r = self.identity.leaf(&path, &self.text, self.text_start, self.position());
-        self.leaf_error = r.err().map(|mut e| {
-            e.path = self.path();
-            e
-        });
+        self.leaf_error = r.err().map(|e| self.at_path(e));
         self.frames.pop();
     }
 
